@@ -1,0 +1,1157 @@
+"""VLM-RM with a handwritten SAC: a CLIP model is the zero-shot reward, the policy sees states.
+
+Rocamonde et al., "Vision-Language Models are Zero-Shot Reward Models for Reinforcement Learning",
+ICLR 2024 (arXiv 2310.12921). One file, read top to bottom:
+
+    Args -> environments (as the paper renders them) -> reward model (CLIP + goal-baseline projection)
+    -> SAC (networks, buffer, update) -> training loop -> evaluation -> entry point
+
+    python vlmrm_sac.py --prompt "a humanoid robot kneeling" --baseline-prompt "a humanoid robot"
+"""
+
+import collections
+import contextlib
+import csv
+import difflib
+import functools
+import hashlib
+import json
+import math
+import multiprocessing
+import os
+import random
+import signal
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal, Optional
+
+# Headless rendering: MuJoCo through EGL, classic control through SDL's dummy video driver.
+os.environ.setdefault("MUJOCO_GL", "egl")
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import tyro
+
+# ======================================================================================
+# Args
+# ======================================================================================
+
+
+class UserError(ValueError):
+    """A mistake in the user's input: printed as one line that says what to do, without a traceback."""
+
+
+
+@dataclass
+class Args:
+    # --- experiment
+    exp_name: str = "vlmrm_sac"
+    """the name of this experiment (part of the run name)"""
+    seed: int = 1
+    """seed of the experiment (torch, numpy, and every episode's reset)"""
+    torch_deterministic: bool = True
+    """if toggled, `torch.backends.cudnn.deterministic=True`"""
+    device: str = "auto"
+    """torch device for SAC and the reward model: auto (cuda if available), cpu, cuda, cuda:1, ..."""
+    run_dir: str = "runs"
+    """runs are written to {run_dir}/{env_id}__{exp_name}__{seed}__{unix time}/"""
+
+    # --- environments (as the paper renders them)
+    env_id: str = "Humanoid-v5"
+    """gymnasium env id; Humanoid, CartPole-v1 and MountainCarContinuous-v0 follow the paper, others their stock rules"""
+    num_envs: int = 32
+    """number of parallel environments (the paper: 32)"""
+    episode_length: Optional[int] = None
+    """steps per episode, the last one terminal; default: the paper's (Humanoid 100, CartPole and MountainCar 200), stock rules for other envs"""
+    render_size: int = 480
+    """frame height and width for MuJoCo envs (the paper: 480); classic-control envs render at their stock 600x400"""
+    paper_camera: bool = True
+    """Humanoid: the paper's fixed front camera (off: the stock side camera tracking the body)"""
+    textured: bool = True
+    """Humanoid: the paper's sky, floor and metal textures; MountainCar: the paper's drawn landscape (off: stock looks)"""
+    vector_env: Literal["async", "sync"] = "async"
+    """async steps and renders each env in its own process; sync runs them one after another in this process"""
+
+    # --- reward model
+    reward: Literal["clip", "env"] = "clip"
+    """clip: the zero-shot CLIP reward; env: the environment's own reward (sanity baseline). Both returns are logged."""
+    prompt: tuple[str, ...] = ("a humanoid robot kneeling",)
+    """goal prompt(s); several are averaged after normalizing"""
+    baseline_prompt: tuple[str, ...] = ()
+    """baseline prompt(s) for the goal-baseline projection (only used when alpha > 0)"""
+    alpha: float = 0.0
+    """goal-baseline regularization strength in [0, 1] (the paper's humanoid runs: 0)"""
+    clip_model: str = "laion/CLIP-ViT-bigG-14-laion2B-39B-b160k"
+    """Hugging Face hub id or local directory of a CLIP-like model (get_image_features / get_text_features)"""
+    log_clip_reward: bool = True
+    """with --reward env, still compute the CLIP reward to log the CLIP return (off: no CLIP model, no rendering)"""
+    reward_batch_size: int = 256
+    """frames per CLIP forward pass when labelling a stretch of steps"""
+
+    # --- SAC
+    total_timesteps: int = 10_000_000
+    """total environment steps (all envs together)"""
+    buffer_size: int = 1_000_000
+    """replay buffer size in transitions"""
+    gamma: float = 0.95
+    """discount factor"""
+    tau: float = 0.005
+    """target network smoothing coefficient"""
+    batch_size: int = 512
+    """batch size of each gradient step"""
+    learning_starts: int = 50_000
+    """environment steps of uniformly random actions before learning starts"""
+    policy_lr: float = 6e-4
+    """learning rate of the policy and of the entropy coefficient"""
+    q_lr: float = 6e-4
+    """learning rate of the Q networks"""
+    policy_frequency: int = 1
+    """gradient steps between policy updates (CleanRL's delayed update, compensated)"""
+    target_network_frequency: int = 1
+    """gradient steps between target network updates"""
+    train_frequency: int = 100
+    """vector steps per stretch: a stretch is collected, labelled in one batch, then trained on"""
+    gradient_steps: int = 100
+    """gradient steps after each stretch (the paper: 100 per 100 vector steps of 32 envs)"""
+    ent_coef: str = "auto"
+    """entropy coefficient: 'auto' tunes it to the target entropy, or a fixed number such as 0.1"""
+    hidden_size: int = 256
+    """width of the two hidden layers of every network"""
+
+    # --- logging, videos, checkpoints
+    log_interval: int = 10_000
+    """environment steps between rows of training metrics in metrics.csv"""
+    video_interval: int = 100_000
+    """record env 0's next episode every this many environment steps (0: no videos)"""
+    checkpoint_interval: int = 500_000
+    """environment steps between checkpoints (also saved at the end and on Ctrl-C / SIGTERM)"""
+    save_buffer: bool = False
+    """put the replay buffer into latest.pt, for an exact resume (large: obs_dim * 8 bytes per transition)"""
+    resume: Optional[str] = None
+    """continue a run from this checkpoint (its saved args are used)"""
+
+    # --- evaluation
+    eval_checkpoint: Optional[str] = None
+    """evaluate this checkpoint instead of training: eval.csv, videos and every frame"""
+    eval_episodes: int = 100
+    """episodes to evaluate (the paper: 100)"""
+    deterministic: bool = False
+    """evaluate the policy's mean action instead of sampling (the paper samples)"""
+
+
+# ======================================================================================
+# Environments, as the paper renders them
+# ======================================================================================
+
+PAPER_EPISODE_LENGTH = {"Humanoid": 100, "CartPole": 200, "MountainCarContinuous": 200}
+MOUNTAINCAR_GOAL = 0.45
+
+
+def env_family(env_id: str) -> str:
+    """'Humanoid-v5' -> 'Humanoid'; the paper's rules are chosen by family, any version."""
+    return env_id.split("-v")[0]
+
+
+def episode_length_for(args: Args) -> Optional[int]:
+    return args.episode_length or PAPER_EPISODE_LENGTH.get(env_family(args.env_id))
+
+
+class FixedLength(gym.Wrapper):
+    """Episodes of exactly `length` steps whose last step is terminal (the paper: no bootstrapping
+    across the end); the env's own termination and truncation are ignored."""
+
+    def __init__(self, env, length: int):
+        super().__init__(env)
+        self.length, self.t = length, 0
+
+    def reset(self, **kwargs):
+        self.t = 0
+        return self.env.reset(**kwargs)
+
+    def step(self, action):
+        obs, reward, _, _, info = self.env.step(action)
+        self.t += 1
+        return obs, reward, self.t >= self.length, False, info
+
+
+class CartPoleRules(gym.Wrapper):
+    """The paper's CartPole: the stock termination is ignored, the pole angle is wrapped to [-pi, pi]
+    and the cart clipped to +-2.4 after each step. info: `pole_up` by the stock rule, `success` = the
+    pole has not fallen yet this episode. Ground-truth reward: 1 while the pole is up."""
+
+    def reset(self, **kwargs):
+        obs, info = self.env.reset(**kwargs)
+        self.fell = False
+        return obs, {**info, "pole_up": True, "success": True}
+
+    def step(self, action):
+        _, _, fallen, _, info = self.env.step(action)
+        cartpole = self.env.unwrapped
+        cartpole.steps_beyond_terminated = None  # we keep stepping after a fall on purpose
+        x, x_dot, theta, theta_dot = cartpole.state
+        theta = (theta + math.pi) % (2 * math.pi) - math.pi
+        cartpole.state = np.array([np.clip(x, -2.4, 2.4), x_dot, theta, theta_dot], dtype=np.float64)
+        self.fell |= bool(fallen)
+        info = {**info, "pole_up": not fallen, "success": not self.fell}
+        return np.array(cartpole.state, dtype=np.float32), float(not fallen), False, False, info
+
+
+class MountainCarRules(gym.Wrapper):
+    """The paper's MountainCar: once the car reaches x >= 0.45 the goal is reached and the car is held
+    there for the rest of the episode. info: `success` = goal reached. Ground-truth reward: the stock
+    one until the goal, 0 after it. `textured` swaps the stock rendering for the paper's landscape."""
+
+    def __init__(self, env, textured: bool):
+        super().__init__(env)
+        self.textured = textured
+
+    def reset(self, **kwargs):
+        obs, info = self.env.reset(**kwargs)
+        self.reached = False
+        return obs, {**info, "success": False}
+
+    def step(self, action):
+        car = self.env.unwrapped
+        if self.reached:  # held at the flag: no more physics, no more reward
+            return np.array(car.state, dtype=np.float32), 0.0, False, False, {"success": True}
+        obs, reward, _, _, info = self.env.step(action)
+        if car.state[0] >= MOUNTAINCAR_GOAL:
+            self.reached = True
+            car.state = np.array([MOUNTAINCAR_GOAL, 0.0])
+            obs = np.array(car.state, dtype=np.float32)
+        return obs, float(reward), False, False, {**info, "success": self.reached}
+
+    def render(self):
+        if self.textured:
+            return draw_mountaincar(float(self.env.unwrapped.state[0]))
+        return self.env.render()
+
+
+class RenderFrame(gym.Wrapper):
+    """Puts the frame of the state each step reached into info["frame"] (H, W, 3) uint8, so a
+    vector env returns the frames of all envs with the step that produced them, the last step of an
+    episode included (the original code stored the next episode's first frame there). Also times
+    simulation and rendering inside the worker, for the time split."""
+
+    def __init__(self, env, render_frames: bool):
+        super().__init__(env)
+        self.render_frames = render_frames
+
+    def step(self, action):
+        start = time.perf_counter()
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        rendered = time.perf_counter()
+        info["sim_time"] = rendered - start
+        if self.render_frames:
+            info["frame"] = self.env.render()
+        info["render_time"] = time.perf_counter() - rendered
+        return obs, reward, terminated, truncated, info
+
+
+def make_env(env_id: str, seed: int, idx: int, episode_length: Optional[int], render_size: int = 480,
+             paper_camera: bool = True, textured: bool = True, render_frames: bool = True):
+    """CleanRL-style thunk: builds env `idx` inside its own worker process."""
+
+    def thunk():
+        if multiprocessing.current_process().name != "MainProcess":
+            # Ctrl-C and SIGTERM are handled by the trainer, which finishes its stretch and saves;
+            # workers ignore them so they are still there to finish it.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        family = env_family(env_id)
+        kwargs = {"render_mode": "rgb_array"}
+        if episode_length:
+            kwargs["max_episode_steps"] = episode_length  # FixedLength ends it; no earlier TimeLimit
+        if family == "Humanoid":
+            kwargs.update(width=render_size, height=render_size, terminate_when_unhealthy=False)
+            kwargs["xml_file"] = paper_humanoid_xml(textured)
+            if paper_camera:
+                kwargs["default_camera_config"] = PAPER_CAMERA
+        elif env_id in gym.registry and "mujoco" in str(gym.registry[env_id].entry_point):
+            kwargs.update(width=render_size, height=render_size)
+        env = gym.make(env_id, **kwargs)
+        if family == "CartPole":
+            env = CartPoleRules(env)
+        elif family == "MountainCarContinuous":
+            env = MountainCarRules(env, textured)
+        if episode_length:
+            env = FixedLength(env, episode_length)
+        env = RenderFrame(env, render_frames)
+        env.action_space.seed(seed + idx)
+        return env
+
+    return thunk
+
+
+def episode_seed(seed: int, env_idx: int, episode: int) -> int:
+    """Every episode is reset with its own seed, so a resumed run replays exactly what a straight one would."""
+    return int(np.random.SeedSequence([seed, env_idx, episode]).generate_state(1)[0])
+
+
+def make_vector_env(args: Args, render_frames: bool):
+    fns = [make_env(args.env_id, args.seed, i, episode_length_for(args), args.render_size,
+                    args.paper_camera, args.textured, render_frames) for i in range(args.num_envs)]
+    # Autoreset off: the trainer resets finished envs itself, so every step() is a real transition.
+    vector_cls = gym.vector.AsyncVectorEnv if args.vector_env == "async" and args.num_envs > 1 else gym.vector.SyncVectorEnv
+    return vector_cls(fns, autoreset_mode=gym.vector.AutoresetMode.DISABLED)
+
+
+# --- the paper's looks: camera, humanoid textures, MountainCar landscape (drawn in code) ---
+
+PAPER_CAMERA = {}  # filled in below with the looks
+
+
+def paper_humanoid_xml(textured: bool) -> str:
+    return os.path.join(os.path.dirname(gym.envs.mujoco.__file__), "assets", "humanoid.xml")
+
+
+def draw_mountaincar(position: float, width: int = 600, height: int = 400) -> np.ndarray:
+    raise NotImplementedError
+
+
+# ======================================================================================
+# Reward model: CLIP with the goal-baseline projection
+# ======================================================================================
+
+
+def goal_baseline_reward(image_emb: torch.Tensor, goal_emb: torch.Tensor, baseline_emb: torch.Tensor,
+                         alpha: float) -> torch.Tensor:
+    """r(x) = 1 - 0.5 * ||(x - g) P||^2,  P = alpha * d d^T / ||d||^2 + (1 - alpha) I,  d = g - b.
+
+    image_emb (N, D) is normalized here; goal and baseline (D,) are means of normalized text
+    embeddings. P is symmetric, so (x - g) P = (1 - alpha)(x - g) + alpha ((x - g).d / d.d) d:
+    no D x D matrix (D = 1280 for ViT-bigG-14). alpha = 0 gives cos(x, g) for a unit-norm g.
+    Returns (N,).
+    """
+    x = F.normalize(image_emb, dim=-1)
+    diff = x - goal_emb  # (N, D)
+    projected = (1 - alpha) * diff
+    if alpha > 0:
+        direction = goal_emb - baseline_emb  # (D,)
+        along = diff @ direction / direction.dot(direction)  # (N,)
+        projected = projected + alpha * along[:, None] * direction
+    return 1 - 0.5 * projected.pow(2).sum(-1)
+
+
+def check_prompts(goal_prompts, baseline_prompts, alpha: float):
+    """Errors a user can cause with the reward flags, found before any model is loaded."""
+    if not goal_prompts:
+        raise UserError("no goal prompt: pass one with --prompt \"a humanoid robot kneeling\"")
+    for p in (*goal_prompts, *baseline_prompts):
+        if not isinstance(p, str) or not p.strip():
+            raise UserError(f"empty prompt {p!r}: every --prompt and --baseline-prompt needs some words")
+    if not 0.0 <= alpha <= 1.0:
+        raise UserError(f"alpha must be in [0, 1] (the goal-baseline regularization strength), got {alpha}")
+    if alpha > 0 and not baseline_prompts:
+        raise UserError(f"alpha = {alpha} projects onto the goal-baseline direction: also pass --baseline-prompt")
+    if alpha > 0 and set(goal_prompts) == set(baseline_prompts):
+        raise UserError("goal and baseline prompts are the same, so there is no goal-baseline direction: "
+                         "use a baseline that describes the scene without the goal, or --alpha 0")
+    if baseline_prompts and alpha == 0:
+        warnings.warn("--baseline-prompt has no effect with --alpha 0 (pure cosine similarity with the goal)",
+                      UserWarning, stacklevel=2)
+
+
+def load_pretrained(loader, name: str, **kwargs):
+    """`loader.from_pretrained(name)` with an error that says what to do when it fails."""
+    try:
+        return loader.from_pretrained(name, **kwargs)
+    except (OSError, ValueError) as e:
+        if os.path.isdir(name):
+            hint = f"the directory {name!r} exists but holds no loadable model (was it saved with save_pretrained?)"
+        elif name.startswith((".", "/", "~")) or os.sep in name.strip("/").replace("/", "", 1):
+            hint = f"there is no local directory {name!r}"
+        elif os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0") or os.environ.get("TRANSFORMERS_OFFLINE", "0") not in ("", "0"):
+            hint = ("you are offline (HF_HUB_OFFLINE) and it is not in the local Hugging Face cache: download it "
+                    "once on a machine with network, or pass a local directory saved with save_pretrained")
+        else:
+            hint = ("it is not on the Hugging Face hub or the hub cannot be reached: check the id for typos "
+                    "(the paper's is laion/CLIP-ViT-bigG-14-laion2B-39B-b160k), or pass a local directory")
+        raise UserError(f"could not load {name!r}: {hint}. ({type(e).__name__}: {str(e).splitlines()[0][:200]})") from None
+
+
+def features(output) -> torch.Tensor:
+    """transformers 5 returns an output object whose pooler_output is the projected embedding."""
+    return output if isinstance(output, torch.Tensor) else output.pooler_output
+
+
+def default_reward_dtype(device: torch.device) -> torch.dtype:
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.float32
+
+
+class CLIPReward(nn.Module):
+    """Maps frames, uint8 (N, H, W, 3), to goal-baseline rewards (N,) float32.
+
+    Prompts are encoded once. Frames are preprocessed on the model's device as tensor ops, the way the
+    paper did: the WHOLE frame is resized to the model's square input (bicubic, antialiased, no crop,
+    so CartPole's track and MountainCar's flag stay in view) and normalized with the checkpoint's
+    own mean/std. Batches are split into chunks of `batch_size`.
+    """
+
+    def __init__(self, model_name_or_path: str, goal_prompts, baseline_prompts=(), alpha: float = 0.0,
+                 device="cpu", dtype: Optional[torch.dtype] = None, batch_size: int = 256):
+        super().__init__()
+        goal_prompts, baseline_prompts = list(goal_prompts), list(baseline_prompts)
+        check_prompts(goal_prompts, baseline_prompts, alpha)
+        from transformers import AutoImageProcessor, AutoModel, AutoTokenizer
+
+        self.device = torch.device(device)
+        self.dtype = dtype or default_reward_dtype(self.device)
+        self.alpha, self.batch_size = alpha, batch_size
+        self.model = load_pretrained(AutoModel, model_name_or_path, dtype=self.dtype).to(self.device).eval()
+        if not (hasattr(self.model, "get_image_features") and hasattr(self.model, "get_text_features")):
+            raise UserError(f"{model_name_or_path!r} is a {type(self.model).__name__}, which has no "
+                             "get_image_features / get_text_features: use a CLIP-like model")
+        self.tokenizer = load_pretrained(AutoTokenizer, model_name_or_path)
+        processor = load_pretrained(AutoImageProcessor, model_name_or_path)
+        self.image_size = int(self.model.config.vision_config.image_size)
+        self.register_buffer("image_mean", torch.tensor(processor.image_mean, device=self.device).view(3, 1, 1))
+        self.register_buffer("image_std", torch.tensor(processor.image_std, device=self.device).view(3, 1, 1))
+
+        self.register_buffer("goal_emb", self.embed_text(goal_prompts).mean(0))  # (D,), not renormalized
+        baseline = self.embed_text(baseline_prompts).mean(0) if baseline_prompts else self.goal_emb.clone()
+        self.register_buffer("baseline_emb", baseline)
+        if alpha > 0 and torch.linalg.vector_norm(self.goal_emb - self.baseline_emb) < 1e-6:
+            raise UserError("the goal and baseline prompts embed to the same vector, so there is no "
+                             "goal-baseline direction: reword the baseline, or use --alpha 0")
+
+    @torch.no_grad()
+    def embed_text(self, prompts) -> torch.Tensor:
+        """(P, D) unit-norm float32 text embeddings."""
+        padding = "max_length" if "siglip" in self.model.config.model_type else True
+        tokens = self.tokenizer(list(prompts), padding=padding, truncation=True, return_tensors="pt").to(self.device)
+        return F.normalize(features(self.model.get_text_features(**tokens)).float(), dim=-1)
+
+    def preprocess(self, frames) -> torch.Tensor:
+        """uint8 (N, H, W, 3) -> normalized (N, 3, S, S) on the model's device, in the model's dtype."""
+        frames = torch.as_tensor(frames).to(self.device, non_blocking=True)
+        x = frames.permute(0, 3, 1, 2).float() / 255.0
+        x = F.interpolate(x, size=(self.image_size, self.image_size), mode="bicubic", antialias=True,
+                          align_corners=False).clamp_(0, 1)  # clamp: bicubic overshoots, as a uint8 image cannot
+        return ((x - self.image_mean) / self.image_std).to(self.dtype)
+
+    @torch.no_grad()
+    def embed_images(self, frames) -> torch.Tensor:
+        """uint8 (N, H, W, 3) numpy or torch -> (N, D) unit-norm float32."""
+        check_frames(frames)
+        chunks = [features(self.model.get_image_features(pixel_values=self.preprocess(frames[i:i + self.batch_size])))
+                  for i in range(0, len(frames), self.batch_size)]
+        return F.normalize(torch.cat(chunks).float(), dim=-1)
+
+    def forward(self, frames) -> torch.Tensor:
+        return goal_baseline_reward(self.embed_images(frames), self.goal_emb, self.baseline_emb, self.alpha)
+
+
+def check_frames(frames):
+    dtype_ok = frames.dtype in (np.uint8, torch.uint8)
+    if not dtype_ok or frames.ndim != 4 or frames.shape[-1] != 3:
+        raise UserError(f"frames must be uint8 RGB images of shape (N, H, W, 3); got {tuple(frames.shape)} {frames.dtype}")
+
+
+# ======================================================================================
+# SAC: networks, replay buffer, update
+# ======================================================================================
+
+
+def mlp(in_dim: int, out_dim: int, hidden: int) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
+                         nn.Linear(hidden, out_dim))
+
+
+class SoftQNetwork(nn.Module):
+    """Continuous: Q(s, a) -> (B,). Discrete: Q(s, .) -> (B, n_actions)."""
+
+    def __init__(self, obs_dim: int, act_dim: int, discrete: bool, hidden: int):
+        super().__init__()
+        self.discrete = discrete
+        self.net = mlp(obs_dim if discrete else obs_dim + act_dim, act_dim if discrete else 1, hidden)
+
+    def forward(self, obs, action=None):
+        if self.discrete:
+            return self.net(obs)
+        return self.net(torch.cat([obs, action], -1)).squeeze(-1)
+
+
+LOG_STD_MIN, LOG_STD_MAX = -5, 2
+
+
+class Actor(nn.Module):
+    """Tanh-squashed Gaussian policy (continuous) or a categorical policy (discrete)."""
+
+    def __init__(self, obs_dim: int, act_dim: int, discrete: bool, hidden: int, low=None, high=None):
+        super().__init__()
+        self.discrete = discrete
+        self.net = mlp(obs_dim, act_dim if discrete else 2 * act_dim, hidden)
+        if not discrete:  # actions are rescaled from tanh's (-1, 1) to the env's bounds
+            self.register_buffer("action_scale", torch.tensor((high - low) / 2.0, dtype=torch.float32))
+            self.register_buffer("action_bias", torch.tensor((high + low) / 2.0, dtype=torch.float32))
+
+    def forward(self, obs):
+        if self.discrete:
+            return self.net(obs)  # logits (B, n_actions)
+        mean, log_std = self.net(obs).chunk(2, dim=-1)
+        log_std = LOG_STD_MIN + 0.5 * (LOG_STD_MAX - LOG_STD_MIN) * (torch.tanh(log_std) + 1)
+        return mean, log_std
+
+    def get_action(self, obs, deterministic: bool = False):
+        """Continuous: (action (B, A), log_prob (B,)). Discrete: (action (B,), log_probs (B, n), probs (B, n))."""
+        if self.discrete:
+            logits = self(obs)
+            action = logits.argmax(-1) if deterministic else torch.distributions.Categorical(logits=logits).sample()
+            return action, F.log_softmax(logits, -1), F.softmax(logits, -1)
+        mean, log_std = self(obs)
+        u = mean if deterministic else mean + log_std.exp() * torch.randn_like(mean)
+        return squash(u, mean, log_std, self.action_scale, self.action_bias)
+
+
+def squash(u, mean, log_std, scale, bias):
+    """a = tanh(u) * scale + bias for u ~ N(mean, std); log pi(a) with the change-of-variables term."""
+    y = torch.tanh(u)
+    log_prob = torch.distributions.Normal(mean, log_std.exp()).log_prob(u)
+    log_prob = log_prob - torch.log(scale * (1 - y.pow(2)) + 1e-6)
+    return y * scale + bias, log_prob.sum(-1)
+
+
+class ReplayBuffer:
+    """A ring buffer of transitions, kept as tensors on the training device."""
+
+    def __init__(self, size: int, obs_dim: int, act_shape: tuple, act_dtype, device):
+        self.size, self.pos, self.full = size, 0, False
+        self.data = {
+            "obs": torch.zeros((size, obs_dim), device=device),
+            "next_obs": torch.zeros((size, obs_dim), device=device),
+            "actions": torch.zeros((size, *act_shape), dtype=act_dtype, device=device),
+            "rewards": torch.zeros(size, device=device),
+            "dones": torch.zeros(size, device=device),
+        }
+
+    def __len__(self):
+        return self.size if self.full else self.pos
+
+    def add(self, **batch):
+        n = len(batch["rewards"])
+        idx = (self.pos + torch.arange(n)) % self.size
+        for k, v in batch.items():
+            self.data[k][idx] = torch.as_tensor(v, device=self.data[k].device).to(self.data[k].dtype)
+        self.full |= self.pos + n >= self.size
+        self.pos = (self.pos + n) % self.size
+
+    def sample(self, batch_size: int) -> dict:
+        idx = torch.randint(0, len(self), (batch_size,), device=self.data["rewards"].device)
+        return {k: v[idx] for k, v in self.data.items()}
+
+    def state_dict(self):
+        n = len(self)
+        return {"pos": self.pos, "full": self.full, "data": {k: v[:n].cpu() for k, v in self.data.items()}}
+
+    def load_state_dict(self, state):
+        self.pos, self.full = state["pos"], state["full"]
+        for k, v in state["data"].items():
+            self.data[k][: len(v)] = v.to(self.data[k].device)
+
+
+@torch.no_grad()
+def soft_update(target: nn.Module, source: nn.Module, tau: float):
+    for t, s in zip(target.parameters(), source.parameters()):
+        t.lerp_(s, tau)  # t = t + tau (s - t)
+
+
+def critic_loss(batch, actor, qf1, qf2, qf1_target, qf2_target, ent_coef, gamma):
+    """Soft Bellman error of both Q networks; the target uses the smaller target Q (clipped double Q)."""
+    with torch.no_grad():
+        if actor.discrete:
+            _, next_log_probs, next_probs = actor.get_action(batch["next_obs"])
+            next_q = torch.min(qf1_target(batch["next_obs"]), qf2_target(batch["next_obs"]))
+            next_v = (next_probs * (next_q - ent_coef * next_log_probs)).sum(-1)
+        else:
+            next_actions, next_log_prob = actor.get_action(batch["next_obs"])
+            next_q = torch.min(qf1_target(batch["next_obs"], next_actions), qf2_target(batch["next_obs"], next_actions))
+            next_v = next_q - ent_coef * next_log_prob
+        target = batch["rewards"] + gamma * (1 - batch["dones"]) * next_v
+    if actor.discrete:
+        a = batch["actions"].long().unsqueeze(-1)
+        q1, q2 = qf1(batch["obs"]).gather(1, a).squeeze(-1), qf2(batch["obs"]).gather(1, a).squeeze(-1)
+    else:
+        q1, q2 = qf1(batch["obs"], batch["actions"]), qf2(batch["obs"], batch["actions"])
+    return F.mse_loss(q1, target) + F.mse_loss(q2, target)
+
+
+def actor_loss(batch, actor, qf1, qf2, ent_coef):
+    """Returns (policy loss, log pi of the policy's actions (B,) for the entropy-coefficient loss)."""
+    if actor.discrete:
+        _, log_probs, probs = actor.get_action(batch["obs"])
+        with torch.no_grad():
+            q = torch.min(qf1(batch["obs"]), qf2(batch["obs"]))
+        loss = (probs * (ent_coef * log_probs - q)).sum(-1).mean()
+        return loss, (probs * log_probs).sum(-1)
+    actions, log_prob = actor.get_action(batch["obs"])
+    q = torch.min(qf1(batch["obs"], actions), qf2(batch["obs"], actions))
+    return (ent_coef * log_prob - q).mean(), log_prob
+
+
+class SAC(nn.Module):
+    """All learned state in one module, so a checkpoint is one state_dict."""
+
+    def __init__(self, obs_dim, action_space, args: Args, device):
+        super().__init__()
+        self.discrete = isinstance(action_space, gym.spaces.Discrete)
+        act_dim = int(action_space.n) if self.discrete else int(np.prod(action_space.shape))
+        bounds = {} if self.discrete else {"low": action_space.low, "high": action_space.high}
+        self.actor = Actor(obs_dim, act_dim, self.discrete, args.hidden_size, **bounds)
+        self.qf1, self.qf2, self.qf1_target, self.qf2_target = (
+            SoftQNetwork(obs_dim, act_dim, self.discrete, args.hidden_size) for _ in range(4))
+        self.qf1_target.load_state_dict(self.qf1.state_dict())
+        self.qf2_target.load_state_dict(self.qf2.state_dict())
+        self.autotune = args.ent_coef == "auto"
+        # Target entropy: -|A| (continuous); 0.89 of the uniform policy's entropy (discrete, as CleanRL).
+        self.target_entropy = 0.89 * math.log(act_dim) if self.discrete else -float(act_dim)
+        self.log_ent_coef = nn.Parameter(torch.zeros(1) if self.autotune else torch.tensor([math.log(float(args.ent_coef))]),
+                                         requires_grad=self.autotune)
+        self.to(device)
+        eps = 1e-4 if self.discrete else 1e-8  # CleanRL's discrete SAC uses eps=1e-4
+        self.q_optimizer = torch.optim.Adam([*self.qf1.parameters(), *self.qf2.parameters()], lr=args.q_lr, eps=eps)
+        self.actor_optimizer = torch.optim.Adam(self.actor.parameters(), lr=args.policy_lr, eps=eps)
+        self.ent_optimizer = torch.optim.Adam([self.log_ent_coef], lr=args.policy_lr, eps=eps) if self.autotune else None
+
+    def optimizers(self):
+        return {"q": self.q_optimizer, "actor": self.actor_optimizer, "ent": self.ent_optimizer}
+
+    def update(self, batch, args: Args, gradient_step: int) -> dict:
+        """One gradient step. Returns loss tensors (no .item(): no GPU sync in the hot loop)."""
+        ent_coef = self.log_ent_coef.exp().detach()
+        qf_loss = critic_loss(batch, self.actor, self.qf1, self.qf2, self.qf1_target, self.qf2_target, ent_coef, args.gamma)
+        self.q_optimizer.zero_grad()
+        qf_loss.backward()
+        self.q_optimizer.step()
+        out = {"losses/qf_loss": qf_loss.detach()}
+
+        if gradient_step % args.policy_frequency == 0:
+            for _ in range(args.policy_frequency):  # compensate for the delay (CleanRL)
+                ent_coef = self.log_ent_coef.exp().detach()
+                pi_loss, log_prob = actor_loss(batch, self.actor, self.qf1, self.qf2, ent_coef)
+                self.actor_optimizer.zero_grad()
+                pi_loss.backward()
+                self.actor_optimizer.step()
+                out["losses/actor_loss"] = pi_loss.detach()
+                out["losses/entropy"] = -log_prob.detach().mean()
+                if self.autotune:
+                    ent_loss = -(self.log_ent_coef.exp() * (log_prob.detach() + self.target_entropy)).mean()
+                    self.ent_optimizer.zero_grad()
+                    ent_loss.backward()
+                    self.ent_optimizer.step()
+                    out["losses/ent_coef_loss"] = ent_loss.detach()
+
+        if gradient_step % args.target_network_frequency == 0:
+            soft_update(self.qf1_target, self.qf1, args.tau)
+            soft_update(self.qf2_target, self.qf2, args.tau)
+        out["losses/ent_coef"] = self.log_ent_coef.detach().exp().squeeze()
+        return out
+
+    @torch.no_grad()
+    def act(self, obs: np.ndarray, deterministic: bool = False) -> np.ndarray:
+        obs = torch.as_tensor(obs, dtype=torch.float32, device=self.log_ent_coef.device)
+        return self.actor.get_action(obs, deterministic)[0].cpu().numpy()
+
+
+# ======================================================================================
+# Training loop
+# ======================================================================================
+
+METRIC_COLUMNS = [
+    "global_step", "kind", "env", "clip_return", "env_return", "success", "episode_length",
+    "qf_loss", "actor_loss", "entropy", "ent_coef", "ent_coef_loss", "sps",
+    "share_sim", "share_render", "share_reward", "share_update", "share_other",
+]
+CHECKPOINT_FORMAT = "vlmrm_sac/1"
+
+
+class MetricsLog:
+    """metrics.csv: one row per finished episode (kind=episode) and per logging interval (kind=train).
+    On resume the file is cut back to the rows the checkpoint knew, so no row is lost or repeated."""
+
+    def __init__(self, path: Path, keep_rows: Optional[int] = None):
+        if keep_rows is not None and path.exists():
+            with open(path, newline="") as f:
+                lines = f.readlines()[: keep_rows + 1]  # + header
+            with open(path, "w", newline="") as f:
+                f.writelines(lines)
+        new = not path.exists()
+        self.file = open(path, "a", newline="")
+        self.writer = csv.DictWriter(self.file, METRIC_COLUMNS, extrasaction="ignore")
+        if new:
+            self.writer.writeheader()
+        self.rows = keep_rows or 0
+
+    def write(self, row: dict):
+        self.writer.writerow({k: ("" if v is None or (isinstance(v, float) and math.isnan(v)) else v) for k, v in row.items()})
+        self.rows += 1
+
+    def flush(self):
+        self.file.flush()
+
+
+def resolve_device(name: str) -> torch.device:
+    return torch.device(("cuda" if torch.cuda.is_available() else "cpu") if name == "auto" else name)
+
+
+def random_actions(action_space, n: int) -> np.ndarray:
+    """Uniform random actions from torch's RNG (not the spaces' own), so the checkpoint's RNG state covers them."""
+    if isinstance(action_space, gym.spaces.Discrete):
+        return torch.randint(0, int(action_space.n), (n,)).numpy()
+    low, high = torch.as_tensor(action_space.low), torch.as_tensor(action_space.high)
+    return (low + (high - low) * torch.rand(n, *action_space.shape)).numpy().astype(action_space.dtype)
+
+
+def save_checkpoint(path: Path, agent: "SAC", args: Args, state: dict, buffer: Optional[ReplayBuffer] = None):
+    """Networks, optimizers, entropy coefficient, counters, RNG states (and the replay buffer), written atomically."""
+    blob = {
+        "format": CHECKPOINT_FORMAT,
+        "args": asdict(args),
+        "state": state,
+        "agent": agent.state_dict(),
+        "optimizers": {k: o.state_dict() for k, o in agent.optimizers().items() if o is not None},
+        "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate(),
+                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None},
+        "buffer": buffer.state_dict() if buffer is not None else None,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(blob, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str) -> dict:
+    if not os.path.isfile(path):
+        raise UserError(f"no checkpoint file at {path!r} (checkpoints live in runs/<run>/checkpoints/)")
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:
+        raise UserError(f"checkpoint {path!r} cannot be read: it is corrupt or cut short ({type(e).__name__}: {e}). "
+                        "Use an earlier checkpoint of the run.") from None
+    if not isinstance(blob, dict) or blob.get("format") != CHECKPOINT_FORMAT:
+        raise UserError(f"{path!r} is not a vlmrm_sac checkpoint (expected format {CHECKPOINT_FORMAT})")
+    return blob
+
+
+def restore_agent(agent: "SAC", blob: dict, path: str):
+    try:
+        agent.load_state_dict(blob["agent"])
+        for k, opt in agent.optimizers().items():
+            if opt is not None:
+                opt.load_state_dict(blob["optimizers"][k])
+    except (RuntimeError, KeyError, ValueError) as e:
+        raise UserError(f"checkpoint {path!r} does not match the networks of its own args (edited or from another "
+                        f"version?): {str(e).splitlines()[0]}") from None
+
+
+def write_video(path: Path, frames: np.ndarray, rewards: np.ndarray, label: str, fps: int = 30):
+    """mp4 of frames (T, H, W, 3) uint8 with the reward under each frame: its value and the curve so far."""
+    import imageio
+    from PIL import Image, ImageDraw
+
+    T, H, W, _ = frames.shape
+    strip = max(40, H // 6) // 2 * 2
+    lo, hi = float(np.min(rewards)), float(np.max(rewards))
+    scale = (hi - lo) or 1.0
+    xs = np.linspace(4, W - 4, max(T, 2))
+    ys = strip - 4 - (np.asarray(rewards) - lo) / scale * (strip - 20)
+    out = []
+    for t in range(T):
+        canvas = Image.new("RGB", (W, H + strip))
+        canvas.paste(Image.fromarray(frames[t]), (0, 0))
+        draw = ImageDraw.Draw(canvas)
+        if t > 0:
+            draw.line([(xs[i], H + ys[i]) for i in range(t + 1)], fill=(80, 200, 255), width=2)
+        draw.text((4, H + 2), f"{label} {rewards[t]:+.4f}  (episode range {lo:+.4f} .. {hi:+.4f})", fill=(255, 255, 255))
+        out.append(np.asarray(canvas))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    imageio.mimwrite(path, out, fps=fps, macro_block_size=2)
+
+
+class Timer:
+    """Accumulates wall time per phase: `with timer("reward"): ...`."""
+
+    def __init__(self):
+        self.totals = collections.defaultdict(float)
+
+    @contextlib.contextmanager
+    def __call__(self, name: str):
+        start = time.perf_counter()
+        yield
+        self.totals[name] += time.perf_counter() - start
+
+
+def train(args: Args):
+    blob = load_checkpoint(args.resume) if args.resume else None
+    if blob is not None:
+        run_dir = Path(args.resume).resolve().parent.parent  # runs/<run>/checkpoints/x.pt
+        args = Args(**{**blob["args"], "resume": args.resume})
+        print(f"resuming {run_dir} at step {blob['state']['global_step']:,} with the run's saved args")
+    else:
+        run_name = f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
+        run_dir = Path(args.run_dir) / run_name
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "args.json").write_text(json.dumps(asdict(args), indent=2))
+    print(f"run directory: {run_dir}")
+
+    # Seeding, in one place
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    torch.backends.cudnn.deterministic = args.torch_deterministic
+    device = resolve_device(args.device)
+
+    reward_model = None
+    if args.reward == "clip" or args.log_clip_reward:
+        reward_model = CLIPReward(args.clip_model, args.prompt, args.baseline_prompt, args.alpha, device=device,
+                                  batch_size=args.reward_batch_size)
+    n = args.num_envs
+    envs = make_vector_env(args, render_frames=reward_model is not None)
+    obs_dim = int(np.prod(envs.single_observation_space.shape))
+    action_space = envs.single_action_space
+    agent = SAC(obs_dim, action_space, args, device)
+    discrete = agent.discrete
+    buffer = ReplayBuffer(args.buffer_size, obs_dim, () if discrete else action_space.shape,
+                          torch.long if discrete else torch.float32, device)
+
+    state = {"global_step": 0, "gradient_step": 0, "episodes": [0] * n, "metrics_rows": 0,
+             "next_log": args.log_interval, "next_video": 0, "next_checkpoint": args.checkpoint_interval,
+             "best_return": -math.inf}
+    if blob is not None:
+        restore_agent(agent, blob, args.resume)
+        state.update(blob["state"])
+        torch.set_rng_state(blob["rng"]["torch"])
+        np.random.set_state(blob["rng"]["numpy"])
+        random.setstate(blob["rng"]["python"])
+        if blob["rng"]["cuda"] is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(blob["rng"]["cuda"])
+        if blob["buffer"] is not None:
+            buffer.load_state_dict(blob["buffer"])
+        elif state["global_step"] >= args.learning_starts:
+            print("note: this checkpoint has no replay buffer (--save-buffer); training resumes from an empty one")
+    metrics = MetricsLog(run_dir / "metrics.csv", keep_rows=state["metrics_rows"] if blob is not None else None)
+    episodes = np.array(state["episodes"])
+
+    def checkpoint(name: str, with_buffer: bool = False):
+        state.update(episodes=episodes.tolist(), metrics_rows=metrics.rows)
+        metrics.flush()
+        save_checkpoint(run_dir / "checkpoints" / name, agent, args, state, buffer if with_buffer else None)
+
+    # Ctrl-C / SIGTERM: finish the current stretch, save, and stop. A second Ctrl-C aborts at once.
+    stop = []
+
+    def request_stop(signum, frame):
+        if stop:
+            raise KeyboardInterrupt
+        stop.append(signum)
+        print(f"\n{signal.Signals(signum).name}: finishing this stretch, then saving a checkpoint "
+              "(Ctrl-C again aborts without saving)", flush=True)
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+
+    from tqdm import tqdm
+
+    obs, _ = envs.reset(seed=[episode_seed(args.seed, i, int(e)) for i, e in enumerate(episodes)])
+    ep_clip, ep_env, ep_len = np.zeros(n), np.zeros(n), np.zeros(n, dtype=int)
+    recent_clip, recent_env, recent_success = [], [], []  # episodes finished since the last log row
+    loss_sums, loss_count = {}, 0
+    video = {"state": "idle", "frames": [], "rewards": []}
+    env0_fresh = True  # env 0 is at the start of an episode
+    timer = Timer()
+    interval_start = {"time": time.perf_counter(), "step": state["global_step"], "timer": {}}
+    progress = tqdm(total=args.total_timesteps, initial=state["global_step"], unit="step", dynamic_ncols=True, smoothing=0.1)
+    nonfinite = False
+
+    while state["global_step"] < args.total_timesteps and not stop:
+        global_step = state["global_step"]
+        # --- 1. collect a stretch of vector steps (frames of the states reached, env rewards, successes)
+        steps = min(args.train_frequency, math.ceil((args.total_timesteps - global_step) / n))
+        if args.video_interval and video["state"] == "idle" and global_step >= state["next_video"]:
+            video["state"] = "armed"  # record env 0's next episode
+            state["next_video"] += args.video_interval * (1 + (global_step - state["next_video"]) // args.video_interval)
+        if reward_model is None:  # only env 0 renders, and only while a video is wanted
+            envs.set_attr("render_frames", [video["state"] != "idle"] + [False] * (n - 1))
+        s_obs, s_next_obs = np.zeros((steps, n, obs_dim), np.float32), np.zeros((steps, n, obs_dim), np.float32)
+        s_actions = np.zeros((steps, n, *(() if discrete else action_space.shape)), np.int64 if discrete else np.float32)
+        s_env_rewards, s_success = np.zeros((steps, n), np.float32), np.full((steps, n), np.nan)
+        s_terminated, s_ended = np.zeros((steps, n), bool), np.zeros((steps, n), bool)
+        frames = []  # per step: (n, H, W, 3) uint8
+        sim_time = render_time = 0.0
+        for t in range(steps):
+            if global_step + t * n < args.learning_starts:
+                actions = random_actions(action_space, n)
+            else:
+                with timer("policy"):
+                    actions = agent.act(obs)
+            with timer("env"):
+                next_obs, env_rewards, terminated, truncated, infos = envs.step(actions)
+            sim_time += float(np.sum(infos["sim_time"]))
+            render_time += float(np.sum(infos["render_time"]))
+            if "frame" in infos:
+                frames.append(infos["frame"])
+            s_obs[t], s_actions[t], s_next_obs[t] = obs.reshape(n, -1), actions, next_obs.reshape(n, -1)
+            s_env_rewards[t], s_terminated[t] = env_rewards, terminated
+            s_ended[t] = ended = terminated | truncated
+            if "success" in infos:
+                s_success[t] = np.where(infos["_success"], infos["success"], np.nan)
+            obs = next_obs
+            if ended.any():  # autoreset is off: reset the finished envs, each with its own episode seed
+                episodes[ended] += 1
+                seeds = [episode_seed(args.seed, i, int(episodes[i])) if ended[i] else None for i in range(n)]
+                with timer("env"):
+                    obs, _ = envs.reset(seed=seeds, options={"reset_mask": ended})
+        # Env wall time, split into simulation and rendering as the workers measured them
+        env_wall, render_share = timer.totals.pop("env"), render_time / max(sim_time + render_time, 1e-12)
+        timer.totals["sim"] += env_wall * (1 - render_share)
+        timer.totals["render"] += env_wall * render_share
+
+        # --- 2. label the whole stretch with CLIP in large batches
+        clip_rewards = np.full((steps, n), np.nan, np.float32)
+        if reward_model is not None:
+            with timer("reward"):
+                stacked = np.stack(frames)  # (steps, n, H, W, 3)
+                clip_rewards = reward_model(stacked.reshape(-1, *stacked.shape[2:])).view(steps, n).cpu().numpy()
+        train_rewards = clip_rewards if args.reward == "clip" else s_env_rewards
+        buffer.add(obs=s_obs.reshape(steps * n, -1), next_obs=s_next_obs.reshape(steps * n, -1),
+                   actions=s_actions.reshape(steps * n, *s_actions.shape[2:]), rewards=train_rewards.reshape(-1),
+                   dones=s_terminated.reshape(-1))  # truncation is not terminal; the paper's episode end is
+
+        # --- 3. episode rows and env 0's video, in step order
+        for t in range(steps):
+            ep_clip += clip_rewards[t]
+            ep_env += s_env_rewards[t]
+            ep_len += 1
+            if video["state"] == "armed" and env0_fresh:
+                video["state"] = "recording"
+            if video["state"] == "recording":
+                video["frames"].append(frames[t][0])
+                video["rewards"].append(train_rewards[t, 0])
+            env0_fresh = bool(s_ended[t, 0])
+            if video["state"] == "recording" and s_ended[t, 0]:
+                write_video(run_dir / "videos" / f"step_{global_step + (t + 1) * n:09d}.mp4", np.stack(video["frames"]),
+                            np.array(video["rewards"]), "CLIP reward" if args.reward == "clip" else "env reward")
+                video = {"state": "idle", "frames": [], "rewards": []}
+            for i in np.flatnonzero(s_ended[t]):
+                metrics.write({"global_step": global_step + (t + 1) * n, "kind": "episode", "env": i,
+                               "clip_return": float(ep_clip[i]), "env_return": float(ep_env[i]),
+                               "success": s_success[t, i] if np.isnan(s_success[t, i]) else int(s_success[t, i]),
+                               "episode_length": int(ep_len[i])})
+                recent_clip.append(ep_clip[i])
+                recent_env.append(ep_env[i])
+                recent_success.append(s_success[t, i])
+                ep_clip[i], ep_env[i], ep_len[i] = 0.0, 0.0, 0
+        global_step = state["global_step"] = global_step + steps * n
+        progress.update(steps * n)
+
+        # --- 4. gradient steps
+        if global_step >= args.learning_starts:
+            with timer("update"):
+                for _ in range(args.gradient_steps):
+                    out = agent.update(buffer.sample(args.batch_size), args, state["gradient_step"])
+                    state["gradient_step"] += 1
+                    for k, v in out.items():
+                        loss_sums[k] = loss_sums.get(k, 0.0) + v
+                    loss_count += 1
+                if loss_count and not all(torch.isfinite(torch.as_tensor(v)).all() for v in loss_sums.values()):
+                    nonfinite = True  # one sync per stretch, not per gradient step
+            if interval_start.get("learning") is None:  # steps/s are counted from here on
+                interval_start.update(time=time.perf_counter(), step=global_step, learning=True, timer=dict(timer.totals))
+        if nonfinite:
+            checkpoint("nonfinite.pt")
+            raise SystemExit(f"error: the losses became non-finite at step {global_step:,}; the state is saved in "
+                             f"{run_dir / 'checkpoints' / 'nonfinite.pt'} for inspection, and latest.pt (if any) is the "
+                             "last good one. Try lower learning rates (--q-lr, --policy-lr) or a fixed --ent-coef.")
+
+        # --- 5. log, checkpoint
+        if global_step >= state["next_log"] or global_step >= args.total_timesteps or stop:
+            now = time.perf_counter()
+            row = {"global_step": global_step, "kind": "train"}
+            row.update({k.split("/")[1]: float(v) / loss_count for k, v in loss_sums.items()} if loss_count else {})
+            if interval_start.get("learning") and global_step > interval_start["step"]:
+                elapsed = now - interval_start["time"]
+                row["sps"] = round((global_step - interval_start["step"]) / elapsed, 2)
+                spent = {k: v - interval_start["timer"].get(k, 0.0) for k, v in timer.totals.items()}
+                for k in ("sim", "render", "reward", "update"):
+                    row[f"share_{k}"] = round(spent.get(k, 0.0) / elapsed, 4)
+                row["share_other"] = round(1 - sum(row[f"share_{k}"] for k in ("sim", "render", "reward", "update")), 4)
+                interval_start.update(time=now, step=global_step, timer=dict(timer.totals))
+            metrics.write(row)
+            metrics.flush()
+            if recent_clip:
+                mean_train = float(np.mean(recent_clip if args.reward == "clip" else recent_env))
+                progress.set_postfix(clip=f"{np.nanmean(recent_clip):.3f}" if reward_model else "-",
+                                     env=f"{np.mean(recent_env):.1f}", sps=row.get("sps", "-"))
+                if global_step >= args.learning_starts and mean_train > state["best_return"]:
+                    state["best_return"] = mean_train  # the paper evaluates the best checkpoint by training return
+                    checkpoint("best.pt")
+            recent_clip, recent_env, recent_success, loss_sums, loss_count = [], [], [], {}, 0
+            state["next_log"] += args.log_interval * (1 + (global_step - state["next_log"]) // args.log_interval)
+        if global_step >= state["next_checkpoint"]:
+            checkpoint(f"step_{global_step:09d}.pt")
+            state["next_checkpoint"] += args.checkpoint_interval * (1 + (global_step - state["next_checkpoint"]) // args.checkpoint_interval)
+            checkpoint("latest.pt", with_buffer=args.save_buffer)
+
+    checkpoint("latest.pt", with_buffer=args.save_buffer)
+    progress.close()
+    envs.close()
+    if stop:
+        print(f"stopped at step {state['global_step']:,}; continue with: python vlmrm_sac.py --resume {run_dir / 'checkpoints' / 'latest.pt'}")
+    else:
+        print(f"done: {state['global_step']:,} steps; metrics in {run_dir / 'metrics.csv'}")
+    return run_dir
+
+
+# ======================================================================================
+# Evaluation: the paper's protocol (people label the frames of each episode)
+# ======================================================================================
+
+
+def evaluate(args: Args):
+    """Runs --eval-episodes episodes of a checkpoint's policy and writes, under runs/<run>/eval_<step>/:
+    eval.csv (per episode: CLIP return, ground-truth return, success), videos/episode_XXX.mp4,
+    frames/episode_XXX.npz (every frame, uint8 (T, H, W, 3), and its CLIP rewards) and labels.csv to fill in."""
+    blob = load_checkpoint(args.eval_checkpoint)
+    run_args = Args(**blob["args"])
+    run_args = Args(**{**asdict(run_args), "num_envs": min(run_args.num_envs, args.eval_episodes),
+                       "device": args.device, "vector_env": args.vector_env})
+    device = resolve_device(run_args.device)
+    torch.manual_seed(args.seed)
+    n = run_args.num_envs
+    reward_model = None
+    if run_args.reward == "clip" or run_args.log_clip_reward:
+        reward_model = CLIPReward(run_args.clip_model, run_args.prompt, run_args.baseline_prompt, run_args.alpha,
+                                  device=device, batch_size=run_args.reward_batch_size)
+    envs = make_vector_env(run_args, render_frames=True)
+    agent = SAC(int(np.prod(envs.single_observation_space.shape)), envs.single_action_space, run_args, device)
+    restore_agent(agent, blob, args.eval_checkpoint)
+    out_dir = Path(args.eval_checkpoint).resolve().parent.parent / f"eval_{blob['state']['global_step']:09d}"
+    (out_dir / "frames").mkdir(parents=True, exist_ok=True)
+    print(f"evaluating {args.eval_checkpoint} for {args.eval_episodes} episodes -> {out_dir}")
+
+    from tqdm import tqdm
+
+    episodes = np.zeros(n, dtype=int)
+    eval_seed = lambda i, e: episode_seed(args.seed, 1_000_000 + i, e)  # never a training episode's seed
+    obs, _ = envs.reset(seed=[eval_seed(i, 0) for i in range(n)])
+    running = [{"frames": [], "env_rewards": []} for _ in range(n)]
+    rows = []
+    with tqdm(total=args.eval_episodes, unit="episode") as progress:
+        while len(rows) < args.eval_episodes:
+            actions = agent.act(obs, deterministic=args.deterministic)
+            obs, env_rewards, terminated, truncated, infos = envs.step(actions)
+            ended = terminated | truncated
+            for i in range(n):
+                running[i]["frames"].append(infos["frame"][i])
+                running[i]["env_rewards"].append(float(env_rewards[i]))
+                if ended[i] and len(rows) < args.eval_episodes:
+                    k = len(rows)
+                    frames = np.stack(running[i]["frames"])  # (T, H, W, 3)
+                    clip = reward_model(frames).cpu().numpy() if reward_model else np.full(len(frames), np.nan)
+                    np.savez_compressed(out_dir / "frames" / f"episode_{k:03d}.npz", frames=frames, clip_rewards=clip)
+                    shown = clip if reward_model else np.array(running[i]["env_rewards"])
+                    write_video(out_dir / "videos" / f"episode_{k:03d}.mp4", frames, shown,
+                                "CLIP reward" if reward_model else "env reward")
+                    success = infos["success"][i] if "success" in infos and infos["_success"][i] else None
+                    rows.append({"episode": k, "clip_return": float(np.sum(clip)), "env_return": sum(running[i]["env_rewards"]),
+                                 "success": "" if success is None else int(success), "length": len(frames)})
+                    progress.update(1)
+                if ended[i]:
+                    running[i] = {"frames": [], "env_rewards": []}
+            if ended.any():
+                episodes[ended] += 1
+                obs, _ = envs.reset(seed=[eval_seed(i, int(episodes[i])) if ended[i] else None for i in range(n)],
+                                    options={"reset_mask": ended})
+    envs.close()
+    with open(out_dir / "eval.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, ["episode", "clip_return", "env_return", "success", "length"])
+        writer.writeheader()
+        writer.writerows(rows)
+    labels = out_dir / "labels.csv"
+    if not labels.exists():  # the paper's protocol: the share of each episode's steps that show the goal
+        labels.write_text("episode,goal_share\n" + "".join(f"{r['episode']},\n" for r in rows))
+    print(f"wrote {out_dir / 'eval.csv'}; label the episodes in {labels} (goal_share: 0, 25, 50, 75 or 100)")
+    return out_dir
+
+
+# ======================================================================================
+# Entry point
+# ======================================================================================
+
+
+def check_args(args: Args):
+    """Mistakes in the flags, caught before any model is loaded or env is started."""
+    if args.eval_checkpoint or args.resume:
+        path = args.eval_checkpoint or args.resume
+        if not os.path.isfile(path):
+            raise UserError(f"no checkpoint file at {path!r} (checkpoints live in runs/<run>/checkpoints/)")
+        if args.eval_checkpoint and args.eval_episodes < 1:
+            raise UserError("--eval-episodes must be at least 1")
+        return  # the run's own args were checked when it started
+    if args.env_id not in gym.registry:
+        close = difflib.get_close_matches(args.env_id, list(gym.registry), n=3)
+        raise UserError(f"unknown env id {args.env_id!r}" + (f"; did you mean {', '.join(close)}?" if close else
+                        "; see gymnasium.pprint_registry() for the list"))
+    positive = {"num_envs": args.num_envs, "total_timesteps": args.total_timesteps, "buffer_size": args.buffer_size,
+                "batch_size": args.batch_size, "train_frequency": args.train_frequency, "render_size": args.render_size,
+                "policy_frequency": args.policy_frequency, "target_network_frequency": args.target_network_frequency,
+                "reward_batch_size": args.reward_batch_size, "hidden_size": args.hidden_size,
+                "policy_lr": args.policy_lr, "q_lr": args.q_lr}
+    for name, value in positive.items():
+        if not value > 0:
+            raise UserError(f"--{name.replace('_', '-')} must be positive, got {value}")
+    non_negative = {"learning_starts": args.learning_starts, "gradient_steps": args.gradient_steps,
+                    "log_interval": args.log_interval, "video_interval": args.video_interval,
+                    "checkpoint_interval": args.checkpoint_interval}
+    for name, value in non_negative.items():
+        if value < 0:
+            raise UserError(f"--{name.replace('_', '-')} must be >= 0, got {value}")
+    if args.episode_length is not None and args.episode_length < 1:
+        raise UserError(f"--episode-length must be at least 1, got {args.episode_length}")
+    if not 0 <= args.gamma <= 1 or not 0 < args.tau <= 1:
+        raise UserError(f"--gamma must be in [0, 1] and --tau in (0, 1]; got gamma={args.gamma}, tau={args.tau}")
+    if args.batch_size > args.buffer_size:
+        raise UserError(f"--batch-size {args.batch_size} is larger than --buffer-size {args.buffer_size}")
+    if args.ent_coef != "auto":
+        try:
+            ok = float(args.ent_coef) > 0
+        except ValueError:
+            ok = False
+        if not ok:
+            raise UserError(f"--ent-coef must be 'auto' or a positive number, got {args.ent_coef!r}")
+    if args.reward == "clip" or args.log_clip_reward:
+        check_prompts(args.prompt, args.baseline_prompt, args.alpha)
+    probe = gym.make(args.env_id)
+    try:
+        if (args.reward == "clip" or args.log_clip_reward or args.video_interval) and \
+                "rgb_array" not in probe.metadata.get("render_modes", []):
+            raise UserError(f"{args.env_id} cannot render rgb_array frames, which the CLIP reward and videos need: "
+                            "use --reward env --no-log-clip-reward --video-interval 0, or another env")
+        if not isinstance(probe.action_space, (gym.spaces.Box, gym.spaces.Discrete)):
+            raise UserError(f"{args.env_id} has a {type(probe.action_space).__name__} action space; SAC here needs Box or Discrete")
+        if not isinstance(probe.observation_space, gym.spaces.Box):
+            raise UserError(f"{args.env_id} observes a {type(probe.observation_space).__name__}; the policy needs a state vector (Box)")
+    finally:
+        probe.close()
+    if resolve_device(args.device).type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"--device {args.device}: CUDA is not available (install a CUDA build of torch, or use --device cpu)")
+
+
+def main(args: Args):
+    try:
+        check_args(args)
+        return evaluate(args) if args.eval_checkpoint else train(args)
+    except UserError as e:
+        raise SystemExit(f"error: {e}") from None
+
+
+if __name__ == "__main__":
+    main(tyro.cli(Args))
