@@ -10,7 +10,9 @@ ICLR 2024 (arXiv 2310.12921). One file, read top to bottom:
 """
 
 import collections
+import concurrent.futures
 import contextlib
+import copy
 import csv
 import difflib
 import functools
@@ -93,6 +95,8 @@ class Args:
     """with --reward env, still compute the CLIP reward to log the CLIP return (off: no CLIP model, no rendering)"""
     reward_batch_size: int = 256
     """frames per CLIP forward pass when labelling a stretch of steps"""
+    reward_devices: tuple[str, ...] = ()
+    """shard each CLIP batch across these devices, one model replica each (e.g. cuda:0 cuda:1 cuda:2 cuda:3); default: --device"""
 
     # --- SAC
     total_timesteps: int = 10_000_000
@@ -393,11 +397,12 @@ class CLIPReward(nn.Module):
     Prompts are encoded once. Frames are preprocessed on the model's device as tensor ops, the way the
     paper did: the WHOLE frame is resized to the model's square input (bicubic, antialiased, no crop,
     so CartPole's track and MountainCar's flag stay in view) and normalized with the checkpoint's
-    own mean/std. Batches are split into chunks of `batch_size`.
+    own mean/std. Batches are split into chunks of `batch_size`. With several `shard_devices`, each
+    batch is split evenly across one model replica per device (the paper used four GPUs).
     """
 
     def __init__(self, model_name_or_path: str, goal_prompts, baseline_prompts=(), alpha: float = 0.0,
-                 device="cpu", dtype: Optional[torch.dtype] = None, batch_size: int = 256):
+                 device="cpu", dtype: Optional[torch.dtype] = None, batch_size: int = 256, shard_devices=()):
         super().__init__()
         goal_prompts, baseline_prompts = list(goal_prompts), list(baseline_prompts)
         check_prompts(goal_prompts, baseline_prompts, alpha)
@@ -422,6 +427,10 @@ class CLIPReward(nn.Module):
         if alpha > 0 and torch.linalg.vector_norm(self.goal_emb - self.baseline_emb) < 1e-6:
             raise UserError("the goal and baseline prompts embed to the same vector, so there is no "
                              "goal-baseline direction: reword the baseline, or use --alpha 0")
+        # One replica per shard device (the first may be the model itself); not submodules, so a
+        # state_dict holds one copy.
+        self.replicas = [(torch.device(d), self.model if torch.device(d) == self.device else
+                          copy.deepcopy(self.model).to(d)) for d in shard_devices] or [(self.device, self.model)]
 
     @torch.no_grad()
     def embed_text(self, prompts) -> torch.Tensor:
@@ -430,21 +439,31 @@ class CLIPReward(nn.Module):
         tokens = self.tokenizer(list(prompts), padding=padding, truncation=True, return_tensors="pt").to(self.device)
         return F.normalize(features(self.model.get_text_features(**tokens)).float(), dim=-1)
 
-    def preprocess(self, frames) -> torch.Tensor:
-        """uint8 (N, H, W, 3) -> normalized (N, 3, S, S) on the model's device, in the model's dtype."""
-        frames = torch.as_tensor(frames).to(self.device, non_blocking=True)
+    def preprocess(self, frames, device=None) -> torch.Tensor:
+        """uint8 (N, H, W, 3) -> normalized (N, 3, S, S) on `device` (the model's), in the model's dtype."""
+        device = device or self.device
+        frames = torch.as_tensor(frames).to(device, non_blocking=True)
         x = frames.permute(0, 3, 1, 2).float() / 255.0
         x = F.interpolate(x, size=(self.image_size, self.image_size), mode="bicubic", antialias=True,
                           align_corners=False).clamp_(0, 1)  # clamp: bicubic overshoots, as a uint8 image cannot
-        return ((x - self.image_mean) / self.image_std).to(self.dtype)
+        return ((x - self.image_mean.to(device)) / self.image_std.to(device)).to(self.dtype)
+
+    @torch.no_grad()
+    def _embed_shard(self, device, model, frames) -> torch.Tensor:
+        chunks = [features(model.get_image_features(pixel_values=self.preprocess(frames[i:i + self.batch_size], device)))
+                  for i in range(0, len(frames), self.batch_size)]
+        return torch.cat(chunks).float().to(self.device) if chunks else torch.zeros(0, self.goal_emb.shape[0], device=self.device)
 
     @torch.no_grad()
     def embed_images(self, frames) -> torch.Tensor:
-        """uint8 (N, H, W, 3) numpy or torch -> (N, D) unit-norm float32."""
+        """uint8 (N, H, W, 3) numpy or torch -> (N, D) unit-norm float32, split across the replicas."""
         check_frames(frames)
-        chunks = [features(self.model.get_image_features(pixel_values=self.preprocess(frames[i:i + self.batch_size])))
-                  for i in range(0, len(frames), self.batch_size)]
-        return F.normalize(torch.cat(chunks).float(), dim=-1)
+        if len(self.replicas) == 1:
+            return F.normalize(self._embed_shard(*self.replicas[0], frames), dim=-1)
+        bounds = np.linspace(0, len(frames), len(self.replicas) + 1).round().astype(int)  # contiguous, even shards
+        with concurrent.futures.ThreadPoolExecutor(len(self.replicas)) as pool:  # GPUs run concurrently
+            shards = pool.map(lambda r, a, b: self._embed_shard(*r, frames[a:b]), self.replicas, bounds[:-1], bounds[1:])
+            return F.normalize(torch.cat(list(shards)), dim=-1)
 
     def forward(self, frames) -> torch.Tensor:
         return goal_baseline_reward(self.embed_images(frames), self.goal_emb, self.baseline_emb, self.alpha)
@@ -792,8 +811,14 @@ class Timer:
 def train(args: Args):
     blob = load_checkpoint(args.resume) if args.resume else None
     if blob is not None:
-        run_dir = Path(args.resume).resolve().parent.parent  # runs/<run>/checkpoints/x.pt
         args = Args(**{**blob["args"], "resume": args.resume})
+    device = resolve_device(args.device)
+    reward_model = None  # loaded first: a model that cannot be loaded leaves no empty run behind
+    if args.reward == "clip" or args.log_clip_reward:
+        reward_model = CLIPReward(args.clip_model, args.prompt, args.baseline_prompt, args.alpha, device=device,
+                                  batch_size=args.reward_batch_size, shard_devices=args.reward_devices)
+    if blob is not None:
+        run_dir = Path(args.resume).resolve().parent.parent  # runs/<run>/checkpoints/x.pt
         print(f"resuming {run_dir} at step {blob['state']['global_step']:,} with the run's saved args")
     else:
         run_name = f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
@@ -807,12 +832,7 @@ def train(args: Args):
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
     torch.backends.cudnn.deterministic = args.torch_deterministic
-    device = resolve_device(args.device)
 
-    reward_model = None
-    if args.reward == "clip" or args.log_clip_reward:
-        reward_model = CLIPReward(args.clip_model, args.prompt, args.baseline_prompt, args.alpha, device=device,
-                                  batch_size=args.reward_batch_size)
     n = args.num_envs
     envs = make_vector_env(args, render_frames=reward_model is not None)
     obs_dim = int(np.prod(envs.single_observation_space.shape))
