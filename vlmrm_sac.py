@@ -23,9 +23,13 @@ import multiprocessing
 import os
 import random
 import signal
+import struct
+import tempfile
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
+import xml.etree.ElementTree as ET
+import zlib
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal, Optional
 
@@ -77,6 +81,9 @@ class Args:
     """Humanoid: the paper's fixed front camera (off: the stock side camera tracking the body)"""
     textured: bool = True
     """Humanoid: the paper's sky, floor and metal textures; MountainCar: the paper's drawn landscape (off: stock looks)"""
+    fast_render: bool = False
+    """MuJoCo envs: render without multisampling and with a smaller shadow map (~3x faster on CPU; frames
+    differ slightly from the paper's, see results/benchmarks.md). Off by default: the paper's look."""
     vector_env: Literal["async", "sync"] = "async"
     """async steps and renders each env in its own process; sync runs them one after another in this process"""
 
@@ -259,7 +266,7 @@ class RenderFrame(gym.Wrapper):
 
 
 def make_env(env_id: str, seed: int, idx: int, episode_length: Optional[int], render_size: int = 480,
-             paper_camera: bool = True, textured: bool = True, render_frames: bool = True):
+             paper_camera: bool = True, textured: bool = True, render_frames: bool = True, fast_render: bool = False):
     """CleanRL-style thunk: builds env `idx` inside its own worker process."""
 
     def thunk():
@@ -272,14 +279,15 @@ def make_env(env_id: str, seed: int, idx: int, episode_length: Optional[int], re
         kwargs = {"render_mode": "rgb_array"}
         if episode_length:
             kwargs["max_episode_steps"] = episode_length  # FixedLength ends it; no earlier TimeLimit
-        if family == "Humanoid":
-            kwargs.update(width=render_size, height=render_size, terminate_when_unhealthy=False)
-            kwargs["xml_file"] = paper_humanoid_xml(textured)
-            if paper_camera:
-                kwargs["default_camera_config"] = PAPER_CAMERA
-        elif env_id in gym.registry and "mujoco" in str(gym.registry[env_id].entry_point):
+        mujoco_env = env_id in gym.registry and "mujoco" in str(gym.registry[env_id].entry_point)
+        if mujoco_env:
             kwargs.update(width=render_size, height=render_size)
+        if family == "Humanoid":
+            kwargs.update(terminate_when_unhealthy=False, xml_file=paper_humanoid_xml(textured))
+            kwargs.update({"default_camera_config": PAPER_CAMERA} if paper_camera else STOCK_CAMERA)
         env = gym.make(env_id, **kwargs)
+        if mujoco_env and fast_render:
+            set_render_quality(env.unwrapped.model)
         if family == "CartPole":
             env = CartPoleRules(env)
         elif family == "MountainCarContinuous":
@@ -300,23 +308,310 @@ def episode_seed(seed: int, env_idx: int, episode: int) -> int:
 
 def make_vector_env(args: Args, render_frames: bool):
     fns = [make_env(args.env_id, args.seed, i, episode_length_for(args), args.render_size,
-                    args.paper_camera, args.textured, render_frames) for i in range(args.num_envs)]
+                    args.paper_camera, args.textured, render_frames, args.fast_render) for i in range(args.num_envs)]
     # Autoreset off: the trainer resets finished envs itself, so every step() is a real transition.
     vector_cls = gym.vector.AsyncVectorEnv if args.vector_env == "async" and args.num_envs > 1 else gym.vector.SyncVectorEnv
     return vector_cls(fns, autoreset_mode=gym.vector.AutoresetMode.DISABLED)
 
 
-# --- the paper's looks: camera, humanoid textures, MountainCar landscape (drawn in code) ---
+# --- the paper's looks, generated in code: humanoid textures and camera, MountainCar's landscape ---
 
-PAPER_CAMERA = {}  # filled in below with the looks
+
+def _png_bytes(img: np.ndarray) -> bytes:
+    """Encode an (H, W, 3) uint8 array as PNG with zlib only (no imaging library needed)."""
+    h, w, _ = img.shape
+    raw = np.concatenate([np.zeros((h, 1), np.uint8), img.reshape(h, w * 3)], axis=1)  # filter 0 per row
+
+    def chunk(tag, data):
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)  # 8-bit RGB
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw.tobytes(), 6)) + chunk(b"IEND", b"")
+
+
+def _atomic_write(path: str, data: bytes):
+    """Write via temp file + os.replace so parallel env workers never read a half-written file."""
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp_")
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def _value_noise(u: np.ndarray, v: np.ndarray, seed: int, period: int = 0) -> np.ndarray:
+    """Smooth 2D value noise in [0, 1] at float coords (u, v); lattice of random values, smoothstep-blended.
+    period > 0 makes the noise tile seamlessly (lattice indices wrap), needed for repeated textures."""
+    rng = np.random.default_rng(seed)
+    n = period if period > 0 else 256
+    lattice = rng.random((n, n))
+    iu, iv = np.floor(u).astype(np.int64), np.floor(v).astype(np.int64)
+    fu, fv = u - iu, v - iv
+    fu, fv = fu * fu * (3 - 2 * fu), fv * fv * (3 - 2 * fv)
+    i0, i1, j0, j1 = iu % n, (iu + 1) % n, iv % n, (iv + 1) % n
+    top = lattice[j0, i0] * (1 - fu) + lattice[j0, i1] * fu
+    bot = lattice[j1, i0] * (1 - fu) + lattice[j1, i1] * fu
+    return top * (1 - fv) + bot * fv
+
+
+def _fbm(u, v, seed, octaves=5, period=0):
+    """Fractal sum of value noise (octaves halve in amplitude), normalised to roughly [0, 1]."""
+    total, amp, norm = 0.0, 1.0, 0.0
+    for o in range(octaves):
+        f = 2**o
+        total = total + amp * _value_noise(u * f, v * f, seed + o, period * f if period else 0)
+        norm += amp
+        amp *= 0.5
+    return total / norm
+
+
+# ----------------------------------------------------------------------------------------------
+# Humanoid: paper textures (sky, slate tiles, brushed metal) written next to a patched humanoid.xml
+# ----------------------------------------------------------------------------------------------
+
+
+def _sky_cross(face: int = 256) -> np.ndarray:
+    """Skybox as a 3x4 cross (gridlayout '.U..LFRB.D..'): every pixel is coloured from its 3D view
+    direction, so the six faces join without seams. Blue gradient + soft fbm clouds on a far plane."""
+    s = (np.arange(face) + 0.5) / face * 2 - 1  # [-1, 1] across a face
+    S, T = np.meshgrid(s, s)  # S: right, T: down in image space
+    # MuJoCo's skybox is z-up; f/r are the world directions of the F and R faces (right-handed unfold)
+    f, r, u = np.array([1.0, 0, 0]), np.array([0, -1.0, 0]), np.array([0, 0, 1.0])
+    faces = {  # (row, col) in the cross -> direction field
+        (0, 1): u + S[..., None] * r + T[..., None] * f,
+        (1, 0): -r + S[..., None] * f - T[..., None] * u,
+        (1, 1): f + S[..., None] * r - T[..., None] * u,
+        (1, 2): r - S[..., None] * f - T[..., None] * u,
+        (1, 3): -f - S[..., None] * r - T[..., None] * u,
+        (2, 1): -u + S[..., None] * r - T[..., None] * f,
+    }
+    img = np.zeros((3 * face, 4 * face, 3), np.float64)
+    for (row, column), d in faces.items():
+        d = d / np.linalg.norm(d, axis=-1, keepdims=True)
+        z = d[..., 2]
+        el = np.clip(z, 0, 1)
+        # sky: pale hazy horizon -> deeper blue at the zenith
+        horizon, zenith = np.array([0.78, 0.86, 0.95]), np.array([0.22, 0.45, 0.82])
+        t = (1 - (1 - el) ** 3)[..., None]
+        sky = horizon * (1 - t) + zenith * t
+        # clouds: fbm on a cloud layer at height 1 (perspective makes them flatten towards the horizon)
+        zc = np.maximum(z, 0.04)
+        cu, cv = d[..., 0] / zc * 0.9, d[..., 1] / zc * 0.9
+        n = _fbm(cu + 37.0, cv + 11.0, seed=7, octaves=5)
+        cover = np.clip((n - 0.48) / 0.22, 0, 1) ** 1.5  # soft threshold -> separated puffy clouds
+        cover *= np.clip(z / 0.05, 0, 1)  # fade into haze right at the horizon
+        shade = 0.88 + 0.12 * np.clip((n - 0.48) / 0.3, 0, 1)  # slightly brighter cloud cores
+        rgb = sky * (1 - cover[..., None]) + shade[..., None] * cover[..., None]
+        # below the horizon el = 0, so the sky keeps its horizon haze colour: no band beyond the floor's edge
+        img[row * face : (row + 1) * face, column * face : (column + 1) * face] = rgb
+    return (np.clip(img, 0, 1) * 255).astype(np.uint8)
+
+
+def _slate_tiles(size: int = 256) -> np.ndarray:
+    """Dark slate floor: 2x2 tiles per texture repeat, per-tile tone, fine stone grain, dark grout.
+    Noise is periodic so the 60x60 repetition shows no seams."""
+    y, x = np.mgrid[0:size, 0:size] + 0.5
+    half = size // 2
+    tile_id = (y // half) * 2 + (x // half)
+    tone = np.array([0.23, 0.26, 0.21, 0.25])[tile_id.astype(int)]  # slightly different slabs
+    grain = _fbm(x / size * 8, y / size * 8, seed=21, octaves=4, period=8)
+    gray = tone + 0.07 * (grain - 0.5)
+    # grout: distance to the nearest tile edge (edges at 0, half, size), darkened within ~3 px
+    d = np.minimum(np.abs(((x + half / 2) % half) - half / 2), np.abs(((y + half / 2) % half) - half / 2))
+    gray = np.where(d < 2.5, 0.09, gray)
+    rgb = gray[..., None] * np.array([0.92, 0.98, 1.06])  # cool blue-grey slate
+    return (np.clip(rgb, 0, 1) * 255).astype(np.uint8)
+
+
+def _brushed_metal(size: int = 128) -> np.ndarray:
+    """Light-grey brushed metal: fine streaks along one axis (noise stretched 64x along u)."""
+    y, x = np.mgrid[0:size, 0:size] + 0.5
+    streak = _fbm(x / size * 2, y / size * 64, seed=3, octaves=3, period=2)
+    gray = 0.74 + 0.10 * (streak - 0.5)
+    rgb = gray[..., None] * np.array([0.98, 1.0, 1.02])
+    return (np.clip(rgb, 0, 1) * 255).astype(np.uint8)
+
+
+def _stock_humanoid_xml() -> str:
+    import gymnasium.envs.mujoco  # the package that holds the stock humanoid.xml
+
+    return os.path.join(os.path.dirname(gymnasium.envs.mujoco.__file__), "assets", "humanoid.xml")
+
+
+_LOOKS_VERSION = "2"  # bump when the generated textures change, so stale caches are not reused
 
 
 def paper_humanoid_xml(textured: bool) -> str:
-    return os.path.join(os.path.dirname(gym.envs.mujoco.__file__), "assets", "humanoid.xml")
+    """Path of the Humanoid XML for rendering. textured=False -> gymnasium's stock file.
+    textured=True -> stock XML with the paper's sky/tiles/metal/light, written once into a cache dir
+    keyed by a hash of the stock XML, so bodies/joints (hence observations) stay identical."""
+    src = _stock_humanoid_xml()
+    if not textured:
+        return src
+    with open(src, "rb") as fh:
+        src_bytes = fh.read()
+    key = hashlib.sha1(src_bytes + _LOOKS_VERSION.encode()).hexdigest()[:12]
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    out_dir = os.path.join(cache, "vlmrm_sac", f"humanoid_{key}")
+    out_xml = os.path.join(out_dir, "humanoid_textured.xml")
+    if os.path.exists(out_xml):  # written last, so its presence means all textures are there
+        return out_xml
+    os.makedirs(out_dir, exist_ok=True)
+    for name, img in [("sky.png", _sky_cross()), ("tiles.png", _slate_tiles()), ("metal.png", _brushed_metal())]:
+        _atomic_write(os.path.join(out_dir, name), _png_bytes(img))
+
+    root = ET.fromstring(src_bytes)
+    root.find("default/geom").set("rgba", "1 1 1 1")  # white so the texture colour shows unchanged
+    asset = root.find("asset")
+    for child in list(asset):
+        asset.remove(child)
+    # file paths are relative to the XML's folder
+    ET.SubElement(asset, "texture", type="skybox", file="sky.png", gridsize="3 4", gridlayout=".U..LFRB.D..")
+    ET.SubElement(asset, "texture", name="texplane", type="2d", file="tiles.png")
+    ET.SubElement(asset, "material", name="MatPlane", texture="texplane", texrepeat="60 60",
+                  reflectance="0", shininess="0", specular="0")  # matte slate, no mirror image
+    ET.SubElement(asset, "texture", name="texgeom", type="cube", file="metal.png")
+    ET.SubElement(asset, "material", name="geom", texture="texgeom", texuniform="true", specular="1", shininess="1")
+    world = root.find("worldbody")
+    light = world.find("light")
+    light.attrib.update({"dir": "0 0 -1.5", "pos": "0 0 1", "diffuse": "1 1 1", "specular": ".5 .5 .5"})
+    world.find("geom[@name='floor']").set("rgba", "1 1 1 1")
+    _atomic_write(out_xml, ET.tostring(root))
+    return out_xml
+
+
+# Paper camera: fixed free camera in front of the robot (robot faces +x; azimuth 180 puts the
+# camera on the +x side looking back along -x). gymnasium 1.x copies these keys onto the MjvCamera
+# (MujocoRenderer._set_cam_config); with camera_id/camera_name unset the renderer uses camera_id=-1
+# and forces cam.type = mjCAMERA_FREE on every render, so trackbodyid is ignored and the view never
+# follows the body. Pass as gym.make(..., default_camera_config=PAPER_CAMERA).
+PAPER_CAMERA = {
+    "distance": 3.5,
+    "lookat": np.array([0.0, 0.0, 1.0]),
+    "elevation": -10.0,
+    "azimuth": 180.0,
+    "trackbodyid": -1,
+}
+
+
+def set_render_quality(model, offsamples: int = 0, shadowsize: int = 1024):
+    """--fast-render (opt-in): no multisampling, a 1024 shadow map instead of 4096. Set on the MjModel
+    before the first render (gymnasium builds its render context lazily and reads these then). Shadows
+    stay; the change is measured and shown side by side in results/ (benchmarks.md, frames/)."""
+    model.vis.quality.offsamples = offsamples  # MSAA samples of the offscreen buffer (default 4)
+    model.vis.quality.shadowsize = shadowsize  # shadow map resolution (default 4096)
+
+
+# Stock camera (the ablation): the XML's "track" camera, a side view that follows the body, as
+# Humanoid rendered in gym. gymnasium 1.x renders a fixed free camera unless camera_name is given.
+STOCK_CAMERA = {"camera_name": "track"}
+
+
+# ----------------------------------------------------------------------------------------------
+# MountainCar: "textured" look drawn in numpy (sky, hills, grassy rock mountain, flag, red car)
+# ----------------------------------------------------------------------------------------------
+
+MC_MIN_X, MC_MAX_X, MC_GOAL_X = -1.2, 0.6, 0.45
+
+
+def _mc_height(x):
+    return np.sin(3 * x) * 0.45 + 0.55  # gymnasium's MountainCar curve
+
+
+def _mc_geometry(width, height):
+    """Same world->pixel map as gymnasium's renderer: scale = W / 1.8 for both axes, y up from the bottom."""
+    scale = width / (MC_MAX_X - MC_MIN_X)
+    to_col = lambda x: (x - MC_MIN_X) * scale  # noqa: E731
+    to_row = lambda y: height - y * scale  # noqa: E731  (image rows grow downwards)
+    return scale, to_col, to_row
+
+
+def _cover(sdf):
+    """Anti-aliased coverage from a signed distance in pixels (negative inside)."""
+    return np.clip(0.5 - sdf, 0.0, 1.0)
+
+
+def _box_sdf(u, v, half_u, half_v):
+    du, dv = np.abs(u) - half_u, np.abs(v) - half_v
+    return np.hypot(np.maximum(du, 0), np.maximum(dv, 0)) + np.minimum(np.maximum(du, dv), 0)
+
+
+def _blend(img, cov, rgb):
+    img *= 1 - cov[..., None]
+    img += cov[..., None] * np.asarray(rgb, np.float32)
+
+
+@functools.lru_cache(maxsize=4)
+def _mc_background(width: int, height: int) -> np.ndarray:
+    """Static scene (everything but the car), float32 in [0, 1]; computed once per frame size."""
+    scale, to_col, to_row = _mc_geometry(width, height)
+    rows, cols = np.mgrid[0:height, 0:width].astype(np.float64) + 0.5
+    k = width / 600.0  # texture sizes follow the frame size
+    # sky: deep blue at the top -> pale near the bottom, with faint wispy clouds
+    t = (rows / height)[..., None]
+    img = np.array([0.30, 0.52, 0.85]) * (1 - t) + np.array([0.80, 0.88, 0.96]) * t
+    clouds = np.clip((_fbm(cols / (90 * k), rows / (30 * k), seed=11, octaves=4) - 0.55) / 0.2, 0, 1)
+    _blend(img, 0.8 * clouds * (1 - t[..., 0]), (1.0, 1.0, 1.0))
+    # distant bluish hills behind the track (a few sines + noise), for a landscape feel
+    xw = MC_MIN_X + cols[0] / scale
+    ridge = 0.62 + 0.10 * np.sin(2.1 * xw + 0.7) + 0.05 * np.sin(5.3 * xw + 2.0) + 0.04 * (_fbm(cols[0] / (40 * k), np.zeros(width), seed=5) - 0.5)
+    hill_d = rows - to_row(ridge)[None, :]  # depth below the far ridge line
+    hill_n = _fbm(cols / (30 * k), rows / (15 * k), seed=13, octaves=4)
+    hill = np.array([0.40, 0.50, 0.62]) + (0.08 * (hill_n - 0.5) + 0.18 * np.clip(hill_d / (height * 0.5), 0, 1))[..., None]
+    img = img * (1 - _cover(-hill_d)[..., None]) + hill * _cover(-hill_d)[..., None]  # hazier (lighter) further down
+    # mountain: column-wise surface row; d = depth (px) below the surface
+    surf = to_row(_mc_height(xw))[None, :]
+    d = rows - surf
+    inside = _cover(-d)  # anti-aliased silhouette of the surface
+    rock_n = _fbm(cols / (25 * k), rows / (12 * k), seed=17, octaves=5)  # stretched -> layered strata
+    rock = (0.42 + 0.30 * (rock_n - 0.5))[..., None] * np.array([1.0, 0.9, 0.78])  # brown-grey rock
+    rock *= (1 - 0.25 * np.clip(d / (height * 0.6), 0, 1))[..., None]  # darker deeper down
+    grass_n = _fbm(cols / (6 * k), rows / (3 * k), seed=23, octaves=3)
+    grass = (0.75 + 0.5 * (grass_n - 0.5))[..., None] * np.array([0.30, 0.62, 0.22])
+    band = 10 * k + 4 * k * _fbm(cols[0] / (20 * k), np.zeros(width), seed=29)[None, :]  # ragged grass edge
+    g = np.clip((band - d) / 1.5, 0, 1)[..., None]
+    ground = grass * g + rock * (1 - g)
+    img = img * (1 - inside[..., None]) + ground * inside[..., None]
+    # flag at the goal: dark pole + bright yellow pennant (static, so part of the background)
+    fx, fy = to_col(MC_GOAL_X), to_row(_mc_height(MC_GOAL_X))
+    pole_top = fy - 55 * k
+    pole = _cover(_box_sdf(cols - fx, rows - (fy + pole_top) / 2, 1.5 * k, (fy - pole_top) / 2))
+    _blend(img, pole, (0.15, 0.15, 0.15))
+    # pennant: triangle pointing right from the pole top (sdf of its three edges)
+    pu, pv = cols - fx, rows - pole_top
+    tri = np.maximum.reduce([-pu, np.abs(pv - 9 * k) - 9 * k + pu * (9 / 28), pu - 28 * k])
+    _blend(img, _cover(tri), (0.98, 0.85, 0.05))
+    return img.astype(np.float32)
 
 
 def draw_mountaincar(position: float, width: int = 600, height: int = 400) -> np.ndarray:
-    raise NotImplementedError
+    """Paper's "textured" MountainCar frame: static landscape + red car tilted with the slope at x=position."""
+    scale, to_col, to_row = _mc_geometry(width, height)
+    k = width / 600.0
+    x = float(np.clip(position, MC_MIN_X, MC_MAX_X))
+    angle = np.arctan(np.cos(3 * x) * 3 * 0.45)  # slope angle; same in pixels since both axes share `scale`
+    ca, sa = np.cos(angle), np.sin(angle)
+    # car frame: u along the slope (right/uphill), v along the outward normal; image rows point down
+    cx, cy = to_col(x), to_row(_mc_height(x))
+    r = int(45 * k)  # only touch a patch around the car: keeps the per-frame cost tiny
+    r0, r1 = max(int(cy) - r, 0), min(int(cy) + r, height)
+    c0, c1 = max(int(cx) - r, 0), min(int(cx) + r, width)
+    img = _mc_background(width, height).copy()
+    if r0 >= r1 or c0 >= c1:
+        return (img * 255).astype(np.uint8)
+    rows, cols = np.mgrid[r0:r1, c0:c1].astype(np.float32) + 0.5
+    dx, dy = cols - cx, cy - rows  # dy up
+    u, v = dx * ca + dy * sa, -dx * sa + dy * ca
+    patch = img[r0:r1, c0:c1]
+    wheel_r = 7 * k
+    body = _box_sdf(u, v - (wheel_r + 7 * k), 22 * k, 6 * k) - 2 * k  # rounded chassis above the wheels
+    cabin = _box_sdf(u + 3 * k, v - (wheel_r + 17 * k), 11 * k, 5 * k) - 2 * k
+    window = _box_sdf(u + 3 * k, v - (wheel_r + 17 * k), 8 * k, 3 * k) - 1 * k
+    _blend(patch, _cover(np.minimum(body, cabin)), (0.85, 0.08, 0.06))
+    _blend(patch, _cover(window), (0.70, 0.85, 0.95))
+    for wu in (-13 * k, 13 * k):
+        dist = np.hypot(u - wu, v - wheel_r)
+        _blend(patch, _cover(dist - wheel_r), (0.08, 0.08, 0.08))
+        _blend(patch, _cover(dist - 0.4 * wheel_r), (0.60, 0.60, 0.62))  # hub cap
+    return (img * 255).astype(np.uint8)
 
 
 # ======================================================================================

@@ -1,0 +1,215 @@
+"""The environments as the paper renders them: frames, episode rules, the terminal-frame rule, looks."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import vlmrm_sac as vs
+
+SMALL = 64  # humanoid frames in tests: 480x480 renders at ~9 frames/s on a CI core
+
+
+def make(env_id, **kw):
+    kw.setdefault("render_size", SMALL)
+    return vs.make_env(env_id, seed=0, idx=0, episode_length=kw.pop("episode_length", None), **kw)()
+
+
+def rollout_frames(env, actions, seed=0):
+    env.reset(seed=seed)
+    return [env.step(a)[4]["frame"] for a in actions]
+
+
+@pytest.mark.parametrize("env_id, shape", [("Humanoid-v5", (SMALL, SMALL, 3)), ("CartPole-v1", (400, 600, 3)),
+                                           ("MountainCarContinuous-v0", (400, 600, 3))])
+def test_frames_are_uint8_rgb_of_the_right_shape(env_id, shape):
+    env = make(env_id)
+    env.reset(seed=0)
+    frame = env.step(env.action_space.sample())[4]["frame"]
+    assert frame.shape == shape and frame.dtype == np.uint8
+    env.close()
+
+
+def test_vector_env_returns_the_frames_of_all_envs():
+    args = vs.Args(env_id="CartPole-v1", num_envs=3, vector_env="sync")
+    envs = vs.make_vector_env(args, render_frames=True)
+    envs.reset(seed=[0, 1, 2])
+    infos = envs.step(np.zeros(3, dtype=np.int64))[4]
+    assert infos["frame"].shape == (3, 400, 600, 3) and infos["frame"].dtype == np.uint8
+    envs.close()
+
+
+@pytest.mark.parametrize("env_id, length", [("Humanoid-v5", 100), ("CartPole-v1", 200), ("MountainCarContinuous-v0", 200)])
+def test_episodes_last_exactly_the_paper_length_and_end_terminal(env_id, length):
+    assert vs.episode_length_for(vs.Args(env_id=env_id)) == length
+    env = make(env_id, episode_length=length, render_frames=False)
+    env.reset(seed=0)
+    ends = []
+    for t in range(length):
+        # CartPole falls within ~10 random steps and the humanoid within ~20: both must keep going
+        _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+        ends.append(terminated or truncated)
+    assert not any(ends[:-1]) and terminated and not truncated
+    env.close()
+
+
+def test_episode_length_flag_overrides_the_paper_length():
+    env = make("Humanoid-v5", episode_length=7, render_frames=False)
+    env.reset(seed=0)
+    dones = [env.step(env.action_space.sample())[2] for _ in range(7)]
+    assert dones == [False] * 6 + [True]
+
+
+def test_the_frame_of_the_last_step_shows_the_state_it_reached_not_the_next_episode():
+    """The authors' code stored the next episode's first frame for the last transition: not here."""
+    args = vs.Args(env_id="CartPole-v1", num_envs=2, episode_length=5, vector_env="sync")
+    envs = vs.make_vector_env(args, render_frames=True)
+    envs.reset(seed=[10, 11])
+    for _ in range(5):
+        next_obs, _, terminated, _, infos = envs.step(np.ones(2, dtype=np.int64))
+    assert terminated.all()
+    reset_obs, _ = envs.reset(seed=[12, 13], options={"reset_mask": terminated})
+    first_frames = envs.step(np.ones(2, dtype=np.int64))[4]["frame"]
+    # A fresh env put into the reached state renders exactly the stored terminal frame
+    probe = make("CartPole-v1")
+    probe.reset(seed=0)
+    for i in range(2):
+        probe.unwrapped.state = next_obs[i].astype(np.float64)
+        np.testing.assert_array_equal(infos["frame"][i], probe.render())
+        assert not np.array_equal(infos["frame"][i], first_frames[i])
+    assert not np.allclose(next_obs, reset_obs)
+    envs.close()
+
+
+def test_cartpole_wraps_the_angle_clips_the_cart_and_tracks_success():
+    env = make("CartPole-v1")
+    env.reset(seed=0)
+    pole_up, success, xs, thetas = [], [], [], []
+    for _ in range(200):  # always push right: the cart hits the wall, the pole falls and spins
+        obs, reward, terminated, truncated, info = env.step(1)
+        xs.append(obs[0]), thetas.append(obs[2]), pole_up.append(info["pole_up"]), success.append(info["success"])
+        assert reward == float(info["pole_up"])
+    assert max(xs) == pytest.approx(2.4) and min(xs) >= -2.4
+    assert all(-np.pi <= th <= np.pi for th in thetas)
+    fell = pole_up.index(False)
+    assert all(success[:fell]) and not any(success[fell:])  # success = it never fell, lost for good
+    assert any(abs(th) > np.pi / 2 for th in thetas)  # it really did fall over, and kept being simulated
+
+
+def test_cartpole_success_by_the_stock_rule_when_the_pole_stays_up():
+    env = make("CartPole-v1")
+    obs, info = env.reset(seed=0)
+    for _ in range(20):  # a simple balancing controller keeps the pole up for 20 steps
+        obs, _, _, _, info = env.step(int(obs[2] + 0.5 * obs[3] > 0))
+    assert info["pole_up"] and info["success"]
+
+
+def test_mountaincar_goal_is_reached_then_held_with_success():
+    env = make("MountainCarContinuous-v0", episode_length=200)
+    env.reset(seed=0)
+    assert env.step(np.array([0.0]))[4]["success"] is False
+    env.unwrapped.state = np.array([0.44, 0.05])
+    obs, reward, _, _, info = env.step(np.array([1.0]))
+    assert info["success"] and obs[0] == pytest.approx(vs.MOUNTAINCAR_GOAL) and reward > 50  # stock +100 at the goal
+    for _ in range(5):
+        obs, reward, terminated, _, info = env.step(np.array([-1.0]))
+        assert obs[0] == pytest.approx(vs.MOUNTAINCAR_GOAL) and obs[1] == 0 and info["success"] and reward == 0
+    assert not terminated  # the episode still runs to its fixed length
+
+
+def test_mountaincar_without_reaching_the_goal_is_no_success():
+    env = make("MountainCarContinuous-v0", episode_length=10)
+    env.reset(seed=0)
+    infos = [env.step(np.array([0.0]))[4] for _ in range(10)]
+    assert not any(i["success"] for i in infos)
+
+
+@pytest.mark.parametrize("switch", ["paper_camera", "textured"])
+def test_humanoid_ablation_switches_change_the_picture(switch):
+    actions = [np.zeros(17, dtype=np.float32)] * 2
+    paper = rollout_frames(make("Humanoid-v5"), actions)[-1]
+    ablated = rollout_frames(make("Humanoid-v5", **{switch: False}), actions)[-1]
+    assert np.abs(paper.astype(int) - ablated.astype(int)).mean() > 5
+
+
+def test_textured_humanoid_has_the_stock_body_so_the_policy_sees_the_same_states():
+    actions = [np.full(17, 0.3, dtype=np.float32)] * 5
+    observations = []
+    for textured in (True, False):
+        env = make("Humanoid-v5", textured=textured, render_frames=False)
+        observations.append([env.reset(seed=4)[0]] + [env.step(a)[0] for a in actions])
+    np.testing.assert_array_equal(np.array(observations[0]), np.array(observations[1]))
+
+
+def test_textured_humanoid_xml_is_generated_once_and_deterministically(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "a"))
+    first = Path(vs.paper_humanoid_xml(True))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "b"))
+    second = Path(vs.paper_humanoid_xml(True))
+    assert first != second and vs.paper_humanoid_xml(True) == str(second)
+    for name in ("sky.png", "tiles.png", "metal.png", first.name):
+        assert (first.parent / name).read_bytes() == (second.parent / name).read_bytes()
+    assert vs.paper_humanoid_xml(False).endswith("humanoid.xml")
+
+
+def test_paper_camera_is_fixed_while_the_stock_camera_follows_the_body():
+    """Push the humanoid's root 1 m sideways: the paper's fixed camera sees it move, the tracking one does not."""
+    moved = {}
+    for paper_camera in (True, False):
+        env = make("Humanoid-v5", paper_camera=paper_camera)
+        env.reset(seed=0)
+        before = env.render()
+        env.unwrapped.data.qpos[1] += 1.0  # y: across the paper camera's view, along the stock one's axis
+        env.unwrapped.data.qvel[:] = 0
+        after = env.step(np.zeros(17, dtype=np.float32))[4]["frame"]
+        moved[paper_camera] = np.abs(before.astype(int) - after.astype(int)).mean()
+    assert moved[True] > 3 * moved[False]
+
+
+def test_fast_render_is_opt_in_and_changes_the_picture_only_slightly():
+    actions = [np.zeros(17, dtype=np.float32)] * 2
+    paper = rollout_frames(make("Humanoid-v5"), actions)[-1]
+    fast = rollout_frames(make("Humanoid-v5", fast_render=True), actions)[-1]
+    assert vs.Args().fast_render is False
+    assert np.abs(paper.astype(int) - fast.astype(int)).mean() < 2.0
+
+
+def test_mountaincar_textured_look_differs_from_stock_and_follows_the_car():
+    stock, textured = make("MountainCarContinuous-v0", textured=False), make("MountainCarContinuous-v0", textured=True)
+    for env in (stock, textured):
+        env.reset(seed=0)
+    assert np.abs(stock.render().astype(int) - textured.render().astype(int)).mean() > 5
+    textured.unwrapped.state = np.array([-1.0, 0.0])
+    left = textured.render()
+    textured.unwrapped.state = np.array([0.4, 0.0])
+    assert not np.array_equal(left, textured.render())
+
+
+@pytest.mark.parametrize("env_id", ["Humanoid-v5", "CartPole-v1", "MountainCarContinuous-v0"])
+def test_same_seed_gives_the_same_frames(env_id):
+    space = make(env_id).action_space
+    space.seed(3)
+    actions = [space.sample() for _ in range(3)]
+    a, b = rollout_frames(make(env_id), actions, seed=5), rollout_frames(make(env_id), actions, seed=5)
+    for fa, fb in zip(a, b):
+        np.testing.assert_array_equal(fa, fb)
+    c = rollout_frames(make(env_id), actions, seed=6)
+    assert any(not np.array_equal(fa, fc) for fa, fc in zip(a, c))
+
+
+def test_other_envs_keep_their_stock_rules():
+    env = make("Pendulum-v1")
+    assert vs.episode_length_for(vs.Args(env_id="Pendulum-v1")) is None
+    env.reset(seed=0)
+    steps = 0
+    while True:
+        _, _, terminated, truncated, info = env.step(env.action_space.sample())
+        steps += 1
+        if terminated or truncated:
+            break
+    assert steps == 200 and truncated and info["frame"].dtype == np.uint8  # Pendulum's own TimeLimit
+
+
+def test_episode_seeds_differ_per_env_and_episode_and_are_reproducible():
+    seeds = {vs.episode_seed(1, i, e) for i in range(4) for e in range(50)}
+    assert len(seeds) == 200 and vs.episode_seed(1, 2, 3) == vs.episode_seed(1, 2, 3)
