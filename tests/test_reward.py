@@ -1,0 +1,226 @@
+"""The CLIP reward: goal-baseline projection maths, loading a CLIP by path offline, preprocessing, bad input."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+import vlmrm_sac as vs
+
+
+# --- the projection, against the paper's formula with the explicit matrix P
+
+
+def explicit_reward(x, g, b, alpha):
+    """The paper's r = 1 - 0.5 ||(x - g) P||^2 with P built as a D x D matrix, in float64."""
+    x = F.normalize(x.double(), dim=-1)
+    g, b = g.double(), b.double()
+    d = g - b
+    P = alpha * torch.outer(d, d) / d.dot(d) + (1 - alpha) * torch.eye(len(d), dtype=torch.float64)
+    return 1 - 0.5 * ((x - g) @ P).pow(2).sum(-1)
+
+
+def random_embeddings(n=64, dim=48, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, dim, generator=gen) * 3  # not normalized: the reward normalizes the images
+    g = F.normalize(torch.randn(dim, generator=gen), dim=0)
+    b = F.normalize(torch.randn(dim, generator=gen), dim=0)
+    return x, g, b
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.25, 0.5, 0.75, 1.0])
+def test_reward_equals_the_explicit_projection_matrix_formula(alpha):
+    x, g, b = random_embeddings()
+    ours = vs.goal_baseline_reward(x, g, b, alpha)
+    assert ours.shape == (64,)
+    torch.testing.assert_close(ours.double(), explicit_reward(x, g, b, alpha), atol=1e-5, rtol=0)
+
+
+def test_reward_with_averaged_prompt_embeddings_that_are_not_unit_norm():
+    x, g, b = random_embeddings(seed=1)
+    g2, b2 = 0.6 * g, 0.8 * b  # means of several unit vectors are shorter than 1
+    torch.testing.assert_close(vs.goal_baseline_reward(x, g2, b2, 0.4).double(), explicit_reward(x, g2, b2, 0.4),
+                               atol=1e-5, rtol=0)
+
+
+def test_alpha_zero_is_cosine_similarity_with_the_goal():
+    x, g, b = random_embeddings(seed=2)
+    torch.testing.assert_close(vs.goal_baseline_reward(x, g, b, 0.0), F.cosine_similarity(x, g[None], dim=-1),
+                               atol=1e-6, rtol=0)
+
+
+def test_alpha_one_ignores_moves_orthogonal_to_the_goal_baseline_direction():
+    """At alpha 1, an image embedding that moves orthogonally to d = g - b (staying unit norm, as the
+    reward normalizes) keeps its reward; at alpha < 1 the same move changes it."""
+    _, g, b = random_embeddings(seed=4)
+    d = F.normalize(g - b, dim=0)
+    e = torch.randn(len(d))
+    e = F.normalize(e - (e @ d) * d, dim=0)  # unit, orthogonal to d
+    f = torch.randn(len(d))
+    f = F.normalize(f - (f @ d) * d - (f @ e) * e, dim=0)  # unit, orthogonal to d and e
+    c = 0.6
+    x1, x2 = c * d + 0.8 * e, c * d + 0.8 * f  # unit norm; x2 is x1 moved orthogonally to d
+    r = vs.goal_baseline_reward(torch.stack([x1, x2]), g, b, 1.0)
+    torch.testing.assert_close(r[0], r[1], atol=1e-6, rtol=0)
+    assert not torch.isclose(vs.goal_baseline_reward(torch.stack([x1, x2]), g, b, 0.5), r[0]).all()
+
+
+def test_no_dense_matrix_is_built():
+    """D = 1280 (ViT-bigG-14) with many images: the closed form needs only O(N D) memory."""
+    x, g, b = random_embeddings(n=4096, dim=1280)
+    torch.testing.assert_close(vs.goal_baseline_reward(x[:8], g, b, 0.5).double(), explicit_reward(x[:8], g, b, 0.5),
+                               atol=1e-5, rtol=0)
+    assert vs.goal_baseline_reward(x, g, b, 0.5).shape == (4096,)
+
+
+# --- CLIPReward with a tiny CLIP saved and loaded by path, offline
+
+
+@pytest.fixture(scope="module")
+def frames():
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, (7, 40, 60, 3), dtype=np.uint8)
+
+
+@pytest.fixture(scope="module")
+def reward(tiny_clip):
+    return vs.CLIPReward(tiny_clip, ["a humanoid robot kneeling"], ["a humanoid robot"], alpha=0.5, batch_size=3)
+
+
+def test_rewards_have_the_right_shape_dtype_and_are_deterministic(reward, frames):
+    r1, r2 = reward(frames), reward(frames)
+    assert r1.shape == (7,) and r1.dtype == torch.float32
+    torch.testing.assert_close(r1, r2, atol=0, rtol=0)
+    assert r1.std() > 0  # different frames, different rewards
+    torch.testing.assert_close(reward(torch.from_numpy(frames)), r1)  # torch frames work too
+
+
+def test_reward_is_the_projection_of_the_model_embeddings(reward, frames, tiny_clip):
+    from transformers import AutoModel, AutoTokenizer
+
+    model, tok = AutoModel.from_pretrained(tiny_clip), AutoTokenizer.from_pretrained(tiny_clip)
+    with torch.no_grad():
+        text = lambda p: F.normalize(vs.features(model.get_text_features(**tok([p], return_tensors="pt"))), dim=-1)[0]
+        image = vs.features(model.get_image_features(pixel_values=reward.preprocess(frames)))
+    expected = explicit_reward(image, text("a humanoid robot kneeling"), text("a humanoid robot"), 0.5)
+    torch.testing.assert_close(reward(frames).double(), expected, atol=1e-5, rtol=0)
+
+
+def test_chunked_batches_equal_one_batch(tiny_clip, frames):
+    one = vs.CLIPReward(tiny_clip, ["a robot"], batch_size=100)(frames)
+    torch.testing.assert_close(vs.CLIPReward(tiny_clip, ["a robot"], batch_size=2)(frames), one, atol=1e-6, rtol=0)
+
+
+def test_several_prompts_are_averaged_after_normalizing(tiny_clip):
+    both = vs.CLIPReward(tiny_clip, ["a robot", "a humanoid robot kneeling"])
+    one, two = vs.CLIPReward(tiny_clip, ["a robot"]), vs.CLIPReward(tiny_clip, ["a humanoid robot kneeling"])
+    torch.testing.assert_close(both.goal_emb, (one.goal_emb + two.goal_emb) / 2)
+    assert one.goal_emb.norm() == pytest.approx(1, abs=1e-5)
+
+
+def test_sharding_across_devices_equals_a_single_device(tiny_clip, frames):
+    single = vs.CLIPReward(tiny_clip, ["a robot"], batch_size=2)
+    sharded = vs.CLIPReward(tiny_clip, ["a robot"], batch_size=2, shard_devices=["cpu", "cpu", "cpu"])
+    assert len(sharded.replicas) == 3
+    torch.testing.assert_close(sharded(frames), single(frames), atol=1e-6, rtol=0)
+    assert sharded(frames[:2]).shape == (2,)  # fewer frames than replicas: empty shards are fine
+    assert len(sharded.state_dict()) == len(single.state_dict())  # replicas are not saved
+
+
+def test_preprocessing_matches_transformers_image_processor(reward):
+    """Our on-device resize (torch bicubic, antialiased) against CLIPImageProcessor resizing the whole
+    frame to the same square without a crop (PIL bicubic). The two bicubic kernels differ slightly
+    (PIL a=-0.5, torch a=-0.75; PIL rounds to uint8 after resizing), so pixels agree to a mean of
+    about 0.003 in normalized units (~0.2/255 grey levels) on rendered frames, more at hard edges;
+    we allow mean 0.01 and require the embeddings to agree to cosine 0.999."""
+    from PIL import Image
+    from transformers import CLIPImageProcessor
+
+    frames = [vs.draw_mountaincar(-0.5), vs.draw_mountaincar(0.3)]
+    cartpole = vs.make_env("CartPole-v1", 0, 0, None)()
+    cartpole.reset(seed=0)
+    frames = np.stack(frames + [cartpole.render()])  # 400 x 600: not square, so no crop matters
+    size = reward.image_size
+    processor = CLIPImageProcessor(size={"height": size, "width": size}, do_center_crop=False, resample=Image.BICUBIC,
+                                   image_mean=reward.image_mean.flatten().tolist(),
+                                   image_std=reward.image_std.flatten().tolist())
+    expected = processor(images=list(frames), return_tensors="pt").pixel_values
+    ours = reward.preprocess(frames)
+    assert ours.shape == expected.shape == (3, 3, size, size)
+    assert (ours - expected).abs().mean() < 0.01
+    with torch.no_grad():
+        cos = F.cosine_similarity(vs.features(reward.model.get_image_features(pixel_values=ours)),
+                                  vs.features(reward.model.get_image_features(pixel_values=expected)))
+    assert cos.min() > 0.999
+
+
+def test_the_whole_frame_is_seen_not_a_center_crop(reward):
+    """A mark at the far right edge of a wide frame (MountainCar's flag) must change the input."""
+    frame = np.full((1, 400, 600, 3), 128, np.uint8)
+    marked = frame.copy()
+    marked[:, :, -60:] = 255
+    assert (reward.preprocess(marked) - reward.preprocess(frame))[..., -3:].abs().max() > 0.5
+
+
+def test_mean_and_std_come_from_the_checkpoints_image_processor(reward):
+    torch.testing.assert_close(reward.image_mean.flatten(), torch.tensor([0.48145466, 0.4578275, 0.40821073]))
+    torch.testing.assert_close(reward.image_std.flatten(), torch.tensor([0.26862954, 0.26130258, 0.27577711]))
+
+
+# --- bad input: clear errors before heavy work
+
+
+@pytest.mark.parametrize("goal, baseline, alpha, message", [
+    ([], [], 0.0, "no goal prompt"),
+    (["  "], [], 0.0, "empty prompt"),
+    (["a robot"], [""], 0.5, "empty prompt"),
+    (["a robot"], ["a thing"], 1.5, "alpha must be in [0, 1]"),
+    (["a robot"], ["a thing"], -0.1, "alpha must be in [0, 1]"),
+    (["a robot"], [], 0.5, "also pass --baseline-prompt"),
+    (["a robot"], ["a robot"], 0.5, "no goal-baseline direction"),
+])
+def test_bad_prompts_and_alpha_are_refused_before_loading(goal, baseline, alpha, message):
+    with pytest.raises(vs.UserError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        vs.CLIPReward("/nonexistent/never/loaded", goal, baseline, alpha)
+
+
+def test_prompts_that_embed_identically_are_refused(tiny_clip):
+    # "a robot" and "a  robot" tokenize the same, so they have no goal-baseline direction
+    with pytest.raises(vs.UserError, match="embed to the same vector"):
+        vs.CLIPReward(tiny_clip, ["a robot"], ["a  robot"], alpha=0.5)
+
+
+def test_a_baseline_with_alpha_zero_warns_that_it_has_no_effect(tiny_clip):
+    with pytest.warns(UserWarning, match="no effect"):
+        vs.CLIPReward(tiny_clip, ["a robot"], ["a thing"], alpha=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        vs.CLIPReward(tiny_clip, ["a robot"], ["a thing"], alpha=0.5)
+
+
+@pytest.mark.parametrize("name, hint", [
+    ("/no/such/dir", "no local directory"),
+    ("./relative/missing", "no local directory"),
+    ("laion/CLIP-ViT-bigG-14-laion2B-39B-b160kk", "offline"),  # mistyped hub id while offline
+])
+def test_a_model_that_cannot_be_loaded_says_why(name, hint):
+    with pytest.raises(vs.UserError, match=hint):
+        vs.CLIPReward(name, ["a robot"])
+
+
+def test_a_directory_without_a_model_says_so(tmp_path):
+    with pytest.raises(vs.UserError, match="holds no loadable model"):
+        vs.CLIPReward(str(tmp_path), ["a robot"])
+
+
+@pytest.mark.parametrize("bad", [
+    np.zeros((2, 32, 32, 3), np.float32),  # wrong dtype
+    np.zeros((32, 32, 3), np.uint8),  # one frame without the batch axis
+    np.zeros((2, 32, 32, 4), np.uint8),  # RGBA
+    np.zeros((2, 3, 32, 32), np.uint8),  # channels first
+])
+def test_frames_of_the_wrong_dtype_or_shape_are_refused(reward, bad):
+    with pytest.raises(vs.UserError, match=r"uint8 RGB images of shape \(N, H, W, 3\)"):
+        reward(bad)
