@@ -737,6 +737,8 @@ class CLIPReward(nn.Module):
     def preprocess(self, frames, device=None) -> torch.Tensor:
         """uint8 (N, H, W, 3) -> normalized (N, 3, S, S) on `device` (the model's), in the model's dtype."""
         device = device or self.device
+        if isinstance(frames, np.ndarray):
+            frames = np.ascontiguousarray(frames)  # MuJoCo's renders are flipped views (negative strides)
         frames = torch.as_tensor(frames).to(device, non_blocking=True)
         x = frames.permute(0, 3, 1, 2).float() / 255.0
         x = F.interpolate(x, size=(self.image_size, self.image_size), mode="bicubic", antialias=True,
@@ -1190,6 +1192,9 @@ def train(args: Args):
         global_step = state["global_step"]
         # --- 1. collect a stretch of vector steps (frames of the states reached, env rewards, successes)
         steps = min(args.train_frequency, math.ceil((args.total_timesteps - global_step) / n))
+        if not interval_start.get("learning") and global_step + steps * n >= args.learning_starts:
+            # steps/s and the time split are counted from the first stretch that is trained on
+            interval_start.update(time=time.perf_counter(), step=global_step, learning=True, timer=dict(timer.totals))
         if args.video_interval and video["state"] == "idle" and global_step >= state["next_video"]:
             video["state"] = "armed"  # record env 0's next episode
             state["next_video"] += args.video_interval * (1 + (global_step - state["next_video"]) // args.video_interval)
@@ -1278,8 +1283,6 @@ def train(args: Args):
                     loss_count += 1
                 if loss_count and not all(torch.isfinite(torch.as_tensor(v)).all() for v in loss_sums.values()):
                     nonfinite = True  # one sync per stretch, not per gradient step
-            if interval_start.get("learning") is None:  # steps/s are counted from here on
-                interval_start.update(time=time.perf_counter(), step=global_step, learning=True, timer=dict(timer.totals))
         if nonfinite:
             checkpoint("nonfinite.pt")
             raise SystemExit(f"error: the losses became non-finite at step {global_step:,}; the state is saved in "
@@ -1287,7 +1290,7 @@ def train(args: Args):
                              "last good one. Try lower learning rates (--q-lr, --policy-lr) or a fixed --ent-coef.")
 
         # --- 5. log, checkpoint
-        if global_step >= state["next_log"] or global_step >= args.total_timesteps or stop:
+        if global_step >= state["next_log"] or global_step >= args.total_timesteps:  # (a stop adds no row: a resumed run has the straight run's rows)
             now = time.perf_counter()
             row = {"global_step": global_step, "kind": "train"}
             row.update({k.split("/")[1]: float(v) / loss_count for k, v in loss_sums.items()} if loss_count else {})

@@ -1,0 +1,261 @@
+"""The training loop as a user runs it (subprocess + flags), resume, evaluation, and SAC's pieces."""
+
+import csv
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+import vlmrm_sac as vs
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_script(*flags, timeout=600, check=True):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.run([sys.executable, str(ROOT / "vlmrm_sac.py"), *map(str, flags)], capture_output=True,
+                          text=True, timeout=timeout, env=env, cwd=ROOT)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}\nstdout:\n{proc.stdout[-3000:]}\nstderr:\n{proc.stderr[-3000:]}")
+    return proc
+
+
+def only_run(run_dir: Path) -> Path:
+    (run,) = [p for p in run_dir.iterdir() if p.is_dir()]
+    return run
+
+
+def read_metrics(run: Path) -> list[dict]:
+    with open(run / "metrics.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+QUICK = ["--num-envs", 2, "--learning-starts", 200, "--train-frequency", 50, "--gradient-steps", 20,
+         "--batch-size", 32, "--buffer-size", 5000, "--log-interval", 200, "--reward-batch-size", 64]
+
+
+@pytest.mark.parametrize("env_id, extra, episode_length", [
+    ("Humanoid-v5", ["--render-size", 64, "--episode-length", 50], 50),
+    ("CartPole-v1", ["--episode-length", 50], 50),
+    ("MountainCarContinuous-v0", ["--episode-length", 50], 50),
+])
+def test_end_to_end_clip_reward_run(tmp_path, tiny_clip, env_id, extra, episode_length):
+    """A few hundred steps past learning_starts, so gradient steps happen, on each of the paper's envs."""
+    run_script("--env-id", env_id, "--clip-model", tiny_clip, "--prompt", "a robot", "--total-timesteps", 600,
+               "--video-interval", 200, "--checkpoint-interval", 400, "--run-dir", tmp_path, *QUICK, *extra)
+    run = only_run(tmp_path)
+    rows = read_metrics(run)
+    episodes = [r for r in rows if r["kind"] == "episode"]
+    train = [r for r in rows if r["kind"] == "train"]
+    assert len(episodes) == 600 // episode_length  # 2 envs x 300 steps, every episode logged once
+    assert all(int(r["episode_length"]) == episode_length for r in episodes)
+    for r in episodes:  # both returns are logged, whichever trains; CLIP rewards of a unit-norm model lie in [-1, 1]
+        assert abs(float(r["clip_return"])) <= episode_length and math.isfinite(float(r["env_return"]))
+    if env_id != "Humanoid-v5":
+        assert {r["success"] for r in episodes} <= {"0", "1"}
+    learning = [r for r in train if r["qf_loss"]]
+    assert learning and all(math.isfinite(float(r["qf_loss"])) and float(r["sps"]) > 0 for r in learning)
+    shares = [float(learning[-1][f"share_{k}"]) for k in ("sim", "render", "reward", "update")]
+    assert all(0 <= s <= 1 for s in shares) and sum(shares) <= 1.01
+    videos = sorted((run / "videos").glob("*.mp4"))
+    assert videos and all(v.stat().st_size > 1000 for v in videos)
+    assert {"latest.pt", "step_000000400.pt"} <= {p.name for p in (run / "checkpoints").iterdir()}
+    blob = torch.load(run / "checkpoints" / "latest.pt", weights_only=False)
+    assert blob["state"]["global_step"] == 600 and blob["state"]["gradient_step"] > 0
+    assert json.loads((run / "args.json").read_text())["env_id"] == env_id
+
+
+def test_the_video_frames_carry_the_reward_strip(tmp_path):
+    import imageio
+
+    frames = np.zeros((5, 64, 64, 3), np.uint8)
+    vs.write_video(tmp_path / "v.mp4", frames, np.linspace(0, 1, 5), "CLIP reward")
+    video = imageio.mimread(tmp_path / "v.mp4")
+    assert len(video) == 5 and video[0].shape[0] > 64  # the strip is below the frame
+    assert video[-1][64:].mean() > video[0][64:].mean()  # the curve grows along the episode
+
+
+def test_evaluation_writes_episodes_frames_videos_and_labels(tmp_path, tiny_clip):
+    run_script("--env-id", "CartPole-v1", "--clip-model", tiny_clip, "--prompt", "a pole", "--total-timesteps", 200,
+               "--episode-length", 20, "--video-interval", 0, "--run-dir", tmp_path, *QUICK)
+    run = only_run(tmp_path)
+    run_script("--eval-checkpoint", run / "checkpoints" / "latest.pt", "--eval-episodes", 3)
+    (out,) = run.glob("eval_*")
+    with open(out / "eval.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["episode"] for r in rows] == ["0", "1", "2"] and all(r["length"] == "20" for r in rows)
+    episode = np.load(out / "frames" / "episode_001.npz")
+    assert episode["frames"].shape == (20, 400, 600, 3) and episode["clip_rewards"].shape == (20,)
+    assert float(rows[1]["clip_return"]) == pytest.approx(float(episode["clip_rewards"].sum()), rel=1e-5)
+    assert len(list((out / "videos").glob("*.mp4"))) == 3
+    assert (out / "labels.csv").read_text().splitlines() == ["episode,goal_share", "0,", "1,", "2,"]
+
+
+RESUME = ["--env-id", "MountainCarContinuous-v0", "--reward", "env", "--no-log-clip-reward", "--video-interval", 0,
+          "--episode-length", 20, "--num-envs", 2, "--train-frequency", 20, "--gradient-steps", 10,
+          "--learning-starts", 200, "--batch-size", 32, "--buffer-size", 100000, "--log-interval", 400,
+          "--checkpoint-interval", 100000, "--total-timesteps", 6000, "--save-buffer", "--vector-env", "sync",
+          "--seed", 3]
+
+
+def test_sigterm_then_resume_equals_a_straight_run(tmp_path):
+    straight, stopped = tmp_path / "straight", tmp_path / "stopped"
+    run_script(*RESUME, "--run-dir", straight)
+
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, str(ROOT / "vlmrm_sac.py"), *map(str, RESUME), "--run-dir", str(stopped)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT)
+    deadline = time.time() + 300
+    while time.time() < deadline:  # stop it once it is training, well before the end
+        runs = list(stopped.glob("*/metrics.csv")) if stopped.exists() else []
+        if runs and any(r["kind"] == "train" and r["qf_loss"] and int(r["global_step"]) >= 1200
+                        for r in read_metrics(runs[0].parent)):
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 0, out
+    assert "--resume" in out
+    run = only_run(stopped)
+    blob = torch.load(run / "checkpoints" / "latest.pt", weights_only=False)
+    stopped_at = blob["state"]["global_step"]
+    assert 1200 <= stopped_at < 6000 and blob["buffer"] is not None
+
+    run_script("--resume", run / "checkpoints" / "latest.pt")
+    a, b = read_metrics(only_run(straight)), read_metrics(run)
+    assert len(a) == len(b) and [r["global_step"] for r in a] == [r["global_step"] for r in b]
+    assert [r["env_return"] for r in a] == [r["env_return"] for r in b]  # same episodes, same returns
+    final_a = torch.load(only_run(straight) / "checkpoints" / "latest.pt", weights_only=False)
+    final_b = torch.load(run / "checkpoints" / "latest.pt", weights_only=False)
+    assert final_a["state"]["global_step"] == final_b["state"]["global_step"] == 6000
+    for k, v in final_a["agent"].items():
+        assert torch.equal(v, final_b["agent"][k]), k
+
+
+def test_a_corrupt_checkpoint_gets_a_clear_error(tmp_path):
+    bad = tmp_path / "latest.pt"
+    bad.write_bytes(b"not a checkpoint")
+    proc = run_script("--resume", bad, check=False)
+    assert proc.returncode != 0 and "corrupt" in proc.stderr and "Traceback" not in proc.stderr
+    torch.save({"something": "else"}, bad)
+    proc = run_script("--eval-checkpoint", bad, check=False)
+    assert "not a vlmrm_sac checkpoint" in proc.stderr
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--env-id", "Humanoid-v9000"], "unknown env id"),
+    (["--env-id", "CartPol-v1"], "did you mean CartPole-v1"),
+    (["--alpha", "1.5"], "alpha must be in [0, 1]"),
+    (["--alpha", "0.5"], "also pass --baseline-prompt"),
+    (["--prompt", " "], "empty prompt"),
+    (["--batch-size", "0"], "--batch-size must be positive"),
+    (["--gamma", "1.5"], "--gamma must be in [0, 1]"),
+    (["--ent-coef", "lots"], "--ent-coef must be 'auto' or a positive number"),
+    (["--batch-size", "600", "--buffer-size", "500"], "larger than --buffer-size"),
+    (["--resume", "nowhere.pt"], "no checkpoint file"),
+    (["--env-id", "Blackjack-v1", "--reward", "env", "--no-log-clip-reward", "--video-interval", "0"], "needs a state vector"),
+])
+def test_bad_flags_are_refused_before_any_heavy_work(flags, message, tmp_path):
+    proc = run_script(*flags, "--clip-model", tmp_path / "no-model", "--run-dir", tmp_path, check=False)
+    assert proc.returncode != 0 and message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert not any(tmp_path.iterdir())  # no run directory was made
+
+
+def test_a_missing_model_is_explained(tmp_path):
+    proc = run_script("--env-id", "CartPole-v1", "--clip-model", tmp_path / "no-model", "--run-dir", tmp_path, check=False)
+    assert proc.returncode != 0 and "could not load" in proc.stderr and "no local directory" in proc.stderr
+
+
+# --- SAC's pieces -----------------------------------------------------------------------------
+
+
+def test_squashed_gaussian_log_prob_matches_the_change_of_variables():
+    torch.manual_seed(0)
+    mean, log_std = torch.randn(6, 3), torch.randn(6, 3).clamp(-2, 1)
+    u = mean + log_std.exp() * torch.randn(6, 3)
+    scale, bias = torch.tensor([1.0, 2.0, 0.5]), torch.tensor([0.0, 1.0, -0.5])
+    action, log_prob = vs.squash(u, mean, log_std, scale, bias)
+    dist = torch.distributions.TransformedDistribution(
+        torch.distributions.Normal(mean, log_std.exp()),
+        [torch.distributions.TanhTransform(), torch.distributions.AffineTransform(bias, scale)])
+    torch.testing.assert_close(action, torch.tanh(u) * scale + bias)
+    torch.testing.assert_close(log_prob, dist.log_prob(action).sum(-1), atol=2e-3, rtol=1e-3)  # 1e-6 epsilon
+
+
+def test_actions_stay_within_the_bounds():
+    space = gym.spaces.Box(low=np.array([-2.0, 0.0]), high=np.array([2.0, 1.0]), dtype=np.float32)
+    agent = vs.SAC(5, space, vs.Args(hidden_size=16), "cpu")
+    actions = agent.act(np.random.randn(1000, 5).astype(np.float32) * 10)
+    assert actions.shape == (1000, 2) and (actions >= space.low).all() and (actions <= space.high).all()
+
+
+def test_target_update_is_polyak_averaging():
+    source, target = torch.nn.Linear(3, 2), torch.nn.Linear(3, 2)
+    expected = [0.9 * t.detach().clone() + 0.1 * s.detach() for t, s in zip(target.parameters(), source.parameters())]
+    vs.soft_update(target, source, 0.1)
+    for t, e in zip(target.parameters(), expected):
+        torch.testing.assert_close(t.detach(), e)
+
+
+def test_discrete_policy_and_q_shapes_and_update():
+    agent = vs.SAC(4, gym.spaces.Discrete(3), vs.Args(hidden_size=16), "cpu")
+    obs = torch.randn(8, 4)
+    action, log_probs, probs = agent.actor.get_action(obs)
+    assert action.shape == (8,) and log_probs.shape == probs.shape == (8, 3)
+    torch.testing.assert_close(probs.sum(-1), torch.ones(8))
+    assert agent.qf1(obs).shape == (8, 3)
+    batch = {"obs": obs, "next_obs": torch.randn(8, 4), "actions": action, "rewards": torch.randn(8), "dones": torch.zeros(8)}
+    before = [p.clone() for p in agent.qf1.parameters()]
+    out = agent.update(batch, vs.Args(), 0)
+    assert all(torch.isfinite(v) for v in out.values())
+    assert any(not torch.equal(b, p) for b, p in zip(before, agent.qf1.parameters()))
+
+
+def test_replay_buffer_wraps_around_and_round_trips():
+    buffer = vs.ReplayBuffer(5, 2, (1,), torch.float32, "cpu")
+    for i in range(3):
+        buffer.add(obs=np.full((3, 2), i), next_obs=np.zeros((3, 2)), actions=np.zeros((3, 1)), rewards=np.full(3, i),
+                   dones=np.zeros(3))
+    assert len(buffer) == 5 and buffer.pos == 4
+    assert buffer.data["rewards"].tolist() == [1, 2, 2, 2, 1]  # slots 0-2 got 0s, 3,4,0 got 1s, 1-3 got 2s
+    copy = vs.ReplayBuffer(5, 2, (1,), torch.float32, "cpu")
+    copy.load_state_dict(buffer.state_dict())
+    assert all(torch.equal(copy.data[k], buffer.data[k]) for k in buffer.data) and copy.pos == 4 and copy.full
+
+
+# --- learning checks: ground-truth rewards, fixed seeds, margins a correct SAC clears easily -------
+
+
+@pytest.mark.slow
+def test_sac_learns_pendulum(tmp_path):
+    run_script("--env-id", "Pendulum-v1", "--reward", "env", "--no-log-clip-reward", "--video-interval", 0,
+               "--num-envs", 1, "--total-timesteps", 15000, "--learning-starts", 5000, "--train-frequency", 1,
+               "--gradient-steps", 1, "--batch-size", 256, "--gamma", 0.99, "--policy-lr", 3e-4, "--q-lr", 1e-3,
+               "--policy-frequency", 2, "--buffer-size", 100000, "--log-interval", 5000, "--checkpoint-interval",
+               100000, "--seed", 1, "--run-dir", tmp_path, timeout=1200)
+    returns = [float(r["env_return"]) for r in read_metrics(only_run(tmp_path)) if r["kind"] == "episode"]
+    assert len(returns) == 75
+    assert np.mean(returns[-10:]) > -300, returns[-10:]
+
+
+@pytest.mark.slow
+def test_discrete_sac_balances_cartpole(tmp_path):
+    run_script("--env-id", "CartPole-v1", "--reward", "env", "--no-log-clip-reward", "--video-interval", 0,
+               "--num-envs", 4, "--total-timesteps", 30000, "--learning-starts", 2000, "--train-frequency", 50,
+               "--gradient-steps", 50, "--batch-size", 128, "--gamma", 0.99, "--policy-lr", 3e-4, "--q-lr", 3e-4,
+               "--buffer-size", 100000, "--log-interval", 5000, "--checkpoint-interval", 100000, "--seed", 1,
+               "--run-dir", tmp_path, timeout=1200)
+    episodes = [r for r in read_metrics(only_run(tmp_path)) if r["kind"] == "episode"]
+    last = episodes[-20:]
+    # Random play keeps the pole up for ~20 of 200 steps; balancing keeps it up nearly all episode
+    assert np.mean([float(r["env_return"]) for r in last]) > 150
+    assert np.mean([int(r["success"]) for r in last]) > 0.5
