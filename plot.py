@@ -1,0 +1,556 @@
+"""The paper's figures, and offline reward-model evaluation before any RL.
+
+    python plot.py landscape   --clip-model M   # Fig. 2: CLIP reward vs CartPole angle / MountainCar position
+    python plot.py epic        --clip-models M1 M2 --env-id CartPole-v1   # Fig. 4: EPIC distance vs alpha, vs size
+    python plot.py curves      --runs "runs/*"  # training curves: CLIP return, ground-truth return, success
+    python plot.py success     --labels kneeling=runs/x/eval_000100000/labels.csv   # Fig. 5/6/8
+    python plot.py reward-hist --clip-models M1 M2 --env-id CartPole-v1   # Fig. 7
+    python plot.py probe       --prompt "a humanoid robot kneeling" --baseline-prompt "a humanoid robot"
+    python plot.py sheets      --eval-dir runs/x/eval_000100000   # one contact sheet per episode, to label from
+    python plot.py frames      # results/frames/: one PNG per look of the environments
+    python plot.py all         # every figure whose data is in results/ (no GPU, no model download)
+
+Every subcommand writes PNG and PDF plus the CSV it plotted into --out-dir (default results/figures).
+Frames and labels come from `vlmrm_sac.py --eval-checkpoint` (frames/episode_XXX.npz, labels.csv,
+frame_labels.csv: see README's labelling guide) or, for CartPole and MountainCar, from ground truth
+over uniformly sampled states.
+"""
+
+import csv
+import glob
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Union
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+import tyro
+from tqdm import tqdm
+
+import vlmrm_sac as vs
+
+PAPER_PROMPTS = {  # (goal, baseline), ../shared/PAPER.md "Prompts"
+    "CartPole": ("pole vertically upright on top of the cart", "pole and cart"),
+    "MountainCarContinuous": ("a car at the peak of the mountain, next to the yellow flag", "a car in the mountain"),
+    "Humanoid": ("a humanoid robot kneeling", "a humanoid robot"),
+}
+DEFAULT_MODEL = "laion/CLIP-ViT-bigG-14-laion2B-39B-b160k"
+CARTPOLE_UP = 12 * 2 * math.pi / 360  # the stock termination angle: the pole is "up" inside it
+
+
+# ======================================================================================
+# Files: every figure is saved as PNG + PDF next to the CSV it plotted
+# ======================================================================================
+
+
+def save(fig, out_dir: Union[str, Path], name: str, rows: list[dict]):
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    for ext in ("png", "pdf"):
+        fig.savefig(out_dir / f"{name}.{ext}", dpi=150)
+    plt.close(fig)
+    if rows:
+        with open(out_dir / f"{name}.csv", "w", newline="") as f:
+            writer = csv.DictWriter(f, list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    print(f"wrote {out_dir / name}.png/.pdf/.csv")
+
+
+def read_csv(path) -> list[dict]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+# ======================================================================================
+# States and their frames: uniform ground-truth sweeps, labelled evaluation frames, probe poses
+# ======================================================================================
+
+
+def render_states(env_id: str, states: np.ndarray, textured: bool = False) -> np.ndarray:
+    """Frames (N, H, W, 3) uint8 of CartPole states (x, x_dot, theta, theta_dot) or MountainCar (x, v)."""
+    env = vs.make_env(env_id, seed=0, idx=0, episode_length=None, textured=textured)()
+    env.reset(seed=0)
+    frames = []
+    for s in states:
+        env.unwrapped.state = np.asarray(s, dtype=np.float64)
+        frames.append(env.render())
+    env.close()
+    return np.stack(frames)
+
+
+def ground_truth_states(env_id: str, n: int, seed: int = 0):
+    """States sampled uniformly and their binary goal labels, by the paper's success rule."""
+    rng = np.random.default_rng(seed)
+    family = vs.env_family(env_id)
+    if family == "CartPole":
+        x, theta = rng.uniform(-2.4, 2.4, n), rng.uniform(-math.pi / 2, math.pi / 2, n)
+        return np.stack([x, np.zeros(n), theta, np.zeros(n)], 1), np.abs(theta) < CARTPOLE_UP
+    if family == "MountainCarContinuous":
+        x = rng.uniform(-1.2, 0.6, n)
+        return np.stack([x, np.zeros(n)], 1), x >= vs.MOUNTAINCAR_GOAL
+    raise SystemExit(f"error: no ground-truth goal for {env_id}; use --eval-dir with labelled frames instead")
+
+
+def labelled_frames(eval_dir: str):
+    """Frames and per-frame goal labels from an evaluation directory: frames/episode_XXX.npz plus
+    frame_labels.csv (episode, step, goal) for single frames, or labels.csv (episode, goal_share):
+    an episode labelled 100 marks all its frames as goal, 0 none; partial shares are left out."""
+    eval_dir = Path(eval_dir)
+    frames, labels = [], []
+    per_frame = eval_dir / "frame_labels.csv"
+    if per_frame.exists():
+        cache = {}
+        for row in read_csv(per_frame):
+            ep = int(row["episode"])
+            if ep not in cache:
+                cache[ep] = np.load(eval_dir / "frames" / f"episode_{ep:03d}.npz")["frames"]
+            frames.append(cache[ep][int(row["step"])])
+            labels.append(row["goal"].strip().lower() in ("1", "true", "yes"))
+    elif (eval_dir / "labels.csv").exists():
+        for row in read_csv(eval_dir / "labels.csv"):
+            if row["goal_share"].strip() in ("0", "100"):
+                episode = np.load(eval_dir / "frames" / f"episode_{int(row['episode']):03d}.npz")["frames"]
+                frames.extend(episode)
+                labels.extend([row["goal_share"].strip() == "100"] * len(episode))
+    if not frames:
+        raise SystemExit(f"error: no labelled frames in {eval_dir}: fill in labels.csv or frame_labels.csv (see README)")
+    return np.stack(frames), np.array(labels, dtype=bool)
+
+
+def probe_frames(env_id: str, n: int, seed: int, render_size: int = 480):
+    """Varied states of an env and their frames. Humanoid: from the standing start, a random constant
+    action held for a random number of steps (0 to 100: standing, stumbling, sitting, kneeling-like,
+    lying), then 20 steps of zero action so the pose settles. CartPole / MountainCar: uniform states.
+    Other envs: random actions for a random number of steps."""
+    family = vs.env_family(env_id)
+    if family in ("CartPole", "MountainCarContinuous"):
+        states, _ = ground_truth_states(env_id, n, seed)
+        return render_states(env_id, states, textured=True)
+    env = vs.make_env(env_id, seed, 0, episode_length=None, render_size=render_size, render_frames=False)()
+    rng = np.random.default_rng(seed)
+    space = env.action_space
+    frames = []
+    for i in tqdm(range(n), desc=f"rendering {env_id} poses", unit="pose"):
+        env.reset(seed=seed * 100_003 + i)
+        hold = int(rng.choice([0, 5, 10, 20, 40, 70, 100]))
+        action = rng.uniform(space.low, space.high).astype(space.dtype) if hasattr(space, "low") else None
+        for _ in range(hold):
+            env.step(action if action is not None else space.sample())
+        if hasattr(space, "low"):
+            for _ in range(20 if hold else 0):
+                env.step(np.zeros(space.shape, space.dtype))
+        frames.append(np.ascontiguousarray(env.render()))
+    env.close()
+    return np.stack(frames)
+
+
+def clip_model(name: str, goal: str, baseline: str, device: str = "auto") -> vs.CLIPReward:
+    """A reward model for a sweep over alpha: image embeddings are computed once, then projected per alpha."""
+    return vs.CLIPReward(name, [goal], [baseline], alpha=1.0, device=vs.resolve_device(device))
+
+
+def rewards_by_alpha(model: vs.CLIPReward, frames: np.ndarray, alphas) -> dict:
+    embeddings = model.embed_images(frames)
+    return {a: vs.goal_baseline_reward(embeddings, model.goal_emb, model.baseline_emb, a).cpu().numpy() for a in alphas}
+
+
+def n_parameters(model: vs.CLIPReward) -> int:
+    return sum(p.numel() for p in model.model.parameters())
+
+
+# ======================================================================================
+# Statistics
+# ======================================================================================
+
+
+def epic_distance(rewards: np.ndarray, labels: np.ndarray) -> float:
+    """EPIC distance for state-only rewards: D = sqrt((1 - rho) / 2), rho = Pearson correlation
+    (the canonicalization drops out for rewards of the state alone; ../shared/PAPER.md)."""
+    rho = np.corrcoef(np.asarray(rewards, np.float64), np.asarray(labels, np.float64))[0, 1]
+    return float(np.sqrt(max(0.0, (1 - rho) / 2)))
+
+
+def rescale(x: np.ndarray) -> np.ndarray:
+    lo, hi = float(np.min(x)), float(np.max(x))
+    return (x - lo) / (hi - lo) if hi > lo else np.zeros_like(x)
+
+
+# ======================================================================================
+# Subcommands
+# ======================================================================================
+
+
+@dataclass
+class Landscape:
+    """Fig. 2: the CLIP reward as CartPole's pole angle and MountainCar's position sweep, one line per alpha."""
+
+    clip_model: str = DEFAULT_MODEL
+    """CLIP model (hub id or local directory)"""
+    alphas: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
+    """goal-baseline regularization strengths to plot"""
+    points: int = 61
+    """states per sweep"""
+    device: str = "auto"
+    out_dir: str = "results/figures"
+
+    def run(self):
+        sweeps = [  # (env, look, x label, states, x values, goal)
+            ("CartPole-v1", "stock", "pole angle (rad)", lambda v: [0, 0, v, 0], np.linspace(-0.3, 0.3, self.points), 0.0),
+            ("MountainCarContinuous-v0", "stock", "car position", lambda v: [v, 0], np.linspace(-1.2, 0.6, self.points), vs.MOUNTAINCAR_GOAL),
+            ("MountainCarContinuous-v0", "textured", "car position", lambda v: [v, 0], np.linspace(-1.2, 0.6, self.points), vs.MOUNTAINCAR_GOAL),
+        ]
+        fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+        rows, cmap = [], plt.get_cmap("viridis")
+        for ax, (env_id, look, xlabel, state, xs, goal) in zip(axes, sweeps):
+            model = clip_model(self.clip_model, *PAPER_PROMPTS[vs.env_family(env_id)], self.device)
+            frames = render_states(env_id, np.array([state(v) for v in xs]), textured=look == "textured")
+            for alpha, r in rewards_by_alpha(model, frames, self.alphas).items():
+                ax.plot(xs, rescale(r), color=cmap(alpha))
+                rows += [{"env": env_id, "look": look, "x": float(x), "alpha": alpha, "reward": float(v),
+                          "reward_rescaled": float(s)} for x, v, s in zip(xs, r, rescale(r))]
+            ax.axvline(goal, color="k", ls="--", lw=1)
+            ax.set(xlabel=xlabel, ylabel="CLIP reward (rescaled)", title=f"{vs.env_family(env_id)} ({look})")
+        fig.colorbar(plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(0, 1)), ax=axes, label="alpha")
+        fig.suptitle(f"Reward landscapes: {self.clip_model}", fontsize=9)
+        save(fig, self.out_dir, "landscape", rows)
+
+
+@dataclass
+class Epic:
+    """Fig. 4: EPIC distance between the CLIP reward and binary goal labels, against alpha (one line per
+    model) and, at alpha 0, against log10(parameters)."""
+
+    clip_models: tuple[str, ...] = (DEFAULT_MODEL,)
+    """CLIP models to compare (hub ids or local directories)"""
+    env_id: str = "CartPole-v1"
+    """labels from ground truth over uniformly sampled states (CartPole, MountainCar) ..."""
+    eval_dir: Optional[str] = None
+    """... or from a labelled evaluation directory (frames/ + frame_labels.csv or labels.csv)"""
+    prompt: Optional[str] = None
+    """goal prompt (default: the paper's for the env)"""
+    baseline_prompt: Optional[str] = None
+    """baseline prompt (default: the paper's for the env)"""
+    alphas: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
+    states: int = 500
+    """uniformly sampled states (ground-truth labels)"""
+    textured: bool = True
+    """MountainCar: the textured look"""
+    seed: int = 0
+    device: str = "auto"
+    out_dir: str = "results/figures"
+
+    def run(self):
+        frames, labels = labelled_or_sampled(self.env_id, self.eval_dir, self.states, self.seed, self.textured)
+        goal, baseline = prompts_for(self.env_id, self.prompt, self.baseline_prompt)
+        rows = []
+        for name in self.clip_models:
+            model = clip_model(name, goal, baseline, self.device)
+            for alpha, r in rewards_by_alpha(model, frames, self.alphas).items():
+                rows.append({"model": name, "parameters": n_parameters(model), "alpha": alpha,
+                             "epic": epic_distance(r, labels), "states": len(labels), "goal_states": int(labels.sum())})
+        fig, (ax_a, ax_b) = plt.subplots(1, 2, figsize=(10, 3.6))
+        for name in self.clip_models:
+            mine = [r for r in rows if r["model"] == name]
+            ax_a.plot([r["alpha"] for r in mine], [r["epic"] for r in mine], marker="o", label=name.split("/")[-1])
+        ax_a.set(xlabel="alpha", ylabel="EPIC distance", title="(a) EPIC distance vs alpha")
+        ax_a.legend(fontsize=7)
+        at0 = [r for r in rows if r["alpha"] == 0.0]
+        ax_b.plot([math.log10(r["parameters"]) for r in at0], [r["epic"] for r in at0], marker="o")
+        for r in at0:
+            ax_b.annotate(r["model"].split("/")[-1], (math.log10(r["parameters"]), r["epic"]), fontsize=6)
+        ax_b.set(xlabel="log10(parameters)", ylabel="EPIC distance (alpha 0)", title="(b) EPIC distance vs model size")
+        save(fig, self.out_dir, "epic", rows)
+
+
+@dataclass
+class RewardHist:
+    """Fig. 7: standardized CLIP rewards of goal and non-goal states, one panel per model."""
+
+    clip_models: tuple[str, ...] = (DEFAULT_MODEL,)
+    env_id: str = "CartPole-v1"
+    eval_dir: Optional[str] = None
+    prompt: Optional[str] = None
+    baseline_prompt: Optional[str] = None
+    alpha: float = 0.0
+    states: int = 500
+    textured: bool = True
+    seed: int = 0
+    device: str = "auto"
+    out_dir: str = "results/figures"
+
+    def run(self):
+        frames, labels = labelled_or_sampled(self.env_id, self.eval_dir, self.states, self.seed, self.textured)
+        goal, baseline = prompts_for(self.env_id, self.prompt, self.baseline_prompt)
+        fig, axes = plt.subplots(1, len(self.clip_models), figsize=(4 * len(self.clip_models), 3.2), squeeze=False)
+        rows = []
+        for ax, name in zip(axes[0], self.clip_models):
+            r = rewards_by_alpha(clip_model(name, goal, baseline, self.device), frames, [self.alpha])[self.alpha]
+            z = (r - r.mean()) / (r.std() or 1.0)
+            bins = np.linspace(z.min(), z.max(), 30)
+            ax.hist(z[labels], bins, alpha=0.6, density=True, label="goal")
+            ax.hist(z[~labels], bins, alpha=0.6, density=True, label="not goal")
+            ax.set(xlabel="standardized CLIP reward", title=name.split("/")[-1])
+            ax.legend(fontsize=7)
+            rows += [{"model": name, "alpha": self.alpha, "goal": int(g), "reward": float(v), "standardized": float(s)}
+                     for g, v, s in zip(labels, r, z)]
+        save(fig, self.out_dir, "reward_hist", rows)
+
+
+@dataclass
+class Curves:
+    """Training curves from runs/*/metrics.csv: mean and spread over seeds, one panel per metric."""
+
+    runs: tuple[str, ...] = ("runs/*",)
+    """run directories or glob patterns (each with args.json and metrics.csv)"""
+    bins: int = 30
+    """episodes are averaged in this many windows of env steps"""
+    name: str = "curves"
+    """file name of the figure"""
+    out_dir: str = "results/figures"
+
+    def run(self):
+        dirs = sorted({Path(p) for pattern in self.runs for p in glob.glob(pattern) if (Path(p) / "metrics.csv").exists()})
+        if not dirs:
+            raise SystemExit(f"error: no run with a metrics.csv matches {list(self.runs)}")
+        groups = {}  # (env, experiment, reward) -> list of per-seed episode rows
+        for d in dirs:
+            args = json.loads((d / "args.json").read_text())
+            episodes = [r for r in read_csv(d / "metrics.csv") if r["kind"] == "episode"]
+            groups.setdefault(f"{args['env_id']} {args['exp_name']} (reward {args['reward']})", []).append(episodes)
+        metrics = [m for m in ("clip_return", "env_return", "success")
+                   if any(r[m] != "" for runs in groups.values() for ep in runs for r in ep)]
+        fig, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.4), squeeze=False)
+        rows = []
+        for group, runs in groups.items():
+            last = max(int(r["global_step"]) for ep in runs for r in ep)
+            edges = np.linspace(0, last, self.bins + 1)
+            centers = (edges[:-1] + edges[1:]) / 2
+            for ax, metric in zip(axes[0], metrics):
+                per_seed = np.full((len(runs), self.bins), np.nan)
+                for s, episodes in enumerate(runs):
+                    steps = np.array([int(r["global_step"]) for r in episodes if r[metric] != ""])
+                    values = np.array([float(r[metric]) for r in episodes if r[metric] != ""])
+                    which = np.clip(np.searchsorted(edges, steps, side="left") - 1, 0, self.bins - 1)
+                    for b in range(self.bins):
+                        if (which == b).any():
+                            per_seed[s, b] = values[which == b].mean()
+                ok = ~np.isnan(per_seed).all(0)
+                mean = np.nanmean(per_seed[:, ok], 0)
+                lo, hi = np.nanmin(per_seed[:, ok], 0), np.nanmax(per_seed[:, ok], 0)
+                ax.plot(centers[ok], mean, label=f"{group}, {len(runs)} seed(s)")
+                ax.fill_between(centers[ok], lo, hi, alpha=0.25)
+                ax.set(xlabel="environment steps", ylabel=metric.replace("_", " "), title=metric.replace("_", " "))
+                rows += [{"group": group, "metric": metric, "step": float(c), "mean": float(m), "min": float(a),
+                          "max": float(b), "seeds": len(runs)} for c, m, a, b in zip(centers[ok], mean, lo, hi)]
+        axes[0][0].legend(fontsize=7)
+        fig.suptitle("mean over seeds, shaded: min..max over seeds", fontsize=8)
+        save(fig, self.out_dir, self.name, rows)
+
+
+@dataclass
+class Success:
+    """Fig. 5/6/8: histograms of the share of steps that show the goal, per task / model / alpha."""
+
+    labels: tuple[str, ...] = ()
+    """NAME=PATH pairs of labels.csv files (episode, goal_share in 0/25/50/75/100), one bar group each"""
+    out_dir: str = "results/figures"
+    name: str = "success"
+
+    def run(self):
+        if not self.labels:
+            raise SystemExit("error: pass --labels NAME=runs/<run>/eval_<step>/labels.csv ...")
+        shares = [0, 25, 50, 75, 100]
+        fig, ax = plt.subplots(figsize=(2 + 1.6 * len(self.labels), 3.4))
+        rows, width = [], 0.8 / len(self.labels)
+        for k, pair in enumerate(self.labels):
+            name, _, path = pair.partition("=")
+            values = [int(float(r["goal_share"])) for r in read_csv(path) if r["goal_share"].strip() != ""]
+            if not values or any(v not in shares for v in values):
+                raise SystemExit(f"error: {path}: goal_share must be filled in with 0, 25, 50, 75 or 100 for some episodes")
+            counts = [values.count(s) / len(values) for s in shares]
+            success = float(np.mean([v >= 50 for v in values]))
+            ax.bar(np.arange(5) + k * width, counts, width, label=f"{name} (success {success:.0%}, n={len(values)})")
+            rows += [{"name": name, "goal_share": s, "fraction": c, "episodes": len(values), "success_rate": success}
+                     for s, c in zip(shares, counts)]
+        ax.set_xticks(np.arange(5) + width * (len(self.labels) - 1) / 2, [f"{s}%" for s in shares])
+        ax.set(xlabel="share of steps that show the goal", ylabel="fraction of episodes")
+        ax.legend(fontsize=7)
+        save(fig, self.out_dir, self.name, rows)
+
+
+@dataclass
+class Probe:
+    """Does the model understand my prompt? Score a few hundred varied states of an env before any RL and
+    save a sheet of the top and bottom frames with their rewards, plus the reward histogram per alpha."""
+
+    prompt: str = "a humanoid robot kneeling"
+    baseline_prompt: str = "a humanoid robot"
+    env_id: str = "Humanoid-v5"
+    clip_model: str = DEFAULT_MODEL
+    alphas: tuple[float, ...] = (0.0, 0.5, 1.0)
+    states: int = 300
+    """states to render and score"""
+    top: int = 8
+    """frames shown at each end of the ranking"""
+    render_size: int = 480
+    seed: int = 0
+    device: str = "auto"
+    out_dir: str = "results/figures"
+    name: str = "probe"
+
+    def run(self):
+        model = clip_model(self.clip_model, self.prompt, self.baseline_prompt, self.device)  # errors before rendering
+        frames = probe_frames(self.env_id, self.states, self.seed, self.render_size)
+        by_alpha = rewards_by_alpha(model, frames, self.alphas)
+        rows = [{"state": i, "alpha": a, "reward": float(r[i])} for a, r in by_alpha.items() for i in range(len(frames))]
+        fig, axes = plt.subplots(1, len(self.alphas), figsize=(4 * len(self.alphas), 3), squeeze=False)
+        for ax, (alpha, r) in zip(axes[0], by_alpha.items()):
+            ax.hist(r, 30)
+            ax.set(xlabel="CLIP reward", ylabel="states", title=f"alpha {alpha}")
+        fig.suptitle(f"'{self.prompt}' vs '{self.baseline_prompt}' on {len(frames)} {self.env_id} states", fontsize=8)
+        save(fig, self.out_dir, f"{self.name}_hist", rows)
+        alpha = self.alphas[0]
+        order = np.argsort(by_alpha[alpha])[::-1]
+        k = min(self.top, len(frames) // 2)
+        picks = [("top", i) for i in order[:k]] + [("bottom", i) for i in order[-k:]]
+        fig, axes = plt.subplots(2, k, figsize=(1.8 * k, 4.2), squeeze=False)
+        for ax, (where, i) in zip(axes.flat, picks):
+            ax.imshow(frames[i])
+            ax.set_title(f"{where} {by_alpha[alpha][i]:.4f}", fontsize=7)
+            ax.axis("off")
+        fig.suptitle(f"highest (top row) and lowest CLIP rewards, alpha {alpha}: '{self.prompt}'", fontsize=8)
+        save(fig, self.out_dir, f"{self.name}_sheet", [{"rank": n, "where": w, "state": int(i), "alpha": alpha,
+                                                         "reward": float(by_alpha[alpha][i])} for n, (w, i) in enumerate(picks)])
+
+
+@dataclass
+class Sheets:
+    """One contact sheet per evaluated episode (a grid of its frames with step numbers), to label from."""
+
+    eval_dir: str
+    """an evaluation directory written by vlmrm_sac.py --eval-checkpoint (holds frames/episode_XXX.npz)"""
+    columns: int = 10
+    every: int = 4
+    """show every this many steps"""
+
+    def run(self):
+        files = sorted(Path(self.eval_dir, "frames").glob("episode_*.npz"))
+        if not files:
+            raise SystemExit(f"error: no frames/episode_*.npz in {self.eval_dir}")
+        out = Path(self.eval_dir) / "sheets"
+        out.mkdir(exist_ok=True)
+        for path in tqdm(files, desc="contact sheets", unit="episode"):
+            data = np.load(path)
+            steps = np.arange(0, len(data["frames"]), self.every)
+            rows = math.ceil(len(steps) / self.columns)
+            fig, axes = plt.subplots(rows, self.columns, figsize=(1.6 * self.columns, 1.7 * rows), squeeze=False)
+            for ax in axes.flat:
+                ax.axis("off")
+            for ax, t in zip(axes.flat, steps):
+                ax.imshow(data["frames"][t])
+                ax.set_title(f"step {t}  r={data['clip_rewards'][t]:.3f}", fontsize=6)
+            fig.suptitle(f"{path.stem}: label the share of steps that show the goal", fontsize=8)
+            fig.tight_layout()
+            fig.savefig(out / f"{path.stem}.png", dpi=80)
+            plt.close(fig)
+        print(f"wrote {len(files)} contact sheets to {out}")
+
+
+@dataclass
+class Frames:
+    """results/frames/: one PNG per look (the humanoid's paper camera and textures and their ablations,
+    --fast-render beside paper quality, CartPole, MountainCar stock and textured)."""
+
+    out_dir: str = "results/frames"
+    render_size: int = 480
+    steps: int = 10
+    """zero-action steps after the reset (the humanoid settles a little, still standing)"""
+
+    def run(self):
+        import imageio
+
+        out = Path(self.out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        looks = {  # name -> (env id, make_env keywords)
+            "humanoid_paper_camera_paper_textures": ("Humanoid-v5", {}),
+            "humanoid_stock_camera_paper_textures": ("Humanoid-v5", {"paper_camera": False}),
+            "humanoid_paper_camera_stock_textures": ("Humanoid-v5", {"textured": False}),
+            "humanoid_stock_camera_stock_textures": ("Humanoid-v5", {"paper_camera": False, "textured": False}),
+            "humanoid_fast_render": ("Humanoid-v5", {"fast_render": True}),
+            "cartpole": ("CartPole-v1", {}),
+            "mountaincar_stock": ("MountainCarContinuous-v0", {"textured": False}),
+            "mountaincar_textured": ("MountainCarContinuous-v0", {"textured": True}),
+        }
+        frames = {}
+        for name, (env_id, kwargs) in looks.items():
+            env = vs.make_env(env_id, seed=0, idx=0, episode_length=None, render_size=self.render_size, **kwargs)()
+            env.reset(seed=0)
+            space = env.action_space
+            for _ in range(self.steps):
+                frame = env.step(np.zeros(space.shape, space.dtype) if hasattr(space, "low") else 1)[4]["frame"]
+            frames[name] = frame
+            env.close()
+            imageio.imwrite(out / f"{name}.png", frame)
+        paper, fast = frames["humanoid_paper_camera_paper_textures"], frames["humanoid_fast_render"]
+        diff = np.abs(paper.astype(int) - fast.astype(int))
+        amplified = np.clip(diff * 10, 0, 255).astype(np.uint8)
+        imageio.imwrite(out / "humanoid_fast_render_side_by_side.png", np.concatenate([paper, fast, amplified], 1))
+        print(f"wrote {len(frames) + 1} PNGs to {out}; --fast-render vs paper quality: mean |diff| "
+              f"{diff.mean():.2f}/255, 99th percentile {np.percentile(diff, 99):.0f}/255, max {diff.max()}/255")
+
+
+@dataclass
+class All:
+    """Every figure whose data is in results/ (training runs, labels), with no GPU and no model download.
+    The figures that need pretrained CLIP weights are listed with their command instead."""
+
+    results: str = "results"
+    out_dir: str = "results/figures"
+
+    def run(self):
+        made = []
+        for runs_dir in sorted(Path(self.results, "runs").glob("*")):  # results/runs/<group>/<run>/
+            if any(runs_dir.glob("*/metrics.csv")):
+                Curves(runs=(str(runs_dir / "*"),), name=f"curves_{runs_dir.name}", out_dir=self.out_dir).run()
+                made.append(f"curves_{runs_dir.name}")
+        labels = sorted(Path(self.results, "labels").glob("*.csv"))
+        if labels:
+            Success(labels=tuple(f"{p.stem}={p}" for p in labels), out_dir=self.out_dir).run()
+            made.append("success")
+        print(f"made {len(made)} figure(s): {', '.join(made) or 'none'}")
+        print("not produced here (they need pretrained CLIP weights): landscape, epic, reward-hist, probe; "
+              "their commands are in results/README.md")
+
+
+def labelled_or_sampled(env_id, eval_dir, states, seed, textured):
+    if eval_dir:
+        return labelled_frames(eval_dir)
+    xs, labels = ground_truth_states(env_id, states, seed)
+    return render_states(env_id, xs, textured=textured), labels
+
+
+def prompts_for(env_id, prompt, baseline):
+    default = PAPER_PROMPTS.get(vs.env_family(env_id), (None, None))
+    goal, base = prompt or default[0], baseline or default[1]
+    if not goal or not base:
+        raise SystemExit(f"error: no paper prompts for {env_id}: pass --prompt and --baseline-prompt")
+    return goal, base
+
+
+COMMANDS = {"landscape": Landscape, "epic": Epic, "curves": Curves, "success": Success, "reward-hist": RewardHist,
+            "probe": Probe, "sheets": Sheets, "frames": Frames, "all": All}
+
+if __name__ == "__main__":
+    try:
+        tyro.extras.subcommand_cli_from_dict(COMMANDS).run()
+    except vs.UserError as e:
+        raise SystemExit(f"error: {e}") from None

@@ -1,0 +1,180 @@
+"""plot.py: every subcommand end to end (tiny CLIP, synthetic run logs and labels), EPIC against closed forms."""
+
+import csv
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import plot
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_plot(*args, cwd=ROOT, timeout=600):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run([sys.executable, str(Path(cwd) / "plot.py"), *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, env=env, cwd=cwd)
+    assert proc.returncode == 0, f"stdout:\n{proc.stdout[-3000:]}\nstderr:\n{proc.stderr[-3000:]}"
+    return proc
+
+
+def read(path) -> list[dict]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def assert_figure(out: Path, name: str, columns: set):
+    for ext in ("png", "pdf"):
+        assert (out / f"{name}.{ext}").stat().st_size > 1000
+    rows = read(out / f"{name}.csv")
+    assert rows and columns <= set(rows[0]), rows[0].keys()
+    return rows
+
+
+# --- EPIC distance against closed forms
+
+
+def test_epic_of_identical_rewards_is_zero_and_of_negated_rewards_is_one():
+    labels = np.array([0, 1, 1, 0, 1, 0, 0], dtype=float)
+    assert plot.epic_distance(labels, labels) == pytest.approx(0, abs=1e-7)
+    assert plot.epic_distance(3 * labels + 2, labels) == pytest.approx(0, abs=1e-7)  # affine invariant
+    assert plot.epic_distance(-labels, labels) == pytest.approx(1)
+
+
+def test_epic_of_a_constructed_correlation_has_its_known_distance():
+    # r = [0, 0, 0, 1], labels = [0, 0, 1, 1]: cov = 1/8, std_r = sqrt(3)/4, std_l = 1/2, so rho = 1/sqrt(3)
+    r, labels = np.array([0, 0, 0, 1.0]), np.array([0, 0, 1, 1.0])
+    assert plot.epic_distance(r, labels) == pytest.approx(math.sqrt((1 - 1 / math.sqrt(3)) / 2))
+    # uncorrelated: rho = 0, D = sqrt(1/2)
+    assert plot.epic_distance(np.array([0, 1, 0, 1.0]), labels) == pytest.approx(math.sqrt(0.5))
+
+
+def test_ground_truth_labels_follow_the_paper_rules():
+    states, labels = plot.ground_truth_states("MountainCarContinuous-v0", 200)
+    assert np.array_equal(labels, states[:, 0] >= 0.45) and labels.any() and not labels.all()
+    states, labels = plot.ground_truth_states("CartPole-v1", 200)
+    assert np.array_equal(labels, np.abs(states[:, 2]) < 12 * 2 * math.pi / 360) and labels.any() and not labels.all()
+
+
+# --- subcommands on the tiny CLIP: shapes and files only (its rewards mean nothing)
+
+
+def test_landscape(tiny_clip, tmp_path):
+    run_plot("landscape", "--clip-model", tiny_clip, "--points", 5, "--alphas", 0, 1, "--out-dir", tmp_path)
+    rows = assert_figure(tmp_path, "landscape", {"env", "look", "x", "alpha", "reward", "reward_rescaled"})
+    assert len(rows) == 3 * 5 * 2
+    for look in ("stock", "textured"):
+        scaled = [float(r["reward_rescaled"]) for r in rows if r["look"] == look and r["alpha"] == "0.0"]
+        assert min(scaled) == 0 and max(scaled) == 1
+
+
+def test_epic_and_reward_hist_from_ground_truth(tiny_clip, tmp_path):
+    run_plot("epic", "--clip-models", tiny_clip, tiny_clip, "--env-id", "MountainCarContinuous-v0", "--states", 30,
+             "--alphas", 0, 0.5, "--out-dir", tmp_path)
+    rows = assert_figure(tmp_path, "epic", {"model", "parameters", "alpha", "epic"})
+    assert len(rows) == 4 and all(0 <= float(r["epic"]) <= 1 for r in rows)
+    run_plot("reward-hist", "--clip-models", tiny_clip, "--env-id", "CartPole-v1", "--states", 30, "--out-dir", tmp_path)
+    rows = assert_figure(tmp_path, "reward_hist", {"model", "goal", "reward", "standardized"})
+    assert len(rows) == 30 and abs(np.mean([float(r["standardized"]) for r in rows])) < 1e-5
+
+
+def make_eval_dir(path: Path, episodes=3, steps=8):
+    rng = np.random.default_rng(0)
+    (path / "frames").mkdir(parents=True)
+    for k in range(episodes):
+        np.savez_compressed(path / "frames" / f"episode_{k:03d}.npz",
+                            frames=rng.integers(0, 256, (steps, 24, 32, 3), dtype=np.uint8), clip_rewards=rng.random(steps))
+    (path / "labels.csv").write_text("episode,goal_share\n0,100\n1,0\n2,50\n")
+    return path
+
+
+def test_epic_from_labelled_evaluation_frames(tiny_clip, tmp_path):
+    eval_dir = make_eval_dir(tmp_path / "eval")
+    frames, labels = plot.labelled_frames(eval_dir)
+    assert frames.shape == (16, 24, 32, 3) and labels.sum() == 8  # episodes 0 (all goal) and 1 (none); 2 is partial
+    (eval_dir / "frame_labels.csv").write_text("episode,step,goal\n0,0,1\n0,1,0\n2,7,1\n")
+    frames, labels = plot.labelled_frames(eval_dir)
+    assert frames.shape == (3, 24, 32, 3) and labels.tolist() == [True, False, True]
+    run_plot("epic", "--clip-models", tiny_clip, "--eval-dir", eval_dir, "--prompt", "a robot", "--baseline-prompt",
+             "a cart", "--out-dir", tmp_path)
+    assert all(r["states"] == "3" for r in read(tmp_path / "epic.csv"))
+
+
+def test_probe_scores_varied_humanoid_poses(tiny_clip, tmp_path):
+    run_plot("probe", "--clip-model", tiny_clip, "--states", 6, "--top", 2, "--render-size", 64, "--out-dir", tmp_path)
+    rows = assert_figure(tmp_path, "probe_hist", {"state", "alpha", "reward"})
+    assert len(rows) == 6 * 3
+    sheet = assert_figure(tmp_path, "probe_sheet", {"rank", "where", "reward"})
+    rewards = [float(r["reward"]) for r in sheet]
+    assert [r["where"] for r in sheet] == ["top"] * 2 + ["bottom"] * 2 and rewards == sorted(rewards, reverse=True)
+
+
+def test_probe_poses_differ():
+    frames = plot.probe_frames("Humanoid-v5", 4, seed=0, render_size=48)
+    assert frames.shape == (4, 48, 48, 3)
+    assert len({f.tobytes() for f in frames}) == 4
+
+
+def write_run(path: Path, seed: int, env_id="Pendulum-v1"):
+    path.mkdir(parents=True)
+    (path / "args.json").write_text(json.dumps({"env_id": env_id, "exp_name": "test", "reward": "env", "seed": seed}))
+    with open(path / "metrics.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, ["global_step", "kind", "clip_return", "env_return", "success", "qf_loss"])
+        writer.writeheader()
+        for step in range(200, 4001, 200):
+            writer.writerow({"global_step": step, "kind": "episode", "clip_return": "", "env_return": -1000 + step / 4 + seed,
+                             "success": ""})
+            writer.writerow({"global_step": step, "kind": "train", "qf_loss": 1.0})
+
+
+def test_curves_average_over_seeds(tmp_path):
+    for seed in (1, 2, 3):
+        write_run(tmp_path / "runs" / f"run{seed}", seed)
+    run_plot("curves", "--runs", f"{tmp_path}/runs/*", "--bins", 4, "--out-dir", tmp_path)
+    rows = assert_figure(tmp_path, "curves", {"group", "metric", "step", "mean", "min", "max", "seeds"})
+    assert {r["metric"] for r in rows} == {"env_return"}  # CLIP return and success are empty in these logs
+    assert [int(r["seeds"]) for r in rows] == [3] * 4
+    first = rows[0]  # steps 200..1000 (5 episodes per seed): mean return -1000 + 600/4 + mean seed 2
+    assert float(first["mean"]) == pytest.approx(-1000 + 150 + 2) and float(first["min"]) == pytest.approx(-849)
+
+
+def test_success_histogram_from_labels(tmp_path):
+    (tmp_path / "a.csv").write_text("episode,goal_share\n0,100\n1,75\n2,0\n3,50\n")
+    (tmp_path / "b.csv").write_text("episode,goal_share\n0,0\n1,25\n")
+    run_plot("success", "--labels", f"kneeling={tmp_path / 'a.csv'}", f"lotus={tmp_path / 'b.csv'}", "--out-dir", tmp_path)
+    rows = assert_figure(tmp_path, "success", {"name", "goal_share", "fraction", "success_rate"})
+    rates = {r["name"]: float(r["success_rate"]) for r in rows}
+    assert rates == {"kneeling": 0.75, "lotus": 0.0}
+
+
+def test_sheets_one_per_episode(tmp_path):
+    eval_dir = make_eval_dir(tmp_path / "eval")
+    run_plot("sheets", "--eval-dir", eval_dir, "--every", 2)
+    assert sorted(p.name for p in (eval_dir / "sheets").iterdir()) == [f"episode_{k:03d}.png" for k in range(3)]
+
+
+def test_all_on_a_clean_checkout(tmp_path):
+    """`plot.py all` from a copy of the committed results: no GPU, no model download, no runs/ needed."""
+    checkout = tmp_path / "checkout"
+    shutil.copytree(ROOT / "results", checkout / "results", ignore=shutil.ignore_patterns("figures"))
+    for name in ("plot.py", "vlmrm_sac.py"):
+        shutil.copy(ROOT / name, checkout / name)
+    proc = run_plot("all", cwd=checkout)
+    assert "not produced here" in proc.stdout
+    committed = sorted(p.name for p in (ROOT / "results" / "figures").glob("*.csv")) if (ROOT / "results" / "figures").exists() else []
+    made = sorted(p.name for p in (checkout / "results" / "figures").glob("*.csv")) if (checkout / "results" / "figures").exists() else []
+    assert made == [n for n in committed if n.startswith(("curves_", "success"))]
+
+
+def test_frames_one_png_per_look(tmp_path):
+    proc = run_plot("frames", "--out-dir", tmp_path, "--render-size", 64, "--steps", 2)
+    names = sorted(p.stem for p in tmp_path.glob("*.png"))
+    assert len(names) == 9 and "mountaincar_textured" in names and "humanoid_fast_render_side_by_side" in names
+    assert "mean |diff|" in proc.stdout
