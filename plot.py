@@ -20,7 +20,6 @@ import csv
 import glob
 import json
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Union
@@ -30,7 +29,6 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 import tyro
 from tqdm import tqdm
 
