@@ -62,6 +62,8 @@ class Bench:
     device: str = "auto"
     update_iters: int = 200
     """SAC updates timed for updates/s"""
+    renders: bool = False
+    """only measure frames/s (step + render, one process) of each env and look, and exit"""
 
 
 def build_clip(arch: str, path: str) -> str:
@@ -162,7 +164,37 @@ def cleanrl_updates_per_s(obs_dim: int, act_dim: int, args: vs.Args, device, ite
     return iters / (time.perf_counter() - start)
 
 
+LOOKS = {  # name -> (env id, make_env keywords)
+    "Humanoid, paper camera + textures (default)": ("Humanoid-v5", {}),
+    "Humanoid, paper camera + textures, --fast-render": ("Humanoid-v5", {"fast_render": True}),
+    "Humanoid, stock camera + textures": ("Humanoid-v5", {"paper_camera": False}),
+    "Humanoid, paper camera + stock textures": ("Humanoid-v5", {"textured": False}),
+    "Humanoid, stock camera + stock textures": ("Humanoid-v5", {"paper_camera": False, "textured": False}),
+    "CartPole-v1 (600x400)": ("CartPole-v1", {}),
+    "MountainCar stock (600x400)": ("MountainCarContinuous-v0", {"textured": False}),
+    "MountainCar textured (600x400)": ("MountainCarContinuous-v0", {"textured": True}),
+}
+
+
+def render_rates(size: int, frames: int = 40):
+    print(f"| env and look | frames/s ({size}x{size} for MuJoCo; step + render, one process) |\n|---|---|")
+    for name, (env_id, kwargs) in LOOKS.items():
+        env = vs.make_env(env_id, 0, 0, None, render_size=size, **kwargs)()
+        env.reset(seed=0)
+        space = env.action_space
+        action = np.zeros(space.shape, space.dtype) if hasattr(space, "low") else 1
+        for _ in range(5):
+            env.step(action)  # warm-up: the render context is made on the first frame
+        start = time.perf_counter()
+        for _ in range(frames):
+            env.step(action)
+        print(f"| {name} | {frames / (time.perf_counter() - start):.1f} |")
+        env.close()
+
+
 def main(b: Bench):
+    if b.renders:
+        return render_rates(b.render_size)
     device = vs.resolve_device(b.device)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
     gpu = torch.cuda.get_device_name(0) if device.type == "cuda" else f"CPU ({os.cpu_count()} cores, {platform.processor() or platform.machine()})"
