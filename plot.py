@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Optional, Union
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -347,9 +348,10 @@ class Curves:
                 ax.plot(centers[ok], mean, label=f"{group}, {len(runs)} seed(s)")
                 ax.fill_between(centers[ok], lo, hi, alpha=0.25)
                 ax.set(xlabel="environment steps", ylabel=metric.replace("_", " "), title=metric.replace("_", " "))
+                ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda x, _: f"{x / 1000:g}k" if x else "0"))
                 rows += [{"group": group, "metric": metric, "step": float(c), "mean": float(m), "min": float(a),
                           "max": float(b), "seeds": len(runs)} for c, m, a, b in zip(centers[ok], mean, lo, hi)]
-        axes[0][0].legend(fontsize=7)
+        axes[0][0].legend(fontsize=7, loc="lower right")
         fig.suptitle("mean over seeds, shaded: min..max over seeds", fontsize=8)
         save(fig, self.out_dir, self.name, rows)
 

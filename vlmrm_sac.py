@@ -1184,6 +1184,7 @@ def train(args: Args):
     video = {"state": "idle", "frames": [], "rewards": []}
     env0_fresh = True  # env 0 is at the start of an episode
     timer = Timer()
+    labeller = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="clip")  # overlaps CLIP with the envs
     interval_start = {"time": time.perf_counter(), "step": state["global_step"], "timer": {}}
     progress = tqdm(total=args.total_timesteps, initial=state["global_step"], unit="step", dynamic_ncols=True, smoothing=0.1)
     nonfinite = False
@@ -1205,6 +1206,9 @@ def train(args: Args):
         s_env_rewards, s_success = np.zeros((steps, n), np.float32), np.full((steps, n), np.nan)
         s_terminated, s_ended = np.zeros((steps, n), bool), np.zeros((steps, n), bool)
         frames = []  # per step: (n, H, W, 3) uint8
+        # CLIP labels the stretch in batches of --reward-batch-size frames on a side thread while the envs
+        # keep stepping and rendering: the labels are first needed when the stretch goes into the buffer.
+        labels, unlabelled = [], 0  # futures of (frames,) rewards, in step order; steps not yet submitted
         sim_time = render_time = 0.0
         for t in range(steps):
             if global_step + t * n < args.learning_starts:
@@ -1218,6 +1222,10 @@ def train(args: Args):
             render_time += float(np.sum(infos["render_time"]))
             if "frame" in infos:
                 frames.append(infos["frame"])
+                if reward_model is not None and ((len(frames) - unlabelled) * n >= args.reward_batch_size or t == steps - 1):
+                    batch = np.concatenate(frames[unlabelled:])  # (k * n, H, W, 3)
+                    labels.append(labeller.submit(reward_model, batch))
+                    unlabelled = len(frames)
             s_obs[t], s_actions[t], s_next_obs[t] = obs.reshape(n, -1), actions, next_obs.reshape(n, -1)
             s_env_rewards[t], s_terminated[t] = env_rewards, terminated
             s_ended[t] = ended = terminated | truncated
@@ -1234,12 +1242,11 @@ def train(args: Args):
         timer.totals["sim"] += env_wall * (1 - render_share)
         timer.totals["render"] += env_wall * render_share
 
-        # --- 2. label the whole stretch with CLIP in large batches
+        # --- 2. the CLIP labels of the whole stretch (time here = waiting for CLIP after the envs are done)
         clip_rewards = np.full((steps, n), np.nan, np.float32)
         if reward_model is not None:
             with timer("reward"):
-                stacked = np.stack(frames)  # (steps, n, H, W, 3)
-                clip_rewards = reward_model(stacked.reshape(-1, *stacked.shape[2:])).view(steps, n).cpu().numpy()
+                clip_rewards = torch.cat([f.result() for f in labels]).view(steps, n).cpu().numpy()
         train_rewards = clip_rewards if args.reward == "clip" else s_env_rewards
         buffer.add(obs=s_obs.reshape(steps * n, -1), next_obs=s_next_obs.reshape(steps * n, -1),
                    actions=s_actions.reshape(steps * n, *s_actions.shape[2:]), rewards=train_rewards.reshape(-1),
@@ -1320,6 +1327,7 @@ def train(args: Args):
 
     checkpoint("latest.pt", with_buffer=args.save_buffer)
     progress.close()
+    labeller.shutdown()
     envs.close()
     if stop:
         print(f"stopped at step {state['global_step']:,}; continue with: python vlmrm_sac.py --resume {run_dir / 'checkpoints' / 'latest.pt'}")

@@ -74,6 +74,20 @@ def test_end_to_end_clip_reward_run(tmp_path, tiny_clip, env_id, extra, episode_
     assert json.loads((run / "args.json").read_text())["env_id"] == env_id
 
 
+def test_clip_labels_do_not_depend_on_how_the_stretch_is_batched(tmp_path, tiny_clip):
+    """CLIP labels a stretch in batches on a side thread while the envs step: batches of one vector step
+    and one batch for the whole stretch must give every episode the same CLIP return."""
+    returns = []
+    for batch in (2, 1000):
+        run_script("--env-id", "CartPole-v1", "--clip-model", tiny_clip, "--prompt", "a pole", "--num-envs", 2,
+                   "--episode-length", 25, "--train-frequency", 50, "--total-timesteps", 200, "--learning-starts", 200,
+                   "--video-interval", 0, "--reward-batch-size", batch, "--run-dir", tmp_path / str(batch))
+        rows = read_metrics(only_run(tmp_path / str(batch)))
+        returns.append([float(r["clip_return"]) for r in rows if r["kind"] == "episode"])
+    assert len(returns[0]) == 8 and len(set(returns[0])) > 1
+    np.testing.assert_allclose(returns[0], returns[1], atol=1e-4)
+
+
 def test_the_video_frames_carry_the_reward_strip(tmp_path):
     import imageio
 
