@@ -23,12 +23,10 @@ import multiprocessing
 import os
 import random
 import signal
-import struct
 import tempfile
 import time
 import warnings
 import xml.etree.ElementTree as ET
-import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal, Optional
@@ -317,18 +315,6 @@ def make_vector_env(args: Args, render_frames: bool):
 # --- the paper's looks, generated in code: humanoid textures and camera, MountainCar's landscape ---
 
 
-def _png_bytes(img: np.ndarray) -> bytes:
-    """Encode an (H, W, 3) uint8 array as PNG with zlib only (no imaging library needed)."""
-    h, w, _ = img.shape
-    raw = np.concatenate([np.zeros((h, 1), np.uint8), img.reshape(h, w * 3)], axis=1)  # filter 0 per row
-
-    def chunk(tag, data):
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
-
-    ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)  # 8-bit RGB
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw.tobytes(), 6)) + chunk(b"IEND", b"")
-
-
 def _atomic_write(path: str, data: bytes):
     """Write via temp file + os.replace so parallel env workers never read a half-written file."""
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp_")
@@ -454,9 +440,10 @@ def paper_humanoid_xml(textured: bool) -> str:
     out_xml = os.path.join(out_dir, "humanoid_textured.xml")
     if os.path.exists(out_xml):  # written last, so its presence means all textures are there
         return out_xml
+    import imageio.v3
     os.makedirs(out_dir, exist_ok=True)
     for name, img in [("sky.png", _sky_cross()), ("tiles.png", _slate_tiles()), ("metal.png", _brushed_metal())]:
-        _atomic_write(os.path.join(out_dir, name), _png_bytes(img))
+        _atomic_write(os.path.join(out_dir, name), imageio.v3.imwrite("<bytes>", img, extension=".png"))
 
     root = ET.fromstring(src_bytes)
     root.find("default/geom").set("rgba", "1 1 1 1")  # white so the texture colour shows unchanged
@@ -1415,10 +1402,7 @@ def evaluate(args: Args):
 
 def check_args(args: Args):
     """Mistakes in the flags, caught before any model is loaded or env is started."""
-    if args.eval_checkpoint or args.resume:
-        path = args.eval_checkpoint or args.resume
-        if not os.path.isfile(path):
-            raise UserError(f"no checkpoint file at {path!r} (checkpoints live in runs/<run>/checkpoints/)")
+    if args.eval_checkpoint or args.resume:  # load_checkpoint, the first thing either does, checks the file
         if args.eval_checkpoint and args.eval_episodes < 1:
             raise UserError("--eval-episodes must be at least 1")
         return  # the run's own args were checked when it started
