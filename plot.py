@@ -42,6 +42,16 @@ PAPER_PROMPTS = {  # (goal, baseline), ../shared/PAPER.md "Prompts"
 }
 DEFAULT_MODEL = "laion/CLIP-ViT-bigG-14-laion2B-39B-b160k"
 CARTPOLE_UP = 12 * 2 * math.pi / 360  # the stock termination angle: the pole is "up" inside it
+LOOKS = {  # every look of the environments: name -> (env id, make_env keywords); `frames` draws each
+    "humanoid_paper_camera_paper_textures": ("Humanoid-v5", {}),
+    "humanoid_stock_camera_paper_textures": ("Humanoid-v5", {"paper_camera": False}),
+    "humanoid_paper_camera_stock_textures": ("Humanoid-v5", {"textured": False}),
+    "humanoid_stock_camera_stock_textures": ("Humanoid-v5", {"paper_camera": False, "textured": False}),
+    "humanoid_fast_render": ("Humanoid-v5", {"fast_render": True}),
+    "cartpole": ("CartPole-v1", {}),
+    "mountaincar_stock": ("MountainCarContinuous-v0", {"textured": False}),
+    "mountaincar_textured": ("MountainCarContinuous-v0", {"textured": True}),
+}
 
 
 # ======================================================================================
@@ -147,7 +157,7 @@ def probe_frames(env_id: str, n: int, seed: int, render_size: int = 480):
         if hasattr(space, "low"):
             for _ in range(20 if hold else 0):
                 env.step(np.zeros(space.shape, space.dtype))
-        frames.append(np.ascontiguousarray(env.render()))
+        frames.append(env.render())
     env.close()
     return np.stack(frames)
 
@@ -157,9 +167,11 @@ def clip_model(name: str, goal: str, baseline: str, device: str = "auto") -> vs.
     return vs.CLIPReward(name, [goal], [baseline], alpha=1.0, device=vs.resolve_device(device))
 
 
-def rewards_by_alpha(model: vs.CLIPReward, frames: np.ndarray, alphas) -> dict:
+def rewards_by_alpha(model: vs.CLIPReward, frames: np.ndarray, alphas, prompts=None) -> dict:
+    """{alpha: rewards (N,)} for the model's prompts, or for other (goal, baseline) `prompts` with the same model."""
+    goal, baseline = (model.embed_text([p])[0] for p in prompts) if prompts else (model.goal_emb, model.baseline_emb)
     embeddings = model.embed_images(frames)
-    return {a: vs.goal_baseline_reward(embeddings, model.goal_emb, model.baseline_emb, a).cpu().numpy() for a in alphas}
+    return {a: vs.goal_baseline_reward(embeddings, goal, baseline, a).cpu().numpy() for a in alphas}
 
 
 def n_parameters(model: vs.CLIPReward) -> int:
@@ -207,12 +219,13 @@ class Landscape:
             ("MountainCarContinuous-v0", "stock", "car position", lambda v: [v, 0], np.linspace(-1.2, 0.6, self.points), vs.MOUNTAINCAR_GOAL),
             ("MountainCarContinuous-v0", "textured", "car position", lambda v: [v, 0], np.linspace(-1.2, 0.6, self.points), vs.MOUNTAINCAR_GOAL),
         ]
+        model = clip_model(self.clip_model, *PAPER_PROMPTS["CartPole"], self.device)  # loaded once, prompts per env
         fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
         rows, cmap = [], plt.get_cmap("viridis")
         for ax, (env_id, look, xlabel, state, xs, goal) in zip(axes, sweeps):
-            model = clip_model(self.clip_model, *PAPER_PROMPTS[vs.env_family(env_id)], self.device)
             frames = render_states(env_id, np.array([state(v) for v in xs]), textured=look == "textured")
-            for alpha, r in rewards_by_alpha(model, frames, self.alphas).items():
+            prompts = PAPER_PROMPTS[vs.env_family(env_id)]
+            for alpha, r in rewards_by_alpha(model, frames, self.alphas, prompts).items():
                 ax.plot(xs, rescale(r), color=cmap(alpha))
                 rows += [{"env": env_id, "look": look, "x": float(x), "alpha": alpha, "reward": float(v),
                           "reward_rescaled": float(s)} for x, v, s in zip(xs, r, rescale(r))]
@@ -224,9 +237,8 @@ class Landscape:
 
 
 @dataclass
-class Epic:
-    """Fig. 4: EPIC distance between the CLIP reward and binary goal labels, against alpha (one line per
-    model) and, at alpha 0, against log10(parameters)."""
+class LabelledStates:
+    """Frames with binary goal labels and the prompts to score them, shared by `epic` and `reward-hist`."""
 
     clip_models: tuple[str, ...] = (DEFAULT_MODEL,)
     """CLIP models to compare (hub ids or local directories)"""
@@ -238,7 +250,6 @@ class Epic:
     """goal prompt (default: the paper's for the env)"""
     baseline_prompt: Optional[str] = None
     """baseline prompt (default: the paper's for the env)"""
-    alphas: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
     states: int = 500
     """uniformly sampled states (ground-truth labels)"""
     textured: bool = True
@@ -247,14 +258,33 @@ class Epic:
     device: str = "auto"
     out_dir: str = "results/figures"
 
+    def load(self):
+        """(frames (N, H, W, 3) uint8, labels (N,) bool, goal prompt, baseline prompt)."""
+        default = PAPER_PROMPTS.get(vs.env_family(self.env_id), (None, None))
+        goal, baseline = self.prompt or default[0], self.baseline_prompt or default[1]
+        if not goal or not baseline:
+            raise SystemExit(f"error: no paper prompts for {self.env_id}: pass --prompt and --baseline-prompt")
+        if self.eval_dir:
+            return (*labelled_frames(self.eval_dir), goal, baseline)
+        states, labels = ground_truth_states(self.env_id, self.states, self.seed)
+        return render_states(self.env_id, states, textured=self.textured), labels, goal, baseline
+
+
+@dataclass
+class Epic(LabelledStates):
+    """Fig. 4: EPIC distance between the CLIP reward and binary goal labels, against alpha (one line per
+    model) and, at alpha 0, against log10(parameters)."""
+
+    alphas: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
+
     def run(self):
-        frames, labels = labelled_or_sampled(self.env_id, self.eval_dir, self.states, self.seed, self.textured)
-        goal, baseline = prompts_for(self.env_id, self.prompt, self.baseline_prompt)
+        frames, labels, goal, baseline = self.load()
         rows = []
         for name in self.clip_models:
             model = clip_model(name, goal, baseline, self.device)
+            parameters = n_parameters(model)
             for alpha, r in rewards_by_alpha(model, frames, self.alphas).items():
-                rows.append({"model": name, "parameters": n_parameters(model), "alpha": alpha,
+                rows.append({"model": name, "parameters": parameters, "alpha": alpha,
                              "epic": epic_distance(r, labels), "states": len(labels), "goal_states": int(labels.sum())})
         fig, (ax_a, ax_b) = plt.subplots(1, 2, figsize=(10, 3.6))
         for name in self.clip_models:
@@ -271,24 +301,14 @@ class Epic:
 
 
 @dataclass
-class RewardHist:
+class RewardHist(LabelledStates):
     """Fig. 7: standardized CLIP rewards of goal and non-goal states, one panel per model."""
 
-    clip_models: tuple[str, ...] = (DEFAULT_MODEL,)
-    env_id: str = "CartPole-v1"
-    eval_dir: Optional[str] = None
-    prompt: Optional[str] = None
-    baseline_prompt: Optional[str] = None
     alpha: float = 0.0
-    states: int = 500
-    textured: bool = True
-    seed: int = 0
-    device: str = "auto"
-    out_dir: str = "results/figures"
+    """goal-baseline regularization strength"""
 
     def run(self):
-        frames, labels = labelled_or_sampled(self.env_id, self.eval_dir, self.states, self.seed, self.textured)
-        goal, baseline = prompts_for(self.env_id, self.prompt, self.baseline_prompt)
+        frames, labels, goal, baseline = self.load()
         fig, axes = plt.subplots(1, len(self.clip_models), figsize=(4 * len(self.clip_models), 3.2), squeeze=False)
         rows = []
         for ax, name in zip(axes[0], self.clip_models):
@@ -480,18 +500,8 @@ class Frames:
 
         out = Path(self.out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        looks = {  # name -> (env id, make_env keywords)
-            "humanoid_paper_camera_paper_textures": ("Humanoid-v5", {}),
-            "humanoid_stock_camera_paper_textures": ("Humanoid-v5", {"paper_camera": False}),
-            "humanoid_paper_camera_stock_textures": ("Humanoid-v5", {"textured": False}),
-            "humanoid_stock_camera_stock_textures": ("Humanoid-v5", {"paper_camera": False, "textured": False}),
-            "humanoid_fast_render": ("Humanoid-v5", {"fast_render": True}),
-            "cartpole": ("CartPole-v1", {}),
-            "mountaincar_stock": ("MountainCarContinuous-v0", {"textured": False}),
-            "mountaincar_textured": ("MountainCarContinuous-v0", {"textured": True}),
-        }
         frames = {}
-        for name, (env_id, kwargs) in looks.items():
+        for name, (env_id, kwargs) in LOOKS.items():
             env = vs.make_env(env_id, seed=0, idx=0, episode_length=None, render_size=self.render_size, **kwargs)()
             env.reset(seed=0)
             space = env.action_space
@@ -529,21 +539,6 @@ class All:
         print(f"made {len(made)} figure(s): {', '.join(made) or 'none'}")
         print("not produced here (they need pretrained CLIP weights): landscape, epic, reward-hist, probe; "
               "their commands are in results/README.md")
-
-
-def labelled_or_sampled(env_id, eval_dir, states, seed, textured):
-    if eval_dir:
-        return labelled_frames(eval_dir)
-    xs, labels = ground_truth_states(env_id, states, seed)
-    return render_states(env_id, xs, textured=textured), labels
-
-
-def prompts_for(env_id, prompt, baseline):
-    default = PAPER_PROMPTS.get(vs.env_family(env_id), (None, None))
-    goal, base = prompt or default[0], baseline or default[1]
-    if not goal or not base:
-        raise SystemExit(f"error: no paper prompts for {env_id}: pass --prompt and --baseline-prompt")
-    return goal, base
 
 
 COMMANDS = {"landscape": Landscape, "epic": Epic, "curves": Curves, "success": Success, "reward-hist": RewardHist,

@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 import tyro
 
+import plot
 import vlmrm_sac as vs
 from conftest import save_random_clip
 
@@ -164,21 +165,9 @@ def cleanrl_updates_per_s(obs_dim: int, act_dim: int, args: vs.Args, device, ite
     return iters / (time.perf_counter() - start)
 
 
-LOOKS = {  # name -> (env id, make_env keywords)
-    "Humanoid, paper camera + textures (default)": ("Humanoid-v5", {}),
-    "Humanoid, paper camera + textures, --fast-render": ("Humanoid-v5", {"fast_render": True}),
-    "Humanoid, stock camera + textures": ("Humanoid-v5", {"paper_camera": False}),
-    "Humanoid, paper camera + stock textures": ("Humanoid-v5", {"textured": False}),
-    "Humanoid, stock camera + stock textures": ("Humanoid-v5", {"paper_camera": False, "textured": False}),
-    "CartPole-v1 (600x400)": ("CartPole-v1", {}),
-    "MountainCar stock (600x400)": ("MountainCarContinuous-v0", {"textured": False}),
-    "MountainCar textured (600x400)": ("MountainCarContinuous-v0", {"textured": True}),
-}
-
-
 def render_rates(size: int, frames: int = 40):
     print(f"| env and look | frames/s ({size}x{size} for MuJoCo; step + render, one process) |\n|---|---|")
-    for name, (env_id, kwargs) in LOOKS.items():
+    for name, (env_id, kwargs) in plot.LOOKS.items():  # the looks `plot.py frames` draws
         env = vs.make_env(env_id, 0, 0, None, render_size=size, **kwargs)()
         env.reset(seed=0)
         space = env.action_space
