@@ -86,7 +86,7 @@ def read_csv(path) -> list[dict]:
 
 def render_states(env_id: str, states: np.ndarray, textured: bool = False) -> np.ndarray:
     """Frames (N, H, W, 3) uint8 of CartPole states (x, x_dot, theta, theta_dot) or MountainCar (x, v)."""
-    env = vs.make_env(env_id, seed=0, idx=0, episode_length=None, textured=textured)()
+    env = vs.make_env(env_id, textured=textured)
     env.reset(seed=0)
     frames = []
     for s in states:
@@ -144,7 +144,7 @@ def probe_frames(env_id: str, n: int, seed: int, render_size: int = 480):
     if family in ("CartPole", "MountainCarContinuous"):
         states, _ = ground_truth_states(env_id, n, seed)
         return render_states(env_id, states, textured=True)
-    env = vs.make_env(env_id, seed, 0, episode_length=None, render_size=render_size, render_frames=False)()
+    env = vs.make_env(env_id, render_size=render_size)
     rng = np.random.default_rng(seed)
     space = env.action_space
     frames = []
@@ -502,12 +502,12 @@ class Frames:
         out.mkdir(parents=True, exist_ok=True)
         frames = {}
         for name, (env_id, kwargs) in LOOKS.items():
-            env = vs.make_env(env_id, seed=0, idx=0, episode_length=None, render_size=self.render_size, **kwargs)()
+            env = vs.make_env(env_id, render_size=self.render_size, **kwargs)
             env.reset(seed=0)
             space = env.action_space
             for _ in range(self.steps):
-                frame = env.step(np.zeros(space.shape, space.dtype) if hasattr(space, "low") else 1)[4]["frame"]
-            frames[name] = frame
+                env.step(np.zeros(space.shape, space.dtype) if hasattr(space, "low") else 1)
+            frames[name] = frame = env.render()
             env.close()
             imageio.imwrite(out / f"{name}.png", frame)
         paper, fast = frames["humanoid_paper_camera_paper_textures"], frames["humanoid_fast_render"]

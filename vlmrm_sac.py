@@ -25,6 +25,7 @@ import random
 import signal
 import tempfile
 import time
+import traceback
 import warnings
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
@@ -82,8 +83,9 @@ class Args:
     fast_render: bool = False
     """MuJoCo envs: render without multisampling and with a smaller shadow map (~3x faster on CPU; frames
     differ slightly from the paper's, see results/benchmarks.md). Off by default: the paper's look."""
-    vector_env: Literal["async", "sync"] = "async"
-    """async steps and renders each env in its own process; sync runs them one after another in this process"""
+    num_workers: Optional[int] = None
+    """processes that step and render the envs, each a contiguous share of them (default: one per CPU core,
+    at most one per env; 0: all envs in this process)"""
 
     # --- reward model
     reward: Literal["clip", "env"] = "clip"
@@ -242,61 +244,35 @@ class MountainCarRules(gym.Wrapper):
         return self.env.render()
 
 
-class RenderFrame(gym.Wrapper):
-    """Puts the frame of the state each step reached into info["frame"] (H, W, 3) uint8, so a
-    vector env returns the frames of all envs with the step that produced them, the last step of an
-    episode included (the original code stored the next episode's first frame there). Also times
-    simulation and rendering inside the worker, for the time split."""
+def make_env(env_id: str, episode_length: Optional[int] = None, render_size: int = 480, paper_camera: bool = True,
+             textured: bool = True, fast_render: bool = False) -> gym.Env:
+    """One env with the paper's rules and looks; built inside the worker process that steps it."""
+    family = env_family(env_id)
+    kwargs = {"render_mode": "rgb_array"}
+    if episode_length:
+        kwargs["max_episode_steps"] = episode_length  # FixedLength ends it; no earlier TimeLimit
+    if is_mujoco(env_id):
+        kwargs.update(width=render_size, height=render_size)
+    if family == "Humanoid":
+        kwargs.update(terminate_when_unhealthy=False, **({} if paper_camera else STOCK_CAMERA))
+        if env_id != "Humanoid-v4":  # v5 takes the look as arguments; v4 gets it below
+            kwargs.update(xml_file=paper_humanoid_xml(textured), **({"default_camera_config": PAPER_CAMERA} if paper_camera else {}))
+    env = gym.make(env_id, **kwargs)
+    if env_id == "Humanoid-v4":
+        humanoid_v4_look(env.unwrapped, textured, paper_camera)
+    if is_mujoco(env_id) and fast_render:
+        set_render_quality(env.unwrapped.model)
+    if family == "CartPole":
+        env = CartPoleRules(env)
+    elif family == "MountainCarContinuous":
+        env = MountainCarRules(env, textured)
+    if episode_length:
+        env = FixedLength(env, episode_length)
+    return env
 
-    def __init__(self, env, render_frames: bool):
-        super().__init__(env)
-        self.render_frames = render_frames
 
-    def step(self, action):
-        start = time.perf_counter()
-        obs, reward, terminated, truncated, info = self.env.step(action)
-        rendered = time.perf_counter()
-        info["sim_time"] = rendered - start
-        if self.render_frames:
-            info["frame"] = self.env.render()
-        info["render_time"] = time.perf_counter() - rendered
-        return obs, reward, terminated, truncated, info
-
-
-def make_env(env_id: str, seed: int, idx: int, episode_length: Optional[int], render_size: int = 480,
-             paper_camera: bool = True, textured: bool = True, render_frames: bool = True, fast_render: bool = False):
-    """CleanRL-style thunk: builds env `idx` inside its own worker process."""
-
-    def thunk():
-        if multiprocessing.current_process().name != "MainProcess":
-            # Ctrl-C and SIGTERM are handled by the trainer, which finishes its stretch and saves;
-            # workers ignore them so they are still there to finish it.
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        family = env_family(env_id)
-        kwargs = {"render_mode": "rgb_array"}
-        if episode_length:
-            kwargs["max_episode_steps"] = episode_length  # FixedLength ends it; no earlier TimeLimit
-        mujoco_env = env_id in gym.registry and "mujoco" in str(gym.registry[env_id].entry_point)
-        if mujoco_env:
-            kwargs.update(width=render_size, height=render_size)
-        if family == "Humanoid":
-            kwargs.update(terminate_when_unhealthy=False, xml_file=paper_humanoid_xml(textured))
-            kwargs.update({"default_camera_config": PAPER_CAMERA} if paper_camera else STOCK_CAMERA)
-        env = gym.make(env_id, **kwargs)
-        if mujoco_env and fast_render:
-            set_render_quality(env.unwrapped.model)
-        if family == "CartPole":
-            env = CartPoleRules(env)
-        elif family == "MountainCarContinuous":
-            env = MountainCarRules(env, textured)
-        if episode_length:
-            env = FixedLength(env, episode_length)
-        env = RenderFrame(env, render_frames)
-        env.action_space.seed(seed + idx)
-        return env
-
-    return thunk
+def is_mujoco(env_id: str) -> bool:
+    return env_id in gym.registry and "mujoco" in str(gym.registry[env_id].entry_point)
 
 
 def episode_seed(seed: int, env_idx: int, episode: int) -> int:
@@ -304,12 +280,167 @@ def episode_seed(seed: int, env_idx: int, episode: int) -> int:
     return int(np.random.SeedSequence([seed, env_idx, episode]).generate_state(1)[0])
 
 
-def make_vector_env(args: Args, render_frames: bool):
-    fns = [make_env(args.env_id, args.seed, i, episode_length_for(args), args.render_size,
-                    args.paper_camera, args.textured, render_frames, args.fast_render) for i in range(args.num_envs)]
-    # Autoreset off: the trainer resets finished envs itself, so every step() is a real transition.
-    vector_cls = gym.vector.AsyncVectorEnv if args.vector_env == "async" and args.num_envs > 1 else gym.vector.SyncVectorEnv
-    return vector_cls(fns, autoreset_mode=gym.vector.AutoresetMode.DISABLED)
+class EnvGroup:
+    """Envs `first, first + 1, ...` of a pool, stepped one after another by one process. After each step an
+    env renders the state it reached straight into its slot of the frame buffer (the last step of an
+    episode included: the authors' code stored the next episode's first frame there)."""
+
+    def __init__(self, envs: list, first: int, frames: Optional[np.ndarray]):
+        self.envs, self.first, self.frames = envs, first, frames
+        self.set_rendering([True] * len(envs))
+
+    def set_rendering(self, flags):
+        """Only the first frames.shape[1] envs of the pool have a slot to render into."""
+        self.rendering = [bool(f) and self.frames is not None and self.first + k < self.frames.shape[1]
+                          for k, f in enumerate(flags)]
+
+    def step(self, actions, slot: int):
+        """Per env: obs, reward, terminated, truncated, success (NaN where the env has none); and the seconds
+        spent simulating and rendering."""
+        rows, sim_time, render_time = [], 0.0, 0.0
+        for k, (env, action) in enumerate(zip(self.envs, actions)):
+            start = time.perf_counter()
+            obs, reward, terminated, truncated, info = env.step(action)
+            stepped = time.perf_counter()
+            if self.rendering[k]:
+                self.frames[slot, self.first + k] = env.render()  # one copy; it also undoes MuJoCo's flipped view
+            sim_time, render_time = sim_time + stepped - start, render_time + time.perf_counter() - stepped
+            rows.append((obs, reward, terminated, truncated, float(info["success"]) if "success" in info else math.nan))
+        return [np.array(column) for column in zip(*rows)], sim_time, render_time
+
+    def reset(self, seeds: dict) -> list:
+        """Resets each env whose pool index is in `seeds` with its seed; returns their first observations."""
+        return [self.envs[i - self.first].reset(seed=seed)[0] for i, seed in sorted(seeds.items())]
+
+    def spaces(self):
+        return self.envs[0].observation_space, self.envs[0].action_space
+
+    def close(self):
+        for env in self.envs:
+            env.close()
+
+
+def env_worker(conn, env_kwargs: dict, first: int, count: int, frame_buffer, frames_shape):
+    """A worker process: builds envs first .. first + count - 1, then runs the pool's commands until "close"."""
+    # Ctrl-C and SIGTERM are handled by the trainer, which finishes its stretch and saves: workers ignore
+    # them so they are still there to finish it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    frames = None if frame_buffer is None else np.frombuffer(frame_buffer, np.uint8).reshape(frames_shape)
+    group = None
+    try:
+        group = EnvGroup([make_env(**env_kwargs) for _ in range(count)], first, frames)
+        conn.send(("ok", group.spaces()))
+        while True:
+            command, data = conn.recv()
+            if command == "close":
+                break
+            conn.send(("ok", getattr(group, command)(*data)))
+    except Exception:
+        conn.send(("error", traceback.format_exc()))
+    finally:
+        if group is not None:
+            group.close()
+
+
+class EnvPool:
+    """`num_envs` envs, built by make_env(**env_kwargs), stepped by `num_workers` processes (0: all in this
+    process), each a contiguous share.
+
+    Frames never go through a pipe: the envs render into `frames`, a (slots, render_envs, H, W, 3) uint8
+    buffer in memory shared with the workers, env i of step t into `frames[t, i]`, and the trainer reads
+    views of it. Only the first `render_envs` envs render. Autoreset is off: the trainer resets finished
+    envs itself, so every step is a real transition.
+    """
+
+    def __init__(self, env_kwargs: dict, num_envs: int, num_workers: int, frame_shape=None, slots: int = 1,
+                 render_envs: int = 0):
+        self.num_envs, self.frames, buffer = num_envs, None, None
+        ctx = multiprocessing.get_context("spawn")  # fresh workers: a fork would copy CUDA, GL and thread state
+        if render_envs and frame_shape is not None:
+            shape = (slots, render_envs, *frame_shape)
+            buffer = ctx.RawArray("B", int(np.prod(shape)))  # shared memory (/dev/shm, or a temp file if too small)
+            self.frames = np.frombuffer(buffer, np.uint8).reshape(shape)
+        bounds = np.linspace(0, num_envs, max(1, min(num_workers, num_envs)) + 1).round().astype(int)
+        self.shares = list(zip(bounds[:-1].tolist(), bounds[1:].tolist()))
+        self.local, self.conns, self.processes = None, [], []
+        if num_workers == 0:
+            self.local = EnvGroup([make_env(**env_kwargs) for _ in range(num_envs)], 0, self.frames)
+            spaces = self.local.spaces()
+        else:
+            for a, b in self.shares:
+                parent, child = ctx.Pipe()
+                shape = None if self.frames is None else self.frames.shape
+                process = ctx.Process(target=env_worker, args=(child, env_kwargs, a, b - a, buffer, shape), daemon=True)
+                process.start()
+                child.close()
+                self.conns.append(parent)
+                self.processes.append(process)
+            spaces = self._gather()[0]
+        self.single_observation_space, self.single_action_space = spaces
+
+    def _gather(self) -> list:
+        replies = []
+        for conn in self.conns:
+            try:
+                replies.append(conn.recv())
+            except EOFError:  # the worker died without a word (killed, or crashed in C)
+                replies.append(("error", "the worker process exited unexpectedly"))
+        errors = [data for status, data in replies if status == "error"]
+        if errors:
+            self.close()
+            raise RuntimeError(f"an env worker failed:\n{errors[0]}")
+        return [data for _, data in replies]
+
+    def _call(self, command: str, per_share: list) -> list:
+        if self.local is not None:
+            return [getattr(self.local, command)(*per_share[0])]
+        for conn, data in zip(self.conns, per_share):
+            conn.send((command, data))
+        return self._gather()
+
+    def step(self, actions: np.ndarray, slot: int = 0):
+        """(obs, rewards, terminated, truncated, success), each (num_envs, ...), then the seconds spent simulating
+        and rendering, summed over envs. The envs that render write their frames into frames[slot]."""
+        results = self._call("step", [(actions[a:b], slot) for a, b in self.shares])
+        columns = [np.concatenate(parts) for parts in zip(*(r[0] for r in results))]
+        return (*columns, sum(r[1] for r in results), sum(r[2] for r in results))
+
+    def reset(self, seeds: dict) -> np.ndarray:
+        """Resets env i with seed seeds[i], for each i in `seeds`; returns their observations in index order."""
+        parts = self._call("reset", [({i: s for i, s in seeds.items() if a <= i < b},) for a, b in self.shares])
+        return np.stack([obs for part in parts for obs in part])
+
+    def set_rendering(self, flags):
+        self._call("set_rendering", [(list(flags[a:b]),) for a, b in self.shares])
+
+    def close(self):
+        if self.local is not None:
+            self.local.close()
+        for conn in self.conns:
+            with contextlib.suppress(OSError):
+                conn.send(("close", None))
+        for process in self.processes:
+            process.join(timeout=10)
+            if process.is_alive():
+                process.terminate()
+        self.local, self.conns, self.processes = None, [], []
+
+
+def make_env_pool(args: Args, slots: int = 1, render_envs: int = 0) -> EnvPool:
+    env_kwargs = dict(env_id=args.env_id, episode_length=episode_length_for(args), render_size=args.render_size,
+                      paper_camera=args.paper_camera, textured=args.textured, fast_render=args.fast_render)
+    shape = None
+    if render_envs:  # the shared buffer is made before any worker starts, so its frame size is found here
+        if is_mujoco(args.env_id):
+            shape = (args.render_size, args.render_size, 3)
+        else:  # e.g. classic control, 400 x 600
+            probe = make_env(args.env_id, textured=args.textured)
+            probe.reset(seed=0)
+            shape = probe.render().shape
+            probe.close()
+    num_workers = min(args.num_envs, len(os.sched_getaffinity(0))) if args.num_workers is None else args.num_workers
+    return EnvPool(env_kwargs, args.num_envs, num_workers, shape, slots, render_envs)
 
 
 # --- the paper's looks, generated in code: humanoid textures and camera, MountainCar's landscape ---
@@ -485,6 +616,18 @@ def set_render_quality(model, offsamples: int = 0, shadowsize: int = 1024):
     stay; the change is measured and shown side by side in results/ (benchmarks.md, frames/)."""
     model.vis.quality.offsamples = offsamples  # MSAA samples of the offscreen buffer (default 4)
     model.vis.quality.shadowsize = shadowsize  # shadow map resolution (default 4096)
+
+
+def humanoid_v4_look(env, textured: bool, paper_camera: bool):
+    """Humanoid-v4 takes neither `xml_file` nor `default_camera_config` (it passes its own), so its model is
+    reloaded from the textured XML (the same bodies and joints, hence the same states) and its renderer,
+    which makes its GL context only at the first frame, gets the paper camera."""
+    if textured:
+        env.fullpath = paper_humanoid_xml(True)
+        env.model, env.data = env._initialize_simulation()
+        env.mujoco_renderer.model, env.mujoco_renderer.data = env.model, env.data
+    if paper_camera:
+        env.mujoco_renderer.default_cam_config = PAPER_CAMERA
 
 
 # Stock camera (the ablation): the XML's "track" camera, a side view that follows the body, as
@@ -751,6 +894,15 @@ class CLIPReward(nn.Module):
 
     def forward(self, frames) -> torch.Tensor:
         return goal_baseline_reward(self.embed_images(frames), self.goal_emb, self.baseline_emb, self.alpha)
+
+
+def pin_memory(array: np.ndarray) -> bool:
+    """Page-lock a host array in place (cudaHostRegister, portable to every GPU), so that copies from it to a
+    GPU are asynchronous DMA. Best effort: where the driver refuses, copies stay synchronous."""
+    error = int(torch.cuda.cudart().cudaHostRegister(array.ctypes.data, array.nbytes, 1))
+    if error:
+        warnings.warn(f"could not page-lock the frame buffer (cudaError {error}): frames go to the GPU synchronously")
+    return error == 0
 
 
 def check_frames(frames):
@@ -1118,7 +1270,18 @@ def train(args: Args):
     torch.backends.cudnn.deterministic = args.torch_deterministic
 
     n = args.num_envs
-    envs = make_vector_env(args, render_frames=reward_model is not None)
+    # Every env renders for CLIP; without CLIP only env 0 renders, and only while a video is recorded
+    render_envs = n if reward_model is not None else int(args.video_interval > 0)
+    envs = make_env_pool(args, slots=args.train_frequency, render_envs=render_envs)
+    frames = envs.frames  # (train_frequency, render_envs, H, W, 3) uint8, the envs render into it
+    reward_stream, pinned = None, False
+    if reward_model is not None and device.type == "cuda":
+        pinned = pin_memory(frames)  # its copies to the GPU become DMA that overlaps compute
+        reward_stream = torch.cuda.Stream(device)  # CLIP never queues in front of the policy's actions
+
+    def label(batch):  # on the labeller thread: CLIP rewards (k,) of frames (k, H, W, 3), on the CPU
+        with torch.cuda.stream(reward_stream) if reward_stream is not None else contextlib.nullcontext():
+            return reward_model(batch).cpu()
     obs_dim = int(np.prod(envs.single_observation_space.shape))
     action_space = envs.single_action_space
     agent = SAC(obs_dim, action_space, args, device)
@@ -1164,7 +1327,7 @@ def train(args: Args):
 
     from tqdm import tqdm
 
-    obs, _ = envs.reset(seed=[episode_seed(args.seed, i, int(e)) for i, e in enumerate(episodes)])
+    obs = envs.reset({i: episode_seed(args.seed, i, int(e)) for i, e in enumerate(episodes)})
     ep_clip, ep_env, ep_len = np.zeros(n), np.zeros(n), np.zeros(n, dtype=int)
     recent_clip, recent_env, recent_success = [], [], []  # episodes finished since the last log row
     loss_sums, loss_count = {}, 0
@@ -1187,15 +1350,14 @@ def train(args: Args):
             video["state"] = "armed"  # record env 0's next episode
             state["next_video"] += args.video_interval * (1 + (global_step - state["next_video"]) // args.video_interval)
         if reward_model is None:  # only env 0 renders, and only while a video is wanted
-            envs.set_attr("render_frames", [video["state"] != "idle"] + [False] * (n - 1))
+            envs.set_rendering([video["state"] != "idle"] + [False] * (n - 1))
         s_obs, s_next_obs = np.zeros((steps, n, obs_dim), np.float32), np.zeros((steps, n, obs_dim), np.float32)
         s_actions = np.zeros((steps, n, *(() if discrete else action_space.shape)), np.int64 if discrete else np.float32)
         s_env_rewards, s_success = np.zeros((steps, n), np.float32), np.full((steps, n), np.nan)
         s_terminated, s_ended = np.zeros((steps, n), bool), np.zeros((steps, n), bool)
-        frames = []  # per step: (n, H, W, 3) uint8
         # CLIP labels the stretch in batches of --reward-batch-size frames on a side thread while the envs
         # keep stepping and rendering: the labels are first needed when the stretch goes into the buffer.
-        labels, unlabelled = [], 0  # futures of (frames,) rewards, in step order; steps not yet submitted
+        labels, labelled = [], 0  # futures of rewards, in step order; steps submitted to CLIP so far
         sim_time = render_time = 0.0
         for t in range(steps):
             if global_step + t * n < args.learning_starts:
@@ -1204,26 +1366,19 @@ def train(args: Args):
                 with timer("policy"):
                     actions = agent.act(obs)
             with timer("env"):
-                next_obs, env_rewards, terminated, truncated, infos = envs.step(actions)
-            sim_time += float(np.sum(infos["sim_time"]))
-            render_time += float(np.sum(infos["render_time"]))
-            if "frame" in infos:
-                frames.append(infos["frame"])
-                if reward_model is not None and ((len(frames) - unlabelled) * n >= args.reward_batch_size or t == steps - 1):
-                    batch = np.concatenate(frames[unlabelled:])  # (k * n, H, W, 3)
-                    labels.append(labeller.submit(reward_model, batch))
-                    unlabelled = len(frames)
+                next_obs, env_rewards, terminated, truncated, success, sim, render = envs.step(actions, slot=t)
+            sim_time, render_time = sim_time + sim, render_time + render
+            if reward_model is not None and ((t + 1 - labelled) * n >= args.reward_batch_size or t == steps - 1):
+                labels.append(labeller.submit(label, frames[labelled:t + 1].reshape(-1, *frames.shape[2:])))
+                labelled = t + 1
             s_obs[t], s_actions[t], s_next_obs[t] = obs.reshape(n, -1), actions, next_obs.reshape(n, -1)
-            s_env_rewards[t], s_terminated[t] = env_rewards, terminated
+            s_env_rewards[t], s_terminated[t], s_success[t] = env_rewards, terminated, success
             s_ended[t] = ended = terminated | truncated
-            if "success" in infos:
-                s_success[t] = np.where(infos["_success"], infos["success"], np.nan)
             obs = next_obs
             if ended.any():  # autoreset is off: reset the finished envs, each with its own episode seed
                 episodes[ended] += 1
-                seeds = [episode_seed(args.seed, i, int(episodes[i])) if ended[i] else None for i in range(n)]
                 with timer("env"):
-                    obs, _ = envs.reset(seed=seeds, options={"reset_mask": ended})
+                    obs[ended] = envs.reset({i: episode_seed(args.seed, i, int(episodes[i])) for i in np.flatnonzero(ended)})
         # Env wall time, split into simulation and rendering as the workers measured them
         env_wall, render_share = timer.totals.pop("env"), render_time / max(sim_time + render_time, 1e-12)
         timer.totals["sim"] += env_wall * (1 - render_share)
@@ -1233,7 +1388,7 @@ def train(args: Args):
         clip_rewards = np.full((steps, n), np.nan, np.float32)
         if reward_model is not None:
             with timer("reward"):
-                clip_rewards = torch.cat([f.result() for f in labels]).view(steps, n).cpu().numpy()
+                clip_rewards = torch.cat([f.result() for f in labels]).view(steps, n).numpy()
         train_rewards = clip_rewards if args.reward == "clip" else s_env_rewards
         buffer.add(obs=s_obs.reshape(steps * n, -1), next_obs=s_next_obs.reshape(steps * n, -1),
                    actions=s_actions.reshape(steps * n, *s_actions.shape[2:]), rewards=train_rewards.reshape(-1),
@@ -1247,7 +1402,7 @@ def train(args: Args):
             if video["state"] == "armed" and env0_fresh:
                 video["state"] = "recording"
             if video["state"] == "recording":
-                video["frames"].append(frames[t][0])
+                video["frames"].append(frames[t, 0].copy())  # its slot is rendered into again next stretch
                 video["rewards"].append(train_rewards[t, 0])
             env0_fresh = bool(s_ended[t, 0])
             if video["state"] == "recording" and s_ended[t, 0]:
@@ -1315,6 +1470,8 @@ def train(args: Args):
     checkpoint("latest.pt", with_buffer=args.save_buffer)
     progress.close()
     labeller.shutdown()
+    if pinned:
+        torch.cuda.cudart().cudaHostUnregister(frames.ctypes.data)
     envs.close()
     if stop:
         print(f"stopped at step {state['global_step']:,}; continue with: python vlmrm_sac.py --resume {run_dir / 'checkpoints' / 'latest.pt'}")
@@ -1335,7 +1492,7 @@ def evaluate(args: Args):
     blob = load_checkpoint(args.eval_checkpoint)
     run_args = Args(**blob["args"])
     run_args = Args(**{**asdict(run_args), "num_envs": min(run_args.num_envs, args.eval_episodes),
-                       "device": args.device, "vector_env": args.vector_env})
+                       "device": args.device, "num_workers": args.num_workers})
     device = resolve_device(run_args.device)
     torch.manual_seed(args.seed)
     n = run_args.num_envs
@@ -1343,7 +1500,7 @@ def evaluate(args: Args):
     if run_args.reward == "clip" or run_args.log_clip_reward:
         reward_model = CLIPReward(run_args.clip_model, run_args.prompt, run_args.baseline_prompt, run_args.alpha,
                                   device=device, batch_size=run_args.reward_batch_size)
-    envs = make_vector_env(run_args, render_frames=True)
+    envs = make_env_pool(run_args, slots=1, render_envs=n)
     agent = SAC(int(np.prod(envs.single_observation_space.shape)), envs.single_action_space, run_args, device)
     restore_agent(agent, blob, args.eval_checkpoint)
     out_dir = Path(args.eval_checkpoint).resolve().parent.parent / f"eval_{blob['state']['global_step']:09d}"
@@ -1354,16 +1511,16 @@ def evaluate(args: Args):
 
     episodes = np.zeros(n, dtype=int)
     eval_seed = lambda i, e: episode_seed(args.seed, 1_000_000 + i, e)  # never a training episode's seed
-    obs, _ = envs.reset(seed=[eval_seed(i, 0) for i in range(n)])
+    obs = envs.reset({i: eval_seed(i, 0) for i in range(n)})
     running = [{"frames": [], "env_rewards": []} for _ in range(n)]
     rows = []
     with tqdm(total=args.eval_episodes, unit="episode") as progress:
         while len(rows) < args.eval_episodes:
             actions = agent.act(obs, deterministic=args.deterministic)
-            obs, env_rewards, terminated, truncated, infos = envs.step(actions)
+            obs, env_rewards, terminated, truncated, success, _, _ = envs.step(actions)
             ended = terminated | truncated
             for i in range(n):
-                running[i]["frames"].append(infos["frame"][i])
+                running[i]["frames"].append(envs.frames[0, i].copy())
                 running[i]["env_rewards"].append(float(env_rewards[i]))
                 if ended[i] and len(rows) < args.eval_episodes:
                     k = len(rows)
@@ -1373,16 +1530,14 @@ def evaluate(args: Args):
                     shown = clip if reward_model else np.array(running[i]["env_rewards"])
                     write_video(out_dir / "videos" / f"episode_{k:03d}.mp4", frames, shown,
                                 "CLIP reward" if reward_model else "env reward")
-                    success = infos["success"][i] if "success" in infos and infos["_success"][i] else None
                     rows.append({"episode": k, "clip_return": float(np.sum(clip)), "env_return": sum(running[i]["env_rewards"]),
-                                 "success": "" if success is None else int(success), "length": len(frames)})
+                                 "success": "" if np.isnan(success[i]) else int(success[i]), "length": len(frames)})
                     progress.update(1)
                 if ended[i]:
                     running[i] = {"frames": [], "env_rewards": []}
             if ended.any():
                 episodes[ended] += 1
-                obs, _ = envs.reset(seed=[eval_seed(i, int(episodes[i])) if ended[i] else None for i in range(n)],
-                                    options={"reset_mask": ended})
+                obs[ended] = envs.reset({i: eval_seed(i, int(episodes[i])) for i in np.flatnonzero(ended)})
     envs.close()
     with open(out_dir / "eval.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, ["episode", "clip_return", "env_return", "success", "length"])
@@ -1419,6 +1574,7 @@ def check_args(args: Args):
         if not value > 0:
             raise UserError(f"--{name.replace('_', '-')} must be positive, got {value}")
     non_negative = {"learning_starts": args.learning_starts, "gradient_steps": args.gradient_steps,
+                    "num_workers": args.num_workers or 0,
                     "log_interval": args.log_interval, "video_interval": args.video_interval,
                     "checkpoint_interval": args.checkpoint_interval}
     for name, value in non_negative.items():

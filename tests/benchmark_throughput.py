@@ -168,15 +168,17 @@ def cleanrl_updates_per_s(obs_dim: int, act_dim: int, args: vs.Args, device, ite
 def render_rates(size: int, frames: int = 40):
     print(f"| env and look | frames/s ({size}x{size} for MuJoCo; step + render, one process) |\n|---|---|")
     for name, (env_id, kwargs) in plot.LOOKS.items():  # the looks `plot.py frames` draws
-        env = vs.make_env(env_id, 0, 0, None, render_size=size, **kwargs)()
+        env = vs.make_env(env_id, render_size=size, **kwargs)
         env.reset(seed=0)
         space = env.action_space
         action = np.zeros(space.shape, space.dtype) if hasattr(space, "low") else 1
-        for _ in range(5):
-            env.step(action)  # warm-up: the render context is made on the first frame
+        for _ in range(5):  # warm-up: the render context is made on the first frame
+            env.step(action)
+            env.render()
         start = time.perf_counter()
         for _ in range(frames):
             env.step(action)
+            env.render()
         print(f"| {name} | {frames / (time.perf_counter() - start):.1f} |")
         env.close()
 

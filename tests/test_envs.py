@@ -12,12 +12,16 @@ SMALL = 64  # humanoid frames in tests: 480x480 renders at ~9 frames/s on a CI c
 
 def make(env_id, **kw):
     kw.setdefault("render_size", SMALL)
-    return vs.make_env(env_id, seed=0, idx=0, episode_length=kw.pop("episode_length", None), **kw)()
+    return vs.make_env(env_id, episode_length=kw.pop("episode_length", None), **kw)
 
 
 def rollout_frames(env, actions, seed=0):
     env.reset(seed=seed)
-    return [env.step(a)[4]["frame"] for a in actions]
+    frames = []
+    for action in actions:
+        env.step(action)
+        frames.append(env.render())
+    return frames
 
 
 @pytest.mark.parametrize("env_id, shape", [("Humanoid-v5", (SMALL, SMALL, 3)), ("CartPole-v1", (400, 600, 3)),
@@ -25,24 +29,66 @@ def rollout_frames(env, actions, seed=0):
 def test_frames_are_uint8_rgb_of_the_right_shape(env_id, shape):
     env = make(env_id)
     env.reset(seed=0)
-    frame = env.step(env.action_space.sample())[4]["frame"]
+    env.step(env.action_space.sample())
+    frame = env.render()
     assert frame.shape == shape and frame.dtype == np.uint8
     env.close()
 
 
-def test_vector_env_returns_the_frames_of_all_envs():
-    args = vs.Args(env_id="CartPole-v1", num_envs=3, vector_env="sync")
-    envs = vs.make_vector_env(args, render_frames=True)
-    envs.reset(seed=[0, 1, 2])
-    infos = envs.step(np.zeros(3, dtype=np.int64))[4]
-    assert infos["frame"].shape == (3, 400, 600, 3) and infos["frame"].dtype == np.uint8
-    envs.close()
+def pool_rollout(env_id, num_workers, steps=3, num_envs=3, render_envs=3):
+    """Observations and the shared frame buffer after `steps` steps of a pool with fixed seeds and actions."""
+    args = vs.Args(env_id=env_id, num_envs=num_envs, render_size=SMALL, num_workers=num_workers)
+    pool = vs.make_env_pool(args, slots=steps, render_envs=render_envs)
+    obs = [pool.reset({i: 10 + i for i in range(num_envs)})]
+    rng = np.random.default_rng(0)
+    space = pool.single_action_space
+    for t in range(steps):
+        actions = rng.integers(0, space.n, num_envs) if hasattr(space, "n") else \
+            rng.uniform(space.low, space.high, (num_envs, *space.shape)).astype(np.float32)
+        obs.append(pool.step(actions, slot=t)[0])
+    frames = pool.frames.copy()
+    pool.close()
+    return np.stack(obs), frames
+
+
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Humanoid-v5"])
+def test_pool_frames_are_the_envs_own_renders_whatever_the_number_of_workers(env_id):
+    """Workers render into shared memory, never through a pipe: the frames and observations are bit for bit
+    those of the envs stepped one by one in this process, with one worker per env or several envs per worker."""
+    obs, frames = pool_rollout(env_id, num_workers=0)
+    assert frames.shape[:2] == (3, 3) and frames.dtype == np.uint8 and frames.std() > 0
+    for num_workers in (1, 3):
+        other_obs, other_frames = pool_rollout(env_id, num_workers)
+        np.testing.assert_array_equal(other_obs, obs)
+        np.testing.assert_array_equal(other_frames, frames)
+    # the same as a lone env, stepped and rendered by hand with the same seed and actions
+    env = make(env_id)
+    env.reset(seed=11)
+    rng = np.random.default_rng(0)
+    space = env.action_space
+    for t in range(3):
+        actions = rng.integers(0, space.n, 3) if hasattr(space, "n") else \
+            rng.uniform(space.low, space.high, (3, *space.shape)).astype(np.float32)
+        env.step(actions[1])
+        np.testing.assert_array_equal(frames[t, 1], env.render())
+
+
+def test_only_the_first_render_envs_render():
+    _, frames = pool_rollout("CartPole-v1", num_workers=2, render_envs=1)
+    assert frames.shape[1] == 1 and frames.std() > 0
+
+
+def test_a_failing_env_worker_is_reported_with_its_traceback():
+    args = vs.Args(env_id="Humanoid-v5", num_envs=2, num_workers=2, render_size=SMALL)
+    pool = vs.make_env_pool(args)
+    with pytest.raises(RuntimeError, match="an env worker failed"):
+        pool.step(np.zeros((2, 3), np.float32))  # wrong action size: MuJoCo refuses it inside the worker
 
 
 @pytest.mark.parametrize("env_id, length", [("Humanoid-v5", 100), ("CartPole-v1", 200), ("MountainCarContinuous-v0", 200)])
 def test_episodes_last_exactly_the_paper_length_and_end_terminal(env_id, length):
     assert vs.episode_length_for(vs.Args(env_id=env_id)) == length
-    env = make(env_id, episode_length=length, render_frames=False)
+    env = make(env_id, episode_length=length)
     env.reset(seed=0)
     ends = []
     for t in range(length):
@@ -54,7 +100,7 @@ def test_episodes_last_exactly_the_paper_length_and_end_terminal(env_id, length)
 
 
 def test_episode_length_flag_overrides_the_paper_length():
-    env = make("Humanoid-v5", episode_length=7, render_frames=False)
+    env = make("Humanoid-v5", episode_length=7)
     env.reset(seed=0)
     dones = [env.step(env.action_space.sample())[2] for _ in range(7)]
     assert dones == [False] * 6 + [True]
@@ -62,21 +108,22 @@ def test_episode_length_flag_overrides_the_paper_length():
 
 def test_the_frame_of_the_last_step_shows_the_state_it_reached_not_the_next_episode():
     """The authors' code stored the next episode's first frame for the last transition: not here."""
-    args = vs.Args(env_id="CartPole-v1", num_envs=2, episode_length=5, vector_env="sync")
-    envs = vs.make_vector_env(args, render_frames=True)
-    envs.reset(seed=[10, 11])
+    args = vs.Args(env_id="CartPole-v1", num_envs=2, episode_length=5, num_workers=2)
+    envs = vs.make_env_pool(args, slots=2, render_envs=2)
+    envs.reset({0: 10, 1: 11})
     for _ in range(5):
-        next_obs, _, terminated, _, infos = envs.step(np.ones(2, dtype=np.int64))
+        next_obs, _, terminated, *_ = envs.step(np.ones(2, dtype=np.int64), slot=0)
     assert terminated.all()
-    reset_obs, _ = envs.reset(seed=[12, 13], options={"reset_mask": terminated})
-    first_frames = envs.step(np.ones(2, dtype=np.int64))[4]["frame"]
+    reset_obs = envs.reset({0: 12, 1: 13})
+    envs.step(np.ones(2, dtype=np.int64), slot=1)
+    terminal_frames, first_frames = envs.frames[0], envs.frames[1]
     # A fresh env put into the reached state renders exactly the stored terminal frame
     probe = make("CartPole-v1")
     probe.reset(seed=0)
     for i in range(2):
         probe.unwrapped.state = next_obs[i].astype(np.float64)
-        np.testing.assert_array_equal(infos["frame"][i], probe.render())
-        assert not np.array_equal(infos["frame"][i], first_frames[i])
+        np.testing.assert_array_equal(terminal_frames[i], probe.render())
+        assert not np.array_equal(terminal_frames[i], first_frames[i])
     assert not np.allclose(next_obs, reset_obs)
     envs.close()
 
@@ -136,7 +183,7 @@ def test_textured_humanoid_has_the_stock_body_so_the_policy_sees_the_same_states
     actions = [np.full(17, 0.3, dtype=np.float32)] * 5
     observations = []
     for textured in (True, False):
-        env = make("Humanoid-v5", textured=textured, render_frames=False)
+        env = make("Humanoid-v5", textured=textured)
         observations.append([env.reset(seed=4)[0]] + [env.step(a)[0] for a in actions])
     np.testing.assert_array_equal(np.array(observations[0]), np.array(observations[1]))
 
@@ -152,6 +199,18 @@ def test_textured_humanoid_xml_is_generated_once_and_deterministically(tmp_path,
     assert vs.paper_humanoid_xml(False).endswith("humanoid.xml")
 
 
+@pytest.mark.parametrize("switches", [{}, {"textured": False}, {"paper_camera": False}, {"fast_render": True}])
+def test_humanoid_v4_the_papers_env_has_the_same_looks_as_v5(switches):
+    """The paper used Humanoid-v4 (observations of 376 numbers; v5 has 348). v4 takes neither xml_file nor a
+    camera config, so its look is set after it is made: the same pose must give the same frame in both."""
+    v4, v5 = make("Humanoid-v4", **switches), make("Humanoid-v5", **switches)
+    assert v4.reset(seed=0)[0].shape == (376,) and v5.reset(seed=0)[0].shape == (348,)
+    for env in (v4, v5):  # a crouched, turned pose, so a wrong camera or texture would show
+        env.unwrapped.set_state(v5.unwrapped.init_qpos + 0.3 * np.sin(np.arange(24)), np.zeros(23))
+    np.testing.assert_array_equal(v4.render(), v5.render())
+    assert v4.step(np.zeros(17, np.float32))[0].shape == (376,)
+
+
 def test_paper_camera_is_fixed_while_the_stock_camera_follows_the_body():
     """Push the humanoid's root 1 m sideways: the paper's fixed camera sees it move, the tracking one does not."""
     moved = {}
@@ -161,7 +220,8 @@ def test_paper_camera_is_fixed_while_the_stock_camera_follows_the_body():
         before = env.render()
         env.unwrapped.data.qpos[1] += 1.0  # y: across the paper camera's view, along the stock one's axis
         env.unwrapped.data.qvel[:] = 0
-        after = env.step(np.zeros(17, dtype=np.float32))[4]["frame"]
+        env.step(np.zeros(17, dtype=np.float32))
+        after = env.render()
         moved[paper_camera] = np.abs(before.astype(int) - after.astype(int)).mean()
     assert moved[True] > 3 * moved[False]
 
@@ -207,7 +267,7 @@ def test_other_envs_keep_their_stock_rules():
         steps += 1
         if terminated or truncated:
             break
-    assert steps == 200 and truncated and info["frame"].dtype == np.uint8  # Pendulum's own TimeLimit
+    assert steps == 200 and truncated and env.render().dtype == np.uint8  # Pendulum's own TimeLimit
 
 
 def test_episode_seeds_differ_per_env_and_episode_and_are_reproducible():

@@ -139,7 +139,7 @@ def test_preprocessing_matches_transformers_image_processor(reward):
     from transformers import CLIPImageProcessor
 
     frames = [vs.draw_mountaincar(-0.5), vs.draw_mountaincar(0.3)]
-    cartpole = vs.make_env("CartPole-v1", 0, 0, None)()
+    cartpole = vs.make_env("CartPole-v1")
     cartpole.reset(seed=0)
     frames = np.stack(frames + [cartpole.render()])  # 400 x 600: not square, so no crop matters
     size = reward.image_size

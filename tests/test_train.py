@@ -117,7 +117,7 @@ def test_evaluation_writes_episodes_frames_videos_and_labels(tmp_path, tiny_clip
 RESUME = ["--env-id", "MountainCarContinuous-v0", "--reward", "env", "--no-log-clip-reward", "--video-interval", 0,
           "--episode-length", 20, "--num-envs", 2, "--train-frequency", 20, "--gradient-steps", 10,
           "--learning-starts", 200, "--batch-size", 32, "--buffer-size", 100000, "--log-interval", 400,
-          "--checkpoint-interval", 100000, "--total-timesteps", 6000, "--save-buffer", "--vector-env", "sync",
+          "--checkpoint-interval", 100000, "--total-timesteps", 6000, "--save-buffer", "--num-workers", 0,
           "--seed", 3]
 
 
