@@ -234,6 +234,21 @@ def test_discrete_policy_and_q_shapes_and_update():
     assert any(not torch.equal(b, p) for b, p in zip(before, agent.qf1.parameters()))
 
 
+def test_delayed_policy_losses_come_only_from_the_steps_that_update_the_policy():
+    """With --policy-frequency 2 the policy is updated twice every other gradient step: the losses it returns
+    are the mean of those two updates, and steps without a policy update return none (so that the log rows
+    average each loss over the steps that made it)."""
+    space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+    args = vs.Args(hidden_size=16, policy_frequency=2)
+    agent = vs.SAC(3, space, args, "cpu")
+    torch.manual_seed(0)
+    batch = {"obs": torch.randn(8, 3), "next_obs": torch.randn(8, 3), "actions": torch.rand(8, 2) * 2 - 1,
+             "rewards": torch.randn(8), "dones": torch.zeros(8)}
+    with_policy, without = agent.update(batch, args, 0), agent.update(batch, args, 1)
+    assert {"qf_loss", "actor_loss", "entropy", "ent_coef_loss", "ent_coef"} == set(with_policy)
+    assert {"qf_loss", "ent_coef"} == set(without)
+
+
 def test_replay_buffer_wraps_around_and_round_trips():
     buffer = vs.ReplayBuffer(5, 2, (1,), torch.float32, "cpu")
     for i in range(3):
