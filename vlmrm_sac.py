@@ -130,6 +130,9 @@ class Args:
     """vector steps per stretch: a stretch is collected, labelled in one batch, then trained on"""
     gradient_steps: int = 100
     """gradient steps after each stretch (the paper: 100 per 100 vector steps of 32 envs)"""
+    overlap_updates: bool = False
+    """run each stretch's gradient steps while the next stretch is collected, by a copy of the policy from
+    before them: faster on a GPU, but one stretch of policy lag and not bit-reproducible (off: the paper's order)"""
     ent_coef: str = "auto"
     """entropy coefficient: 'auto' tunes it to the target entropy, or a fixed number such as 0.1"""
     hidden_size: int = 256
@@ -1116,9 +1119,9 @@ class SAC(nn.Module):
         return out
 
     @torch.no_grad()
-    def act(self, obs: np.ndarray, deterministic: bool = False) -> np.ndarray:
+    def act(self, obs: np.ndarray, deterministic: bool = False, actor: Optional[Actor] = None) -> np.ndarray:
         obs = torch.as_tensor(obs, dtype=torch.float32, device=self.log_ent_coef.device)
-        return self.actor.get_action(obs, deterministic)[0].cpu().numpy()
+        return (actor or self.actor).get_action(obs, deterministic)[0].cpu().numpy()
 
 
 # ======================================================================================
@@ -1249,6 +1252,55 @@ class Timer:
         self.totals[name] += time.perf_counter() - start
 
 
+class Learner:
+    """The gradient steps after each stretch. In the paper's order they run at once, before the next stretch is
+    collected. With --overlap-updates they run on a side thread (and their own CUDA stream) while the next
+    stretch is collected by `policy`, a copy of the actor taken before them: one stretch of policy lag, and
+    runs are no longer bit-reproducible (both threads draw from torch's random generators)."""
+
+    def __init__(self, agent: SAC, args: Args, device: torch.device):
+        self.agent, self.args = agent, args
+        self.policy = copy.deepcopy(agent.actor) if args.overlap_updates else agent.actor  # the actor that acts
+        self.thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="updates") if args.overlap_updates else None
+        self.stream = torch.cuda.Stream(device) if args.overlap_updates and device.type == "cuda" else None
+        self.pending = None
+        self.sums, self.counts = {}, {}  # losses of the finished stretches since the last log row
+        self.nonfinite = False
+
+    def start(self, buffer: ReplayBuffer, first_step: int):
+        if self.thread is None:
+            return self._run(buffer, first_step, self.sums, self.counts)
+        self.wait()
+        self.policy.load_state_dict(self.agent.actor.state_dict())
+        if self.stream is not None:
+            self.stream.wait_stream(torch.cuda.current_stream())  # after the stretch just added to the buffer
+        self.pending = self.thread.submit(self._run, buffer, first_step, {}, {})
+
+    def wait(self):
+        """Waits for the gradient steps under way, if any; the buffer may change and the agent be saved after."""
+        if self.pending is not None:
+            sums, counts = self.pending.result()
+            for k in sums:
+                self.sums[k], self.counts[k] = self.sums.get(k, 0.0) + sums[k], self.counts.get(k, 0) + counts[k]
+            self.pending = None
+
+    def _run(self, buffer: ReplayBuffer, first_step: int, sums: dict, counts: dict):
+        """The gradient steps of a stretch; their losses are added to `sums` and `counts`."""
+        with torch.cuda.stream(self.stream) if self.stream is not None else contextlib.nullcontext():
+            for step in range(first_step, first_step + self.args.gradient_steps):
+                for k, v in self.agent.update(buffer.sample(self.args.batch_size), self.args, step).items():
+                    sums[k], counts[k] = sums.get(k, 0.0) + v, counts.get(k, 0) + 1
+            if sums and not torch.isfinite(torch.stack(list(sums.values()))).all():  # one sync per stretch
+                self.nonfinite = True
+        return sums, counts
+
+    def losses(self) -> dict:
+        """The mean of each loss since the last call, over the gradient steps that made it."""
+        means = {k: float(v) / self.counts[k] for k, v in self.sums.items()}
+        self.sums, self.counts = {}, {}
+        return means
+
+
 def train(args: Args):
     blob = load_checkpoint(args.resume) if args.resume else None
     if blob is not None:
@@ -1335,14 +1387,13 @@ def train(args: Args):
     obs = envs.reset({i: episode_seed(args.seed, i, int(e)) for i, e in enumerate(episodes)})
     ep_clip, ep_env, ep_len = np.zeros(n), np.zeros(n), np.zeros(n, dtype=int)
     recent_clip, recent_env, recent_success = [], [], []  # episodes finished since the last log row
-    loss_sums, loss_counts = {}, {}  # since the last log row; each loss is averaged over the steps that made it
+    learner = Learner(agent, args, device)
     video = {"state": "idle", "frames": [], "rewards": []}
     env0_fresh = True  # env 0 is at the start of an episode
     timer = Timer()
     labeller = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="clip")  # overlaps CLIP with the envs
     interval_start = {"time": time.perf_counter(), "step": state["global_step"], "timer": {}}
     progress = tqdm(total=args.total_timesteps, initial=state["global_step"], unit="step", dynamic_ncols=True, smoothing=0.1)
-    nonfinite = False
 
     while state["global_step"] < args.total_timesteps and not stop:
         global_step = state["global_step"]
@@ -1369,7 +1420,7 @@ def train(args: Args):
                 actions = random_actions(action_space, n)
             else:
                 with timer("policy"):
-                    actions = agent.act(obs)
+                    actions = agent.act(obs, actor=learner.policy)
             with timer("env"):
                 next_obs, env_rewards, terminated, truncated, success, sim, render = envs.step(actions, slot=t)
             sim_time, render_time = sim_time + sim, render_time + render
@@ -1395,6 +1446,8 @@ def train(args: Args):
             with timer("reward"):
                 clip_rewards = torch.cat([f.result() for f in labels]).view(steps, n).numpy()
         train_rewards = clip_rewards if args.reward == "clip" else s_env_rewards
+        with timer("update"):
+            learner.wait()  # (--overlap-updates) the previous stretch's gradient steps sample from the buffer
         buffer.add(obs=s_obs.reshape(steps * n, -1), next_obs=s_next_obs.reshape(steps * n, -1),
                    actions=s_actions.reshape(steps * n, *s_actions.shape[2:]), rewards=train_rewards.reshape(-1),
                    dones=s_terminated.reshape(-1))  # truncation is not terminal; the paper's episode end is
@@ -1428,15 +1481,13 @@ def train(args: Args):
 
         # --- 4. gradient steps
         if global_step >= args.learning_starts:
+            with timer("update"):  # with --overlap-updates: only the wait for the previous stretch's steps
+                learner.start(buffer, state["gradient_step"])
+            state["gradient_step"] += args.gradient_steps
+        if global_step >= min(state["next_checkpoint"], state["next_log"], args.total_timesteps) or stop:
             with timer("update"):
-                for _ in range(args.gradient_steps):
-                    out = agent.update(buffer.sample(args.batch_size), args, state["gradient_step"])
-                    state["gradient_step"] += 1
-                    for k, v in out.items():
-                        loss_sums[k], loss_counts[k] = loss_sums.get(k, 0.0) + v, loss_counts.get(k, 0) + 1
-                if loss_sums and not torch.isfinite(torch.stack(list(loss_sums.values()))).all():
-                    nonfinite = True  # one sync per stretch, not per gradient step
-        if nonfinite:
+                learner.wait()  # the agent may be saved below
+        if learner.nonfinite:
             checkpoint("nonfinite.pt")
             raise SystemExit(f"error: the losses became non-finite at step {global_step:,}; the state is saved in "
                              f"{run_dir / 'checkpoints' / 'nonfinite.pt'} for inspection, and latest.pt (if any) is the "
@@ -1446,7 +1497,7 @@ def train(args: Args):
         if global_step >= state["next_log"] or global_step >= args.total_timesteps:  # (a stop adds no row: a resumed run has the straight run's rows)
             now = time.perf_counter()
             row = {"global_step": global_step, "kind": "train"}
-            row.update({k: float(v) / loss_counts[k] for k, v in loss_sums.items()})
+            row.update(learner.losses())
             if interval_start.get("learning") and global_step > interval_start["step"]:
                 elapsed = now - interval_start["time"]
                 row["sps"] = round((global_step - interval_start["step"]) / elapsed, 2)
@@ -1464,7 +1515,7 @@ def train(args: Args):
                 if global_step >= args.learning_starts and mean_train > state["best_return"]:
                     state["best_return"] = mean_train  # the paper evaluates the best checkpoint by training return
                     checkpoint("best.pt")
-            recent_clip, recent_env, recent_success, loss_sums, loss_counts = [], [], [], {}, {}
+            recent_clip, recent_env, recent_success = [], [], []
             state["next_log"] += args.log_interval * (1 + (global_step - state["next_log"]) // args.log_interval)
         if global_step >= state["next_checkpoint"]:
             checkpoint(f"step_{global_step:09d}.pt")

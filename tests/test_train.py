@@ -88,6 +88,19 @@ def test_clip_labels_do_not_depend_on_how_the_stretch_is_batched(tmp_path, tiny_
     np.testing.assert_allclose(returns[0], returns[1], atol=1e-4)
 
 
+def test_overlapped_updates_make_every_gradient_step_and_log_finite_losses(tmp_path):
+    """--overlap-updates trains on a side thread while the next stretch is collected: the same number of
+    gradient steps is made, every log row after learning starts has its losses, and the run saves and ends."""
+    run_script("--env-id", "CartPole-v1", "--reward", "env", "--no-log-clip-reward", "--video-interval", 0,
+               "--overlap-updates", "--total-timesteps", 1000, "--checkpoint-interval", 400, "--run-dir", tmp_path, *QUICK)
+    run = only_run(tmp_path)
+    train = [r for r in read_metrics(run) if r["kind"] == "train"]
+    assert [r["global_step"] for r in train] == ["200", "400", "600", "800", "1000"]
+    assert all(math.isfinite(float(r["qf_loss"])) and math.isfinite(float(r["actor_loss"])) for r in train[1:])
+    blob = torch.load(run / "checkpoints" / "latest.pt", weights_only=False)
+    assert blob["state"]["gradient_step"] == 20 * 9  # after each stretch of 2 x 50 steps ending at 200, 300, ..., 1000
+
+
 def test_the_video_frames_carry_the_reward_strip(tmp_path):
     import imageio
 
