@@ -35,7 +35,7 @@ from tqdm import tqdm
 
 import vlmrm_sac as vs
 
-PAPER_PROMPTS = {  # (goal, baseline), ../shared/PAPER.md "Prompts"
+PAPER_PROMPTS = {  # (goal, baseline), the paper's prompts (README.md lists every humanoid task's)
     "CartPole": ("pole vertically upright on top of the cart", "pole and cart"),
     "MountainCarContinuous": ("a car at the peak of the mountain, next to the yellow flag", "a car in the mountain"),
     "Humanoid": ("a humanoid robot kneeling", "a humanoid robot"),
@@ -145,10 +145,16 @@ def probe_frames(env_id: str, n: int, seed: int, render_size: int = 480):
         states, _ = ground_truth_states(env_id, n, seed)
         return render_states(env_id, states, textured=True)
     env = vs.make_env(env_id, render_size=render_size)
+    frames = [env.render() for _ in tqdm(varied_poses(env, n, seed), total=n, desc=f"rendering {env_id} poses", unit="pose")]
+    env.close()
+    return np.stack(frames)
+
+
+def varied_poses(env, n: int, seed: int):
+    """Puts `env` into n varied states, one after another (yields after each); see probe_frames."""
     rng = np.random.default_rng(seed)
     space = env.action_space
-    frames = []
-    for i in tqdm(range(n), desc=f"rendering {env_id} poses", unit="pose"):
+    for i in range(n):
         env.reset(seed=seed * 100_003 + i)
         hold = int(rng.choice([0, 5, 10, 20, 40, 70, 100]))
         action = rng.uniform(space.low, space.high).astype(space.dtype) if hasattr(space, "low") else None
@@ -157,9 +163,7 @@ def probe_frames(env_id: str, n: int, seed: int, render_size: int = 480):
         if hasattr(space, "low"):
             for _ in range(20 if hold else 0):
                 env.step(np.zeros(space.shape, space.dtype))
-        frames.append(env.render())
-    env.close()
-    return np.stack(frames)
+        yield i
 
 
 def clip_model(name: str, goal: str, baseline: str, device: str = "auto") -> vs.CLIPReward:
@@ -185,7 +189,7 @@ def n_parameters(model: vs.CLIPReward) -> int:
 
 def epic_distance(rewards: np.ndarray, labels: np.ndarray) -> float:
     """EPIC distance for state-only rewards: D = sqrt((1 - rho) / 2), rho = Pearson correlation
-    (the canonicalization drops out for rewards of the state alone; ../shared/PAPER.md)."""
+    (for a reward of the state alone, EPIC's canonicalization drops out: only the correlation is left)."""
     rho = np.corrcoef(np.asarray(rewards, np.float64), np.asarray(labels, np.float64))[0, 1]
     return float(np.sqrt(max(0.0, (1 - rho) / 2)))
 

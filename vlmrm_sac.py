@@ -102,6 +102,9 @@ class Args:
     """with --reward env, still compute the CLIP reward to log the CLIP return (off: no CLIP model, no rendering)"""
     reward_batch_size: int = 256
     """frames per CLIP forward pass when labelling a stretch of steps"""
+    reward_precision: Literal["auto", "fp32", "amp-fp16", "amp-bf16", "fp16", "bf16"] = "auto"
+    """auto: amp-fp16 on CUDA (the authors': fp32 weights, images under fp16 autocast), fp32 on CPU; fp16 / bf16
+    put the image tower's weights in half precision (faster, less precise: results/benchmarks.md)"""
     reward_devices: tuple[str, ...] = ()
     """shard each CLIP batch across these devices, one model replica each (e.g. cuda:0 cuda:1 cuda:2 cuda:3); default: --device"""
 
@@ -143,8 +146,12 @@ class Args:
     """environment steps between rows of training metrics in metrics.csv"""
     video_interval: int = 100_000
     """record env 0's next episode every this many environment steps (0: no videos)"""
-    checkpoint_interval: int = 500_000
-    """environment steps between checkpoints (also saved at the end and on Ctrl-C / SIGTERM)"""
+    checkpoint_interval: int = 128_000
+    """environment steps between checkpoints step_*.pt, among which best.pt is chosen (the authors: 128k); latest.pt
+    is also saved at the end and on Ctrl-C / SIGTERM"""
+    best_window: int = 512
+    """best.pt is the checkpoint with the highest mean training return over the last this many episodes (the
+    authors' rule: 512 episodes, CLIP return with --reward clip)"""
     save_buffer: bool = False
     """put the replay buffer into latest.pt, for an exact resume (large: obs_dim * 8 bytes per transition)"""
     resume: Optional[str] = None
@@ -771,7 +778,7 @@ def goal_baseline_reward(image_emb: torch.Tensor, goal_emb: torch.Tensor, baseli
     return 1 - 0.5 * projected.pow(2).sum(-1)
 
 
-def check_prompts(goal_prompts, baseline_prompts, alpha: float):
+def check_prompts(goal_prompts, baseline_prompts, alpha: float, warn: bool = True):
     """Errors a user can cause with the reward flags, found before any model is loaded."""
     if not goal_prompts:
         raise UserError("no goal prompt: pass one with --prompt \"a humanoid robot kneeling\"")
@@ -785,7 +792,7 @@ def check_prompts(goal_prompts, baseline_prompts, alpha: float):
     if alpha > 0 and set(goal_prompts) == set(baseline_prompts):
         raise UserError("goal and baseline prompts are the same, so there is no goal-baseline direction: "
                          "use a baseline that describes the scene without the goal, or --alpha 0")
-    if baseline_prompts and alpha == 0:
+    if warn and baseline_prompts and alpha == 0:
         warnings.warn("--baseline-prompt has no effect with --alpha 0 (pure cosine similarity with the goal)",
                       UserWarning, stacklevel=2)
 
@@ -813,33 +820,49 @@ def features(output) -> torch.Tensor:
     return output if isinstance(output, torch.Tensor) else output.pooler_output
 
 
-def default_reward_dtype(device: torch.device) -> torch.dtype:
-    if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.float32
+PRECISIONS = {  # name -> (dtype of the image tower's weights, autocast dtype for images or None)
+    "fp32": (torch.float32, None),
+    "amp-fp16": (torch.float32, torch.float16),  # the authors': fp32 weights, images under fp16 autocast
+    "amp-bf16": (torch.float32, torch.bfloat16),
+    "fp16": (torch.float16, None),
+    "bf16": (torch.bfloat16, None),
+}
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """auto: the authors' amp-fp16 on CUDA, fp32 elsewhere."""
+    if precision == "auto":
+        return "amp-fp16" if device.type == "cuda" else "fp32"
+    return precision
 
 
 class CLIPReward(nn.Module):
     """Maps frames, uint8 (N, H, W, 3), to goal-baseline rewards (N,) float32.
 
-    Prompts are encoded once. Frames are preprocessed on the model's device as tensor ops, the way the
-    paper did: the WHOLE frame is resized to the model's square input (bicubic, antialiased, no crop,
-    so CartPole's track and MountainCar's flag stay in view) and normalized with the checkpoint's
-    own mean/std. Batches are split into chunks of `batch_size`. With several `shard_devices`, each
-    batch is split evenly across one model replica per device (the paper used four GPUs).
+    Prompts are encoded once, in fp32. Frames are preprocessed on the model's device as tensor ops, in fp32:
+    the WHOLE frame is resized to the model's square input (bicubic, no crop, so CartPole's track and
+    MountainCar's flag stay in view, as in the paper) and normalized with the checkpoint's own mean/std. The
+    resize is antialiased, as CLIP's own (PIL) preprocessing is; the authors' torchvision resize of tensors
+    was not (torchvision 0.15's default), which lets fine detail alias when a 480x480 frame shrinks to 224.
+
+    `precision` (see PRECISIONS): "amp-fp16" is the authors' (fp32 weights, images encoded under fp16
+    autocast) and the default on CUDA; "fp32" the default on CPU; "fp16"/"bf16" put the weights in half
+    precision, faster and less precise (results/benchmarks.md measures each). Batches are split into chunks
+    of `batch_size`. With several `shard_devices`, each batch is split evenly across one model replica per
+    device (the paper used four GPUs).
     """
 
     def __init__(self, model_name_or_path: str, goal_prompts, baseline_prompts=(), alpha: float = 0.0,
-                 device="cpu", dtype: Optional[torch.dtype] = None, batch_size: int = 256, shard_devices=()):
+                 device="cpu", precision: str = "auto", batch_size: int = 256, shard_devices=()):
         super().__init__()
         goal_prompts, baseline_prompts = list(goal_prompts), list(baseline_prompts)
         check_prompts(goal_prompts, baseline_prompts, alpha)
         from transformers import AutoImageProcessor, AutoModel, AutoTokenizer
 
         self.device = torch.device(device)
-        self.dtype = dtype or default_reward_dtype(self.device)
+        self.precision = resolve_precision(precision, self.device)
         self.alpha, self.batch_size = alpha, batch_size
-        self.model = load_pretrained(AutoModel, model_name_or_path, dtype=self.dtype).to(self.device).eval()
+        self.model = load_pretrained(AutoModel, model_name_or_path, dtype=torch.float32).to(self.device).eval()
         if not (hasattr(self.model, "get_image_features") and hasattr(self.model, "get_text_features")):
             raise UserError(f"{model_name_or_path!r} is a {type(self.model).__name__}, which has no "
                              "get_image_features / get_text_features: use a CLIP-like model")
@@ -855,6 +878,8 @@ class CLIPReward(nn.Module):
         if alpha > 0 and torch.linalg.vector_norm(self.goal_emb - self.baseline_emb) < 1e-6:
             raise UserError("the goal and baseline prompts embed to the same vector, so there is no "
                              "goal-baseline direction: reword the baseline, or use --alpha 0")
+        self.weights_dtype, self.autocast_dtype = PRECISIONS[self.precision]
+        self.model.to(self.weights_dtype)  # after the text: text embeddings are always fp32
         # One replica per shard device (the first may be the model itself); not submodules, so a
         # state_dict holds one copy.
         self.replicas = [(torch.device(d), self.model if torch.device(d) == self.device else
@@ -868,7 +893,7 @@ class CLIPReward(nn.Module):
         return F.normalize(features(self.model.get_text_features(**tokens)).float(), dim=-1)
 
     def preprocess(self, frames, device=None) -> torch.Tensor:
-        """uint8 (N, H, W, 3) -> normalized (N, 3, S, S) on `device` (the model's), in the model's dtype."""
+        """uint8 (N, H, W, 3) -> normalized (N, 3, S, S) on `device` (the model's), in the weights' dtype."""
         device = device or self.device
         if isinstance(frames, np.ndarray):
             frames = np.ascontiguousarray(frames)  # MuJoCo's renders are flipped views (negative strides)
@@ -876,13 +901,16 @@ class CLIPReward(nn.Module):
         x = frames.permute(0, 3, 1, 2).float() / 255.0
         x = F.interpolate(x, size=(self.image_size, self.image_size), mode="bicubic", antialias=True,
                           align_corners=False).clamp_(0, 1)  # clamp: bicubic overshoots, as a uint8 image cannot
-        return ((x - self.image_mean.to(device)) / self.image_std.to(device)).to(self.dtype)
+        return ((x - self.image_mean.to(device)) / self.image_std.to(device)).to(self.weights_dtype)
 
     @torch.no_grad()
     def _embed_shard(self, device, model, frames) -> torch.Tensor:
-        chunks = [features(model.get_image_features(pixel_values=self.preprocess(frames[i:i + self.batch_size], device)))
-                  for i in range(0, len(frames), self.batch_size)]
-        return torch.cat(chunks).float().to(self.device) if chunks else torch.zeros(0, self.goal_emb.shape[0], device=self.device)
+        chunks = []
+        for i in range(0, len(frames), self.batch_size):
+            pixels = self.preprocess(frames[i:i + self.batch_size], device)
+            with torch.autocast(device.type, self.autocast_dtype) if self.autocast_dtype else contextlib.nullcontext():
+                chunks.append(features(model.get_image_features(pixel_values=pixels)).float())
+        return torch.cat(chunks).to(self.device) if chunks else torch.zeros(0, self.goal_emb.shape[0], device=self.device)
 
     @torch.no_grad()
     def embed_images(self, frames) -> torch.Tensor:
@@ -972,10 +1000,14 @@ class Actor(nn.Module):
 
 
 def squash(u, mean, log_std, scale, bias):
-    """a = tanh(u) * scale + bias for u ~ N(mean, std); log pi(a) with the change-of-variables term."""
+    """a = tanh(u) * scale + bias for u ~ N(mean, std), and log pi of y = tanh(u) in the squashed [-1, 1] space.
+
+    As in SB3 2.0's SAC, which the authors ran: the rescaling to the env's bounds is not part of the log-prob,
+    so the entropy target -|A| means the same for every action range. (CleanRL subtracts log(scale) too: for
+    the humanoid's [-0.4, 0.4] that makes the tuned entropy 17 ln(1 / 0.4) = 15.6 nats looser.)"""
     y = torch.tanh(u)
     log_prob = torch.distributions.Normal(mean, log_std.exp(), validate_args=False).log_prob(u)  # no GPU sync
-    log_prob = log_prob - torch.log(scale * (1 - y.pow(2)) + 1e-6)
+    log_prob = log_prob - torch.log(1 - y.pow(2) + 1e-6)  # SB3's epsilon
     return y * scale + bias, log_prob.sum(-1)
 
 
@@ -1070,7 +1102,8 @@ class SAC(nn.Module):
         self.qf1_target.load_state_dict(self.qf1.state_dict())
         self.qf2_target.load_state_dict(self.qf2.state_dict())
         self.autotune = args.ent_coef == "auto"
-        # Target entropy: -|A| (continuous); 0.89 of the uniform policy's entropy (discrete, as CleanRL).
+        # Target entropy: -|A| (continuous, SB3's; of the policy in the squashed space, see `squash`);
+        # 0.89 of the uniform policy's entropy (discrete, as CleanRL's discrete SAC).
         self.target_entropy = 0.89 * math.log(act_dim) if self.discrete else -float(act_dim)
         self.log_ent_coef = nn.Parameter(torch.zeros(1) if self.autotune else torch.tensor([math.log(float(args.ent_coef))]),
                                          requires_grad=self.autotune)
@@ -1133,7 +1166,7 @@ METRIC_COLUMNS = [
     "qf_loss", "actor_loss", "entropy", "ent_coef", "ent_coef_loss", "sps",
     "share_sim", "share_render", "share_reward", "share_policy", "share_update", "share_other",
 ]
-CHECKPOINT_FORMAT = "vlmrm_sac/1"
+CHECKPOINT_FORMAT = "vlmrm_sac/2"  # 2: SB3's log-prob, the env pool's args, best.pt by the authors' rule
 
 
 class MetricsLog:
@@ -1199,8 +1232,11 @@ def load_checkpoint(path: str) -> dict:
     except Exception as e:
         raise UserError(f"checkpoint {path!r} cannot be read: it is corrupt or cut short ({type(e).__name__}: {e}). "
                         "Use an earlier checkpoint of the run.") from None
-    if not isinstance(blob, dict) or blob.get("format") != CHECKPOINT_FORMAT:
+    if not isinstance(blob, dict) or not str(blob.get("format", "")).startswith("vlmrm_sac/"):
         raise UserError(f"{path!r} is not a vlmrm_sac checkpoint (expected format {CHECKPOINT_FORMAT})")
+    if blob["format"] != CHECKPOINT_FORMAT:
+        raise UserError(f"{path!r} was written by another version of vlmrm_sac.py (format {blob['format']}; this one "
+                        f"reads {CHECKPOINT_FORMAT}): evaluate or resume it with the version that wrote it")
     return blob
 
 
@@ -1309,7 +1345,8 @@ def train(args: Args):
     reward_model = None  # loaded first: a model that cannot be loaded leaves no empty run behind
     if args.reward == "clip" or args.log_clip_reward:
         reward_model = CLIPReward(args.clip_model, args.prompt, args.baseline_prompt, args.alpha, device=device,
-                                  batch_size=args.reward_batch_size, shard_devices=args.reward_devices)
+                                  precision=args.reward_precision, batch_size=args.reward_batch_size,
+                                  shard_devices=args.reward_devices)
     if blob is not None:
         run_dir = Path(args.resume).resolve().parent.parent  # runs/<run>/checkpoints/x.pt
         print(f"resuming {run_dir} at step {blob['state']['global_step']:,} with the run's saved args")
@@ -1348,7 +1385,7 @@ def train(args: Args):
 
     state = {"global_step": 0, "gradient_step": 0, "episodes": [0] * n, "metrics_rows": 0,
              "next_log": args.log_interval, "next_video": 0, "next_checkpoint": args.checkpoint_interval,
-             "best_return": -math.inf}
+             "best_return": -math.inf, "returns_window": []}
     if blob is not None:
         restore_agent(agent, blob, args.resume)
         state.update(blob["state"])
@@ -1363,9 +1400,10 @@ def train(args: Args):
             print("note: this checkpoint has no replay buffer (--save-buffer); training resumes from an empty one")
     metrics = MetricsLog(run_dir / "metrics.csv", keep_rows=state["metrics_rows"] if blob is not None else None)
     episodes = np.array(state["episodes"])
+    returns_window = collections.deque(state["returns_window"], maxlen=args.best_window)  # training returns, for best.pt
 
     def checkpoint(name: str, with_buffer: bool = False):
-        state.update(episodes=episodes.tolist(), metrics_rows=metrics.rows)
+        state.update(episodes=episodes.tolist(), metrics_rows=metrics.rows, returns_window=list(returns_window))
         metrics.flush()
         save_checkpoint(run_dir / "checkpoints" / name, agent, args, state, buffer if with_buffer else None)
 
@@ -1473,6 +1511,7 @@ def train(args: Args):
                                "success": s_success[t, i] if np.isnan(s_success[t, i]) else int(s_success[t, i]),
                                "episode_length": int(ep_len[i])})
                 recent_clip.append(ep_clip[i])
+                returns_window.append(float(ep_clip[i] if args.reward == "clip" else ep_env[i]))
                 recent_env.append(ep_env[i])
                 recent_success.append(s_success[t, i])
                 ep_clip[i], ep_env[i], ep_len[i] = 0.0, 0.0, 0
@@ -1509,16 +1548,16 @@ def train(args: Args):
             metrics.write(row)
             metrics.flush()
             if recent_clip:
-                mean_train = float(np.mean(recent_clip if args.reward == "clip" else recent_env))
                 progress.set_postfix(clip=f"{np.nanmean(recent_clip):.3f}" if reward_model else "-",
                                      env=f"{np.mean(recent_env):.1f}", sps=row.get("sps", "-"))
-                if global_step >= args.learning_starts and mean_train > state["best_return"]:
-                    state["best_return"] = mean_train  # the paper evaluates the best checkpoint by training return
-                    checkpoint("best.pt")
             recent_clip, recent_env, recent_success = [], [], []
             state["next_log"] += args.log_interval * (1 + (global_step - state["next_log"]) // args.log_interval)
         if global_step >= state["next_checkpoint"]:
             checkpoint(f"step_{global_step:09d}.pt")
+            # The paper evaluates the best checkpoint: the authors' rule, by the mean training return of the window
+            if global_step >= args.learning_starts and returns_window and np.mean(returns_window) > state["best_return"]:
+                state["best_return"] = float(np.mean(returns_window))
+                checkpoint("best.pt")
             state["next_checkpoint"] += args.checkpoint_interval * (1 + (global_step - state["next_checkpoint"]) // args.checkpoint_interval)
             checkpoint("latest.pt", with_buffer=args.save_buffer)
 
@@ -1554,12 +1593,17 @@ def evaluate(args: Args):
     reward_model = None
     if run_args.reward == "clip" or run_args.log_clip_reward:
         reward_model = CLIPReward(run_args.clip_model, run_args.prompt, run_args.baseline_prompt, run_args.alpha,
-                                  device=device, batch_size=run_args.reward_batch_size)
+                                  device=device, precision=run_args.reward_precision, batch_size=run_args.reward_batch_size)
     envs = make_env_pool(run_args, slots=1, render_envs=n)
     agent = SAC(int(np.prod(envs.single_observation_space.shape)), envs.single_action_space, run_args, device)
     restore_agent(agent, blob, args.eval_checkpoint)
-    out_dir = Path(args.eval_checkpoint).resolve().parent.parent / f"eval_{blob['state']['global_step']:09d}"
-    (out_dir / "frames").mkdir(parents=True, exist_ok=True)
+    # A new folder for every evaluation: an old labels.csv must never pair with new episodes
+    base = Path(args.eval_checkpoint).resolve().parent.parent / f"eval_{blob['state']['global_step']:09d}"
+    out_dir, k = base, 1
+    while out_dir.exists():
+        k += 1
+        out_dir = base.with_name(f"{base.name}_{k}")
+    (out_dir / "frames").mkdir(parents=True)
     print(f"evaluating {args.eval_checkpoint} for {args.eval_episodes} episodes -> {out_dir}")
 
     from tqdm import tqdm
@@ -1598,9 +1642,8 @@ def evaluate(args: Args):
         writer = csv.DictWriter(f, ["episode", "clip_return", "env_return", "success", "length"])
         writer.writeheader()
         writer.writerows(rows)
-    labels = out_dir / "labels.csv"
-    if not labels.exists():  # the paper's protocol: the share of each episode's steps that show the goal
-        labels.write_text("episode,goal_share\n" + "".join(f"{r['episode']},\n" for r in rows))
+    labels = out_dir / "labels.csv"  # the paper's protocol: the share of each episode's steps that show the goal
+    labels.write_text("episode,goal_share\n" + "".join(f"{r['episode']},\n" for r in rows))
     print(f"wrote {out_dir / 'eval.csv'}; label the episodes in {labels} (goal_share: 0, 25, 50, 75 or 100)")
     return out_dir
 
@@ -1623,7 +1666,7 @@ def check_args(args: Args):
     positive = {"num_envs": args.num_envs, "total_timesteps": args.total_timesteps, "buffer_size": args.buffer_size,
                 "batch_size": args.batch_size, "train_frequency": args.train_frequency, "render_size": args.render_size,
                 "policy_frequency": args.policy_frequency, "target_network_frequency": args.target_network_frequency,
-                "reward_batch_size": args.reward_batch_size, "hidden_size": args.hidden_size,
+                "reward_batch_size": args.reward_batch_size, "hidden_size": args.hidden_size, "best_window": args.best_window,
                 "policy_lr": args.policy_lr, "q_lr": args.q_lr}
     for name, value in positive.items():
         if not value > 0:
@@ -1649,7 +1692,7 @@ def check_args(args: Args):
         if not ok:
             raise UserError(f"--ent-coef must be 'auto' or a positive number, got {args.ent_coef!r}")
     if args.reward == "clip" or args.log_clip_reward:
-        check_prompts(args.prompt, args.baseline_prompt, args.alpha)
+        check_prompts(args.prompt, args.baseline_prompt, args.alpha, warn=False)  # CLIPReward warns, once
     probe = gym.make(args.env_id)
     try:
         if (args.reward == "clip" or args.log_clip_reward or args.video_interval) and \

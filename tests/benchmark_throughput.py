@@ -29,12 +29,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 import tyro
+from tqdm import tqdm
 
 import plot
 import vlmrm_sac as vs
-from conftest import save_random_clip
+from tiny_models import save_random_clip
 
-ARCHS = {  # the real widths and depths (../shared/device/README.md); weights are random
+ARCHS = {  # the real widths and depths of open_clip's ViT-B-32 and ViT-bigG-14; weights are random
     "vit-b-32": dict(vision=dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072,
                                  patch_size=32, image_size=224),
                      text=dict(hidden_size=512, num_hidden_layers=12, num_attention_heads=8, intermediate_size=2048),
@@ -65,6 +66,9 @@ class Bench:
     """SAC updates timed for updates/s"""
     renders: bool = False
     """only measure frames/s (step + render, one process) of each env and look, and exit"""
+    render_quality: int = 0
+    """only compare --fast-render with paper-quality frames of this many varied humanoid poses at CLIP's input
+    (after the project's preprocessing to 224x224), beside the project's preprocessing vs transformers' own, and exit"""
 
 
 def build_clip(arch: str, path: str) -> str:
@@ -183,9 +187,42 @@ def render_rates(size: int, frames: int = 40):
         env.close()
 
 
+def render_quality(poses: int, size: int):
+    """Mean and max absolute difference, in CLIP's normalized input units, between paper-quality and
+    --fast-render frames of the same poses, and between the project's preprocessing and CLIPImageProcessor's
+    (resizing the whole frame, PIL bicubic) of the same paper-quality frames: a difference already accepted."""
+    from PIL import Image
+    from transformers import CLIPImageProcessor
+
+    with tempfile.TemporaryDirectory() as tmp:
+        model = vs.CLIPReward(build_clip("vit-b-32", tmp), ["a humanoid robot"])  # its preprocessing: 224, OpenAI mean/std
+    processor = CLIPImageProcessor(size={"height": 224, "width": 224}, do_center_crop=False, resample=Image.BICUBIC,
+                                   image_mean=model.image_mean.flatten().tolist(), image_std=model.image_std.flatten().tolist())
+    paper, fast = vs.make_env("Humanoid-v5", render_size=size), vs.make_env("Humanoid-v5", render_size=size, fast_render=True)
+    fast.reset(seed=0)
+    fast_diff, processor_diff = [], []
+    for _ in tqdm(plot.varied_poses(paper, poses, seed=0), total=poses, desc="poses", unit="pose"):
+        fast.unwrapped.set_state(paper.unwrapped.data.qpos.copy(), paper.unwrapped.data.qvel.copy())
+        a, b = paper.render(), fast.render()
+        ours = model.preprocess(a[None])
+        fast_diff.append((ours - model.preprocess(b[None])).abs())
+        processor_diff.append((ours - processor(images=[a], return_tensors="pt").pixel_values).abs())
+    print(f"{poses} humanoid poses, {size}x{size} frames -> 224x224, normalized units (1/255 of a grey level = "
+          f"{1 / 255 / float(model.image_std.mean()):.4f})")
+    print("| comparison | mean abs diff | 99.9th percentile | max | worst pose's mean |\n|---|---|---|---|---|")
+    for name, diffs in (("--fast-render vs paper quality (ours)", fast_diff),
+                        ("our preprocessing vs CLIPImageProcessor (paper quality)", processor_diff)):
+        d = torch.cat(diffs)
+        worst = max(float(x.mean()) for x in diffs)
+        print(f"| {name} | {float(d.mean()):.4f} | {float(torch.quantile(d.flatten()[::7], 0.999)):.4f} | "
+              f"{float(d.max()):.4f} | {worst:.4f} |")
+
+
 def main(b: Bench):
     if b.renders:
         return render_rates(b.render_size)
+    if b.render_quality:
+        return render_quality(b.render_quality, b.render_size)
     device = vs.resolve_device(b.device)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
     gpu = torch.cuda.get_device_name(0) if device.type == "cuda" else f"CPU ({os.cpu_count()} cores, {platform.processor() or platform.machine()})"

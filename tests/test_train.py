@@ -79,12 +79,14 @@ def test_clip_labels_do_not_depend_on_how_the_stretch_is_batched(tmp_path, tiny_
     and one batch for the whole stretch must give every episode the same CLIP return."""
     returns = []
     for batch in (2, 1000):
-        run_script("--env-id", "CartPole-v1", "--clip-model", tiny_clip, "--prompt", "a pole", "--num-envs", 2,
-                   "--episode-length", 25, "--train-frequency", 50, "--total-timesteps", 200, "--learning-starts", 200,
-                   "--video-interval", 0, "--reward-batch-size", batch, "--run-dir", tmp_path / str(batch))
+        proc = run_script("--env-id", "CartPole-v1", "--clip-model", tiny_clip, "--prompt", "a pole", "--baseline-prompt",
+                          "a cart", "--num-envs", 2, "--episode-length", 25, "--train-frequency", 50, "--total-timesteps",
+                          200, "--learning-starts", 200, "--video-interval", 0, "--reward-batch-size", batch,
+                          "--run-dir", tmp_path / str(batch))
         rows = read_metrics(only_run(tmp_path / str(batch)))
         returns.append([float(r["clip_return"]) for r in rows if r["kind"] == "episode"])
     assert len(returns[0]) == 8 and len(set(returns[0])) > 1
+    assert proc.stderr.count("--baseline-prompt has no effect") == 1  # with --alpha 0: said once, not twice
     np.testing.assert_allclose(returns[0], returns[1], atol=1e-4)
 
 
@@ -99,6 +101,25 @@ def test_overlapped_updates_make_every_gradient_step_and_log_finite_losses(tmp_p
     assert all(math.isfinite(float(r["qf_loss"])) and math.isfinite(float(r["actor_loss"])) for r in train[1:])
     blob = torch.load(run / "checkpoints" / "latest.pt", weights_only=False)
     assert blob["state"]["gradient_step"] == 20 * 9  # after each stretch of 2 x 50 steps ending at 200, 300, ..., 1000
+
+
+def test_best_checkpoint_follows_the_authors_rule(tmp_path):
+    """best.pt is, among the checkpoints after learning starts, the one with the highest mean training return
+    over the last --best-window episodes (the authors: every 128k steps, 512 episodes)."""
+    run_script("--env-id", "MountainCarContinuous-v0", "--reward", "env", "--no-log-clip-reward", "--video-interval", 0,
+               "--episode-length", 25, "--total-timesteps", 1600, "--checkpoint-interval", 200, "--best-window", 6,
+               "--run-dir", tmp_path, *QUICK)
+    run = only_run(tmp_path)
+    episodes = [r for r in read_metrics(run) if r["kind"] == "episode"]
+    windows = {}
+    for step in range(200, 1601, 200):
+        returns = [float(r["env_return"]) for r in episodes if int(r["global_step"]) <= step][-6:]
+        windows[step] = np.mean(returns)
+    best_step = max(windows, key=windows.get)
+    blob = torch.load(run / "checkpoints" / "best.pt", weights_only=False)
+    assert blob["state"]["global_step"] == best_step
+    assert blob["state"]["best_return"] == pytest.approx(windows[best_step])
+    assert len(set(windows.values())) > 1  # the rule had a real choice to make
 
 
 def test_the_video_frames_carry_the_reward_strip(tmp_path):
@@ -125,6 +146,14 @@ def test_evaluation_writes_episodes_frames_videos_and_labels(tmp_path, tiny_clip
     assert float(rows[1]["clip_return"]) == pytest.approx(float(episode["clip_rewards"].sum()), rel=1e-5)
     assert len(list((out / "videos").glob("*.mp4"))) == 3
     assert (out / "labels.csv").read_text().splitlines() == ["episode,goal_share", "0,", "1,", "2,"]
+
+    # Labels a person filled in are never paired with the episodes of a later evaluation: that one gets a new folder
+    (out / "labels.csv").write_text("episode,goal_share\n0,100\n1,0\n2,50\n")
+    run_script("--eval-checkpoint", run / "checkpoints" / "latest.pt", "--eval-episodes", 2, "--deterministic")
+    assert (out / "labels.csv").read_text() == "episode,goal_share\n0,100\n1,0\n2,50\n"
+    assert len(list((out / "frames").glob("*.npz"))) == 3
+    again = out.with_name(out.name + "_2")
+    assert (again / "labels.csv").read_text().splitlines() == ["episode,goal_share", "0,", "1,"]
 
 
 RESUME = ["--env-id", "MountainCarContinuous-v0", "--reward", "env", "--no-log-clip-reward", "--video-interval", 0,
@@ -205,17 +234,41 @@ def test_a_missing_model_is_explained(tmp_path):
 # --- SAC's pieces -----------------------------------------------------------------------------
 
 
-def test_squashed_gaussian_log_prob_matches_the_change_of_variables():
+def test_squashed_gaussian_log_prob_is_sb3s_in_the_squashed_space():
+    """SB3 2.0 (the authors' SAC): log pi(y) of y = tanh(u), u ~ N(mean, std), in [-1, 1], whatever the env's
+    action bounds; the action is tanh(u) * scale + bias."""
     torch.manual_seed(0)
     mean, log_std = torch.randn(6, 3), torch.randn(6, 3).clamp(-2, 1)
     u = mean + log_std.exp() * torch.randn(6, 3)
     scale, bias = torch.tensor([1.0, 2.0, 0.5]), torch.tensor([0.0, 1.0, -0.5])
     action, log_prob = vs.squash(u, mean, log_std, scale, bias)
-    dist = torch.distributions.TransformedDistribution(
-        torch.distributions.Normal(mean, log_std.exp()),
-        [torch.distributions.TanhTransform(), torch.distributions.AffineTransform(bias, scale)])
     torch.testing.assert_close(action, torch.tanh(u) * scale + bias)
-    torch.testing.assert_close(log_prob, dist.log_prob(action).sum(-1), atol=2e-3, rtol=1e-3)  # 1e-6 epsilon
+    normal = torch.distributions.Normal(mean, log_std.exp())
+    sb3 = (normal.log_prob(u) - torch.log(1 - torch.tanh(u) ** 2 + 1e-6)).sum(-1)  # SquashedDiagGaussian.log_prob
+    torch.testing.assert_close(log_prob, sb3)
+    tanh = torch.distributions.TransformedDistribution(normal, [torch.distributions.TanhTransform()])
+    torch.testing.assert_close(log_prob, tanh.log_prob(torch.tanh(u)).sum(-1), atol=2e-3, rtol=1e-3)  # 1e-6 epsilon
+    _, unscaled = vs.squash(u, mean, log_std, torch.ones(3), torch.zeros(3))
+    torch.testing.assert_close(log_prob, unscaled)  # the bounds do not enter the log-prob
+
+
+def test_the_humanoids_entropy_target_and_log_prob_are_sb3s():
+    """Humanoid actions lie in [-0.4, 0.4]: the target is still -17 and the log-prob is that of the squashed
+    policy, so the tuned entropy matches the authors' run (not 15.6 nats looser, as with CleanRL's)."""
+    env = vs.make_env("Humanoid-v5", render_size=64)
+    agent = vs.SAC(348, env.action_space, vs.Args(hidden_size=16), "cpu")
+    assert agent.target_entropy == -17.0
+    torch.testing.assert_close(agent.actor.action_scale, torch.full((17,), 0.4))
+    obs = torch.randn(5, 348)
+    torch.manual_seed(1)
+    action, log_prob = agent.actor.get_action(obs)
+    torch.manual_seed(1)
+    mean, log_std = agent.actor(obs)
+    u = mean + log_std.exp() * torch.randn_like(mean)
+    y = torch.tanh(u)
+    torch.testing.assert_close(action, 0.4 * y)
+    sb3 = (torch.distributions.Normal(mean, log_std.exp()).log_prob(u) - torch.log(1 - y ** 2 + 1e-6)).sum(-1)
+    torch.testing.assert_close(log_prob, sb3)
 
 
 def test_actions_stay_within_the_bounds():

@@ -1,0 +1,74 @@
+"""Randomly initialised CLIP-like models with the real architectures, built in code and saved like hub
+checkpoints (no weights can be downloaded here). Their rewards mean nothing: tests use them for shapes,
+plumbing and exact maths, the benchmark for speed."""
+
+from pathlib import Path
+
+WORDS = ["a", "humanoid", "robot", "kneeling", "standing", "pole", "cart", "car", "hill", "on", "top", "of", "the",
+         "balanced", "lying", "down", "flag", "mountain"]
+SMALL = {"hidden_size": 32, "intermediate_size": 64, "num_attention_heads": 2, "num_hidden_layers": 2}
+
+
+def tokenizer(max_length: int):
+    """A byte-pair tokenizer over a small vocabulary: every letter (alone and word-final), the whole WORDS,
+    and the special tokens (start 0, end 1, which also pads)."""
+    from transformers import CLIPTokenizer
+
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    tokens = ["<|startoftext|>", "<|endoftext|>", *letters, *(c + "</w>" for c in letters)]
+    merges = []
+    for word in WORDS:  # merge each word letter by letter into one token
+        piece = word[0]
+        for i, c in enumerate(word[1:], start=1):
+            right = c + "</w>" if i == len(word) - 1 else c
+            merges.append((piece, right))
+            piece = piece + right
+            tokens.append(piece)
+    vocab = {t: i for i, t in enumerate(dict.fromkeys(tokens))}
+    return CLIPTokenizer(vocab=vocab, merges=list(dict.fromkeys(merges)), pad_token="<|endoftext|>",
+                         model_max_length=max_length)
+
+
+def save_random_model(path, model_cls, config, processor) -> str:
+    """Saves a model of `config` with random weights (seed 0), the tokenizer above and `processor`, as
+    save_pretrained does for a hub checkpoint. The text config gets this vocabulary's special-token ids:
+    CLIP reads its text embedding at the end-of-text token."""
+    import torch
+
+    tok = tokenizer(config.text_config.max_position_embeddings)
+    config.text_config.update({"vocab_size": max(len(tok), 256), "bos_token_id": 0, "eos_token_id": 1, "pad_token_id": 1})
+    torch.manual_seed(0)
+    model = model_cls(config).eval()
+    Path(path).mkdir(parents=True, exist_ok=True)
+    for part in (model, tok, processor):
+        part.save_pretrained(path)
+    return str(path)
+
+
+def save_random_clip(path, config) -> str:
+    from transformers import CLIPImageProcessor, CLIPModel
+
+    size = config.vision_config.image_size
+    processor = CLIPImageProcessor(size={"shortest_edge": size}, crop_size={"height": size, "width": size},
+                                   image_mean=[0.48145466, 0.4578275, 0.40821073],
+                                   image_std=[0.26862954, 0.26130258, 0.27577711])
+    return save_random_model(path, CLIPModel, config, processor)
+
+
+def build_tiny_clip(path) -> str:
+    from transformers import CLIPConfig
+
+    config = CLIPConfig(text_config={**SMALL, "max_position_embeddings": 32},
+                        vision_config={**SMALL, "image_size": 32, "patch_size": 8}, projection_dim=16)
+    return save_random_clip(path, config)
+
+
+def build_tiny_siglip(path) -> str:
+    """SigLIP pools its text at the last position and was trained on text padded to full length: the reward
+    model pads SigLIP prompts to max_length."""
+    from transformers import SiglipConfig, SiglipImageProcessor, SiglipModel
+
+    config = SiglipConfig(text_config={**SMALL, "max_position_embeddings": 16},
+                          vision_config={**SMALL, "image_size": 32, "patch_size": 8})
+    processor = SiglipImageProcessor(size={"height": 32, "width": 32}, image_mean=[0.5] * 3, image_std=[0.5] * 3)
+    return save_random_model(path, SiglipModel, config, processor)
