@@ -285,6 +285,15 @@ def is_mujoco(env_id: str) -> bool:
     return env_id in gym.registry and "mujoco" in str(gym.registry[env_id].entry_point)
 
 
+def render(env: gym.Env) -> np.ndarray:
+    """env.render(), with a MuJoCo env's own GL context made current first: gymnasium renders into whichever
+    context is current, which with several MuJoCo envs in one process is the last one made."""
+    viewer = getattr(env.unwrapped, "mujoco_renderer", None) and env.unwrapped.mujoco_renderer.viewer
+    if viewer is not None:
+        viewer.make_context_current()
+    return env.render()
+
+
 def episode_seed(seed: int, env_idx: int, episode: int) -> int:
     """Every episode is reset with its own seed, so a resumed run replays exactly what a straight one would."""
     return int(np.random.SeedSequence([seed, env_idx, episode]).generate_state(1)[0])
@@ -313,7 +322,7 @@ class EnvGroup:
             obs, reward, terminated, truncated, info = env.step(action)
             stepped = time.perf_counter()
             if self.rendering[k]:
-                self.frames[slot, self.first + k] = env.render()  # one copy; it also undoes MuJoCo's flipped view
+                self.frames[slot, self.first + k] = render(env)  # one copy; it also undoes MuJoCo's flipped view
             sim_time, render_time = sim_time + stepped - start, render_time + time.perf_counter() - stepped
             rows.append((obs, reward, terminated, truncated, float(info["success"]) if "success" in info else math.nan))
         return [np.array(column) for column in zip(*rows)], sim_time, render_time

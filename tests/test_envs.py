@@ -73,6 +73,17 @@ def test_pool_frames_are_the_envs_own_renders_whatever_the_number_of_workers(env
         np.testing.assert_array_equal(frames[t, 1], env.render())
 
 
+def test_envs_that_render_in_one_process_each_use_their_own_gl_context():
+    """A worker steps several envs; gymnasium renders into whichever GL context is current. Two humanoids whose
+    contexts differ (multisampling, shadow map) rendered in turn must each give their own frame every time."""
+    paper, fast = make("Humanoid-v5"), make("Humanoid-v5", fast_render=True)
+    paper.reset(seed=0), fast.reset(seed=0)
+    first = paper.render()
+    vs.render(fast)  # the context made last
+    np.testing.assert_array_equal(vs.render(paper), first)
+    assert first.mean() > 50  # a lit scene, not an empty buffer
+
+
 def test_only_the_first_render_envs_render():
     _, frames = pool_rollout("CartPole-v1", num_workers=2, render_envs=1)
     assert frames.shape[1] == 1 and frames.std() > 0
