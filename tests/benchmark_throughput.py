@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from typing import Optional
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -33,7 +34,7 @@ from tqdm import tqdm
 
 import plot
 import vlmrm_sac as vs
-from tiny_models import save_random_clip
+from tiny_models import save_random_clip, smooth_frames
 
 ARCHS = {  # the real widths and depths of open_clip's ViT-B-32 and ViT-bigG-14; weights are random
     "vit-b-32": dict(vision=dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072,
@@ -61,11 +62,18 @@ class Bench:
     render_size: int = 480
     reward_batch_size: int = 256
     fast_render: bool = False
+    num_workers: Optional[int] = None
+    """env worker processes (default: the script's, one per CPU core)"""
+    overlap_updates: bool = False
+    reward_precision: str = "auto"
     device: str = "auto"
     update_iters: int = 200
     """SAC updates timed for updates/s"""
     renders: bool = False
     """only measure frames/s (step + render, one process) of each env and look, and exit"""
+    precision: int = 0
+    """only measure each --reward-precision scheme on this many smooth synthetic images (images/s, and the worst
+    reward error against fp32 over the std of the fp32 rewards), and exit"""
     render_quality: int = 0
     """only compare --fast-render with paper-quality frames of this many varied humanoid poses at CLIP's input
     (after the project's preprocessing to 224x224), beside the project's preprocessing vs transformers' own, and exit"""
@@ -188,9 +196,10 @@ def render_rates(size: int, frames: int = 40):
 
 
 def render_quality(poses: int, size: int):
-    """Mean and max absolute difference, in CLIP's normalized input units, between paper-quality and
-    --fast-render frames of the same poses, and between the project's preprocessing and CLIPImageProcessor's
-    (resizing the whole frame, PIL bicubic) of the same paper-quality frames: a difference already accepted."""
+    """Mean and max absolute difference, in CLIP's normalized input units, between paper-quality frames and
+    faster settings of the same poses (--fast-render: no multisampling and a 1024 shadow map; and each change
+    alone), and between the project's preprocessing and CLIPImageProcessor's (resizing the whole frame, PIL
+    bicubic) of the same paper-quality frames: a difference the project already accepts."""
     from PIL import Image
     from transformers import CLIPImageProcessor
 
@@ -198,41 +207,75 @@ def render_quality(poses: int, size: int):
         model = vs.CLIPReward(build_clip("vit-b-32", tmp), ["a humanoid robot"])  # its preprocessing: 224, OpenAI mean/std
     processor = CLIPImageProcessor(size={"height": 224, "width": 224}, do_center_crop=False, resample=Image.BICUBIC,
                                    image_mean=model.image_mean.flatten().tolist(), image_std=model.image_std.flatten().tolist())
-    paper, fast = vs.make_env("Humanoid-v5", render_size=size), vs.make_env("Humanoid-v5", render_size=size, fast_render=True)
-    fast.reset(seed=0)
-    fast_diff, processor_diff = [], []
+    paper = vs.make_env("Humanoid-v5", render_size=size)
+    variants = {"--fast-render (no multisampling, 1024 shadow map)": (0, 1024), "no multisampling only": (0, 4096),
+                "1024 shadow map only": (4, 1024)}
+    envs = {}
+    for name, (offsamples, shadowsize) in variants.items():
+        envs[name] = vs.make_env("Humanoid-v5", render_size=size)
+        vs.set_render_quality(envs[name].unwrapped.model, offsamples, shadowsize)
+        envs[name].reset(seed=0)
+    diffs = {name: [] for name in [*variants, "our preprocessing vs CLIPImageProcessor (paper quality)"]}
     for _ in tqdm(plot.varied_poses(paper, poses, seed=0), total=poses, desc="poses", unit="pose"):
-        fast.unwrapped.set_state(paper.unwrapped.data.qpos.copy(), paper.unwrapped.data.qvel.copy())
-        a, b = paper.render(), fast.render()
-        ours = model.preprocess(a[None])
-        fast_diff.append((ours - model.preprocess(b[None])).abs())
-        processor_diff.append((ours - processor(images=[a], return_tensors="pt").pixel_values).abs())
+        frame = vs.render(paper)  # several GL contexts in one process: each is made current for its env
+        ours = model.preprocess(frame[None])
+        for name, env in envs.items():
+            env.unwrapped.set_state(paper.unwrapped.data.qpos.copy(), paper.unwrapped.data.qvel.copy())
+            diffs[name].append((ours - model.preprocess(vs.render(env)[None])).abs())
+        diffs["our preprocessing vs CLIPImageProcessor (paper quality)"].append(
+            (ours - processor(images=[frame], return_tensors="pt").pixel_values).abs())
     print(f"{poses} humanoid poses, {size}x{size} frames -> 224x224, normalized units (1/255 of a grey level = "
           f"{1 / 255 / float(model.image_std.mean()):.4f})")
-    print("| comparison | mean abs diff | 99.9th percentile | max | worst pose's mean |\n|---|---|---|---|---|")
-    for name, diffs in (("--fast-render vs paper quality (ours)", fast_diff),
-                        ("our preprocessing vs CLIPImageProcessor (paper quality)", processor_diff)):
-        d = torch.cat(diffs)
-        worst = max(float(x.mean()) for x in diffs)
+    print("| vs paper quality, at CLIP's input | mean abs diff | 99.9th percentile | max | worst pose's mean |\n"
+          "|---|---|---|---|---|")
+    for name, per_pose in diffs.items():
+        d = torch.cat(per_pose)
         print(f"| {name} | {float(d.mean()):.4f} | {float(torch.quantile(d.flatten()[::7], 0.999)):.4f} | "
-              f"{float(d.max()):.4f} | {worst:.4f} |")
+              f"{float(d.max()):.4f} | {max(float(x.mean()) for x in per_pose):.4f} |")
+
+
+def precision_table(arch: str, n: int, batch_size: int, device):
+    """The reward of each precision scheme (cosine with the goal prompt's embedding, a fixed direction for a
+    random-weight model) against fp32, on smooth 480x480 synthetic images."""
+    frames = smooth_frames(n, 480)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = build_clip(arch, tmp)
+        exact = None
+        print(f"{arch}, random weights, {n} smooth synthetic 480x480 images, batch {batch_size}, on {device_name(device)}")
+        print("| --reward-precision | images/s | worst reward error / reward std |\n|---|---|---|")
+        for precision in vs.PRECISIONS:
+            model = vs.CLIPReward(path, ["a humanoid robot kneeling"], device=device, precision=precision, batch_size=batch_size)
+            rewards = model(frames).cpu()
+            exact = rewards if exact is None else exact
+            speed = clip_images_per_s(model, n, 480)
+            print(f"| {precision} | {speed:.1f} | {float((rewards - exact).abs().max() / exact.std()):.1%} |")
+
+
+def device_name(device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"CPU ({len(os.sched_getaffinity(0))} cores, {platform.processor() or platform.machine()})"
 
 
 def main(b: Bench):
+    if b.precision:
+        return precision_table(b.arch, b.precision, b.reward_batch_size, vs.resolve_device(b.device))
     if b.renders:
         return render_rates(b.render_size)
     if b.render_quality:
         return render_quality(b.render_quality, b.render_size)
     device = vs.resolve_device(b.device)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
-    gpu = torch.cuda.get_device_name(0) if device.type == "cuda" else f"CPU ({os.cpu_count()} cores, {platform.processor() or platform.machine()})"
-    print(f"# {b.arch}, {b.num_envs} envs x {b.train_frequency} steps per stretch, {b.gradient_steps} gradient steps, "
-          f"{b.render_size}px{' fast-render' if b.fast_render else ''}, on {gpu}, commit {commit}")
+    workers = b.num_workers if b.num_workers is not None else min(b.num_envs, len(os.sched_getaffinity(0)))
+    print(f"# {b.arch}, {b.num_envs} envs on {workers} workers x {b.train_frequency} steps per stretch, {b.gradient_steps} "
+          f"gradient steps{' (overlapped)' if b.overlap_updates else ''}, {b.render_size}px"
+          f"{' fast-render' if b.fast_render else ''}, on {device_name(device)}, commit {commit}")
     with tempfile.TemporaryDirectory() as tmp:
         clip_path = build_clip(b.arch, os.path.join(tmp, "clip"))
         per_stretch = b.num_envs * b.train_frequency
         args = vs.Args(env_id="Humanoid-v5", num_envs=b.num_envs, train_frequency=b.train_frequency,
                        gradient_steps=b.gradient_steps, render_size=b.render_size, fast_render=b.fast_render,
+                       num_workers=b.num_workers, overlap_updates=b.overlap_updates, reward_precision=b.reward_precision,
                        clip_model=clip_path, prompt=("a humanoid robot kneeling",), device=b.device,
                        reward_batch_size=b.reward_batch_size, learning_starts=per_stretch,
                        total_timesteps=per_stretch * (2 + b.stretches), log_interval=per_stretch * 2,
@@ -241,12 +284,13 @@ def main(b: Bench):
         run_dir = vs.train(args)
         rows = [r for r in csv.DictReader(open(run_dir / "metrics.csv")) if r["kind"] == "train" and r["sps"]]
         last = rows[-1]  # the stretches after the warm-up one
-        model = vs.CLIPReward(clip_path, ["a humanoid robot kneeling"], device=device, batch_size=b.reward_batch_size)
+        model = vs.CLIPReward(clip_path, ["a humanoid robot kneeling"], device=device, batch_size=b.reward_batch_size,
+                              precision=b.reward_precision)
         images = clip_images_per_s(model, min(per_stretch, 2048), b.render_size)
         agent = vs.SAC(348, vs.gym.spaces.Box(-0.4, 0.4, (17,), np.float32), args, device)
         ours = updates_per_s(agent, args, 348, 17, b.update_iters)
         plain = cleanrl_updates_per_s(348, 17, args, device, b.update_iters)
-    split = ", ".join(f"{k} {float(last['share_' + k]):.0%}" for k in ("sim", "render", "reward", "update", "other"))
+    split = ", ".join(f"{k} {float(last['share_' + k]):.0%}" for k in ("sim", "render", "reward", "policy", "update", "other"))
     print(f"end-to-end env steps/s: {float(last['sps']):.1f} (time: {split})")
     print(f"standalone CLIP images/s (batch {b.reward_batch_size}, {b.render_size}px frames incl. preprocessing): {images:.1f}")
     print(f"end-to-end / standalone CLIP: {float(last['sps']) / images:.0%}")

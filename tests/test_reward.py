@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 import vlmrm_sac as vs
+from tiny_models import smooth_frames
 
 
 # --- the projection, against the paper's formula with the explicit matrix P
@@ -145,14 +146,6 @@ def test_sharding_across_devices_equals_a_single_device(tiny_clip, frames):
     torch.testing.assert_close(sharded(frames), single(frames), atol=1e-6, rtol=0)
     assert sharded(frames[:2]).shape == (2,)  # fewer frames than replicas: empty shards are fine
     assert len(sharded.state_dict()) == len(single.state_dict())  # replicas are not saved
-
-
-def smooth_frames(n=48, size=96, seed=0):
-    """Frames of smooth colour waves: like rendered scenes, unlike noise, they have a spread of rewards."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:size, 0:size] / size
-    waves = [[np.sin(2 * np.pi * (a * xx + b * yy) + c) for a, b, c in rng.uniform(0, 3, (3, 3))] for _ in range(n)]
-    return ((np.stack(waves).transpose(0, 2, 3, 1) * 0.5 + 0.5) * 255).astype(np.uint8)
 
 
 def test_the_default_precision_on_cuda_is_the_authors_and_within_3_percent_of_fp32(tiny_clip):

@@ -72,3 +72,14 @@ def build_tiny_siglip(path) -> str:
                           vision_config={**SMALL, "image_size": 32, "patch_size": 8})
     processor = SiglipImageProcessor(size={"height": 32, "width": 32}, image_mean=[0.5] * 3, image_std=[0.5] * 3)
     return save_random_model(path, SiglipModel, config, processor)
+
+
+def smooth_frames(n=48, size=96, seed=0):
+    """uint8 frames (n, size, size, 3) of smooth colour waves: like rendered scenes, unlike noise, they get a
+    spread of rewards from any CLIP, so a precision scheme's error can be set against that spread."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    waves = [[np.sin(2 * np.pi * (a * xx + b * yy) + c) for a, b, c in rng.uniform(0, 3, (3, 3))] for _ in range(n)]
+    return ((np.stack(waves).transpose(0, 2, 3, 1) * 0.5 + 0.5) * 255).astype(np.uint8)
