@@ -72,6 +72,23 @@ def test_end_to_end_clip_reward_run(tmp_path, tiny_clip, env_id, extra, episode_
     blob = torch.load(run / "checkpoints" / "latest.pt", weights_only=False)
     assert blob["state"]["global_step"] == 600 and blob["state"]["gradient_step"] > 0
     assert json.loads((run / "args.json").read_text())["env_id"] == env_id
+    assert_same_as_recorded(rows, ROOT / "tests" / "data" / f"golden_metrics_{env_id}.csv")
+
+
+def assert_same_as_recorded(rows: list[dict], golden: Path):
+    """The same command gives the same run: every metrics row (episodes: CLIP and ground-truth returns, so the
+    frames CLIP saw; train rows: every loss) equals the one recorded in tests/data by this test's command at
+    commit 169204d, before the training loop was rewritten for reading. Floats to 1e-4 relative: a refactor
+    that changes behaviour moves them by far more; another CPU's rounding by far less."""
+    with open(golden, newline="") as f:
+        expected = list(csv.DictReader(f))
+    assert len(rows) == len(expected)
+    for row, want in zip(rows, expected):
+        for column, value in want.items():
+            if column in ("global_step", "kind", "env", "success", "episode_length") or value == "":
+                assert row[column] == value, (column, row, want)
+            else:
+                assert float(row[column]) == pytest.approx(float(value), rel=1e-4, abs=1e-6), (column, row, want)
 
 
 def test_clip_labels_do_not_depend_on_how_the_stretch_is_batched(tmp_path, tiny_clip):
