@@ -33,15 +33,14 @@ import numpy as np
 import tyro
 from tqdm import tqdm
 
-import vlmrm_sac as vs
+import vlmrm_sac
 
 PAPER_PROMPTS = {  # (goal, baseline), the paper's prompts (README.md lists every humanoid task's)
     "CartPole": ("pole vertically upright on top of the cart", "pole and cart"),
     "MountainCarContinuous": ("a car at the peak of the mountain, next to the yellow flag", "a car in the mountain"),
     "Humanoid": ("a humanoid robot kneeling", "a humanoid robot"),
 }
-DEFAULT_MODEL = "laion/CLIP-ViT-bigG-14-laion2B-39B-b160k"
-CARTPOLE_UP = 12 * 2 * math.pi / 360  # the stock termination angle: the pole is "up" inside it
+DEFAULT_MODEL = vlmrm_sac.Args.clip_model  # the paper's ViT-bigG-14
 LOOKS = {  # every look of the environments: name -> (env id, make_env keywords); `frames` draws each
     "humanoid_paper_camera_paper_textures": ("Humanoid-v5", {}),
     "humanoid_stock_camera_paper_textures": ("Humanoid-v5", {"paper_camera": False}),
@@ -86,7 +85,7 @@ def read_csv(path) -> list[dict]:
 
 def render_states(env_id: str, states: np.ndarray, textured: bool = False) -> np.ndarray:
     """Frames (N, H, W, 3) uint8 of CartPole states (x, x_dot, theta, theta_dot) or MountainCar (x, v)."""
-    env = vs.make_env(env_id, textured=textured)
+    env = vlmrm_sac.make_env(env_id, textured=textured)
     env.reset(seed=0)
     frames = []
     for s in states:
@@ -99,13 +98,14 @@ def render_states(env_id: str, states: np.ndarray, textured: bool = False) -> np
 def ground_truth_states(env_id: str, n: int, seed: int = 0):
     """States sampled uniformly and their binary goal labels, by the paper's success rule."""
     rng = np.random.default_rng(seed)
-    family = vs.env_family(env_id)
+    family = vlmrm_sac.env_family(env_id)
     if family == "CartPole":
-        x, theta = rng.uniform(-2.4, 2.4, n), rng.uniform(-math.pi / 2, math.pi / 2, n)
-        return np.stack([x, np.zeros(n), theta, np.zeros(n)], 1), np.abs(theta) < CARTPOLE_UP
+        limit = vlmrm_sac.CARTPOLE_X_LIMIT
+        x, theta = rng.uniform(-limit, limit, n), rng.uniform(-math.pi / 2, math.pi / 2, n)
+        return np.stack([x, np.zeros(n), theta, np.zeros(n)], 1), np.abs(theta) < vlmrm_sac.CARTPOLE_UPRIGHT
     if family == "MountainCarContinuous":
-        x = rng.uniform(-1.2, 0.6, n)
-        return np.stack([x, np.zeros(n)], 1), x >= vs.MOUNTAINCAR_GOAL
+        x = rng.uniform(*vlmrm_sac.MOUNTAINCAR_X_RANGE, n)
+        return np.stack([x, np.zeros(n)], 1), x >= vlmrm_sac.MOUNTAINCAR_GOAL
     raise SystemExit(f"error: no ground-truth goal for {env_id}; use --eval-dir with labelled frames instead")
 
 
@@ -140,11 +140,11 @@ def probe_frames(env_id: str, n: int, seed: int, render_size: int = 480):
     action held for a random number of steps (0 to 100: standing, stumbling, sitting, kneeling-like,
     lying), then 20 steps of zero action so the pose settles. CartPole / MountainCar: uniform states.
     Other envs: random actions for a random number of steps."""
-    family = vs.env_family(env_id)
+    family = vlmrm_sac.env_family(env_id)
     if family in ("CartPole", "MountainCarContinuous"):
         states, _ = ground_truth_states(env_id, n, seed)
         return render_states(env_id, states, textured=True)
-    env = vs.make_env(env_id, render_size=render_size)
+    env = vlmrm_sac.make_env(env_id, render_size=render_size)
     frames = [env.render() for _ in tqdm(varied_poses(env, n, seed), total=n, desc=f"rendering {env_id} poses", unit="pose")]
     env.close()
     return np.stack(frames)
@@ -166,19 +166,19 @@ def varied_poses(env, n: int, seed: int):
         yield i
 
 
-def clip_model(name: str, goal: str, baseline: str, device: str = "auto") -> vs.CLIPReward:
+def clip_model(name: str, goal: str, baseline: str, device: str = "auto") -> vlmrm_sac.CLIPReward:
     """A reward model for a sweep over alpha: image embeddings are computed once, then projected per alpha."""
-    return vs.CLIPReward(name, [goal], [baseline], alpha=1.0, device=vs.resolve_device(device))
+    return vlmrm_sac.CLIPReward(name, [goal], [baseline], alpha=1.0, device=vlmrm_sac.resolve_device(device))
 
 
-def rewards_by_alpha(model: vs.CLIPReward, frames: np.ndarray, alphas, prompts=None) -> dict:
+def rewards_by_alpha(model: vlmrm_sac.CLIPReward, frames: np.ndarray, alphas, prompts=None) -> dict:
     """{alpha: rewards (N,)} for the model's prompts, or for other (goal, baseline) `prompts` with the same model."""
     goal, baseline = (model.embed_text([p])[0] for p in prompts) if prompts else (model.goal_emb, model.baseline_emb)
     embeddings = model.embed_images(frames)
-    return {a: vs.goal_baseline_reward(embeddings, goal, baseline, a).cpu().numpy() for a in alphas}
+    return {a: vlmrm_sac.goal_baseline_reward(embeddings, goal, baseline, a).cpu().numpy() for a in alphas}
 
 
-def n_parameters(model: vs.CLIPReward) -> int:
+def n_parameters(model: vlmrm_sac.CLIPReward) -> int:
     return sum(p.numel() for p in model.model.parameters())
 
 
@@ -215,28 +215,32 @@ class Landscape:
     points: int = 61
     """states per sweep"""
     device: str = "auto"
+    """torch device for the CLIP model: auto (cuda if available), cpu, cuda, ..."""
     out_dir: str = "results/figures"
+    """folder for the PNG, PDF and CSV"""
+    note: str = ""
+    """a line under the figure's title, e.g. where the model comes from"""
 
     def run(self):
         sweeps = [  # (env, look, x label, states, x values, goal)
             ("CartPole-v1", "stock", "pole angle (rad)", lambda v: [0, 0, v, 0], np.linspace(-0.3, 0.3, self.points), 0.0),
-            ("MountainCarContinuous-v0", "stock", "car position", lambda v: [v, 0], np.linspace(-1.2, 0.6, self.points), vs.MOUNTAINCAR_GOAL),
-            ("MountainCarContinuous-v0", "textured", "car position", lambda v: [v, 0], np.linspace(-1.2, 0.6, self.points), vs.MOUNTAINCAR_GOAL),
+            ("MountainCarContinuous-v0", "stock", "car position", lambda v: [v, 0], np.linspace(*vlmrm_sac.MOUNTAINCAR_X_RANGE, self.points), vlmrm_sac.MOUNTAINCAR_GOAL),
+            ("MountainCarContinuous-v0", "textured", "car position", lambda v: [v, 0], np.linspace(*vlmrm_sac.MOUNTAINCAR_X_RANGE, self.points), vlmrm_sac.MOUNTAINCAR_GOAL),
         ]
         model = clip_model(self.clip_model, *PAPER_PROMPTS["CartPole"], self.device)  # loaded once, prompts per env
         fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
         rows, cmap = [], plt.get_cmap("viridis")
         for ax, (env_id, look, xlabel, state, xs, goal) in zip(axes, sweeps):
             frames = render_states(env_id, np.array([state(v) for v in xs]), textured=look == "textured")
-            prompts = PAPER_PROMPTS[vs.env_family(env_id)]
+            prompts = PAPER_PROMPTS[vlmrm_sac.env_family(env_id)]
             for alpha, r in rewards_by_alpha(model, frames, self.alphas, prompts).items():
                 ax.plot(xs, rescale(r), color=cmap(alpha))
                 rows += [{"env": env_id, "look": look, "x": float(x), "alpha": alpha, "reward": float(v),
                           "reward_rescaled": float(s)} for x, v, s in zip(xs, r, rescale(r))]
             ax.axvline(goal, color="k", ls="--", lw=1)
-            ax.set(xlabel=xlabel, ylabel="CLIP reward (rescaled)", title=f"{vs.env_family(env_id)} ({look})")
+            ax.set(xlabel=xlabel, ylabel="CLIP reward (rescaled)", title=f"{vlmrm_sac.env_family(env_id)} ({look})")
         fig.colorbar(plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(0, 1)), ax=axes, label="alpha")
-        fig.suptitle(f"Reward landscapes: {self.clip_model}", fontsize=9)
+        fig.suptitle(f"Reward landscapes: {self.clip_model}" + (f"\n{self.note}" if self.note else ""), fontsize=9)
         save(fig, self.out_dir, "landscape", rows)
 
 
@@ -259,12 +263,17 @@ class LabelledStates:
     textured: bool = True
     """MountainCar: the textured look"""
     seed: int = 0
+    """seed of the sampled states"""
     device: str = "auto"
+    """torch device for the CLIP model: auto (cuda if available), cpu, cuda, ..."""
     out_dir: str = "results/figures"
+    """folder for the PNG, PDF and CSV"""
+    note: str = ""
+    """a line under the figure's title, e.g. where the model comes from"""
 
     def load(self):
         """(frames (N, H, W, 3) uint8, labels (N,) bool, goal prompt, baseline prompt)."""
-        default = PAPER_PROMPTS.get(vs.env_family(self.env_id), (None, None))
+        default = PAPER_PROMPTS.get(vlmrm_sac.env_family(self.env_id), (None, None))
         goal, baseline = self.prompt or default[0], self.baseline_prompt or default[1]
         if not goal or not baseline:
             raise SystemExit(f"error: no paper prompts for {self.env_id}: pass --prompt and --baseline-prompt")
@@ -280,6 +289,7 @@ class Epic(LabelledStates):
     model) and, at alpha 0, against log10(parameters)."""
 
     alphas: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
+    """goal-baseline regularization strengths"""
 
     def run(self):
         frames, labels, goal, baseline = self.load()
@@ -301,6 +311,8 @@ class Epic(LabelledStates):
         for r in at0:
             ax_b.annotate(r["model"].split("/")[-1], (math.log10(r["parameters"]), r["epic"]), fontsize=6)
         ax_b.set(xlabel="log10(parameters)", ylabel="EPIC distance (alpha 0)", title="(b) EPIC distance vs model size")
+        if self.note:
+            fig.suptitle(self.note, fontsize=8)
         save(fig, self.out_dir, "epic", rows)
 
 
@@ -325,6 +337,8 @@ class RewardHist(LabelledStates):
             ax.legend(fontsize=7)
             rows += [{"model": name, "alpha": self.alpha, "goal": int(g), "reward": float(v), "standardized": float(s)}
                      for g, v, s in zip(labels, r, z)]
+        if self.note:
+            fig.suptitle(self.note, fontsize=8)
         save(fig, self.out_dir, "reward_hist", rows)
 
 
@@ -339,6 +353,7 @@ class Curves:
     name: str = "curves"
     """file name of the figure"""
     out_dir: str = "results/figures"
+    """folder for the PNG, PDF and CSV"""
 
     def run(self):
         dirs = sorted({Path(p) for pattern in self.runs for p in glob.glob(pattern) if (Path(p) / "metrics.csv").exists()})
@@ -387,7 +402,9 @@ class Success:
     labels: tuple[str, ...] = ()
     """NAME=PATH pairs of labels.csv files (episode, goal_share in 0/25/50/75/100), one bar group each"""
     out_dir: str = "results/figures"
+    """folder for the PNG, PDF and CSV"""
     name: str = "success"
+    """file name of the figure"""
 
     def run(self):
         if not self.labels:
@@ -417,19 +434,29 @@ class Probe:
     save a sheet of the top and bottom frames with their rewards, plus the reward histogram per alpha."""
 
     prompt: str = "a humanoid robot kneeling"
+    """the goal prompt to probe"""
     baseline_prompt: str = "a humanoid robot"
+    """its baseline prompt"""
     env_id: str = "Humanoid-v5"
+    """the env whose varied states are scored"""
     clip_model: str = DEFAULT_MODEL
+    """CLIP model (hub id or local directory)"""
     alphas: tuple[float, ...] = (0.0, 0.5, 1.0)
+    """goal-baseline regularization strengths (the sheet ranks by the first)"""
     states: int = 300
     """states to render and score"""
     top: int = 8
     """frames shown at each end of the ranking"""
     render_size: int = 480
+    """frame height and width of MuJoCo envs"""
     seed: int = 0
+    """seed of the varied states"""
     device: str = "auto"
+    """torch device for the CLIP model: auto (cuda if available), cpu, cuda, ..."""
     out_dir: str = "results/figures"
+    """folder for the PNG, PDF and CSV"""
     name: str = "probe"
+    """file name prefix of the figures"""
 
     def run(self):
         model = clip_model(self.clip_model, self.prompt, self.baseline_prompt, self.device)  # errors before rendering
@@ -463,6 +490,7 @@ class Sheets:
     eval_dir: str
     """an evaluation directory written by vlmrm_sac.py --eval-checkpoint (holds frames/episode_XXX.npz)"""
     columns: int = 10
+    """frames per row of a sheet"""
     every: int = 4
     """show every this many steps"""
 
@@ -495,7 +523,9 @@ class Frames:
     --fast-render beside paper quality, CartPole, MountainCar stock and textured)."""
 
     out_dir: str = "results/frames"
+    """folder for the PNGs"""
     render_size: int = 480
+    """frame height and width of the humanoid"""
     steps: int = 10
     """zero-action steps after the reset (the humanoid settles a little, still standing)"""
 
@@ -506,7 +536,7 @@ class Frames:
         out.mkdir(parents=True, exist_ok=True)
         frames = {}
         for name, (env_id, kwargs) in LOOKS.items():
-            env = vs.make_env(env_id, render_size=self.render_size, **kwargs)
+            env = vlmrm_sac.make_env(env_id, render_size=self.render_size, **kwargs)
             env.reset(seed=0)
             space = env.action_space
             for _ in range(self.steps):
@@ -528,7 +558,9 @@ class All:
     The figures that need pretrained CLIP weights are listed with their command instead."""
 
     results: str = "results"
+    """the results folder: runs/<group>/<run>/ and labels/*.csv"""
     out_dir: str = "results/figures"
+    """folder for the PNG, PDF and CSV"""
 
     def run(self):
         made = []
@@ -551,5 +583,5 @@ COMMANDS = {"landscape": Landscape, "epic": Epic, "curves": Curves, "success": S
 if __name__ == "__main__":
     try:
         tyro.extras.subcommand_cli_from_dict(COMMANDS).run()
-    except vs.UserError as e:
+    except vlmrm_sac.UserError as e:
         raise SystemExit(f"error: {e}") from None

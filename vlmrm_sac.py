@@ -3,8 +3,10 @@
 Rocamonde et al., "Vision-Language Models are Zero-Shot Reward Models for Reinforcement Learning",
 ICLR 2024 (arXiv 2310.12921). One file, read top to bottom:
 
-    Args -> environments (as the paper renders them) -> reward model (CLIP + goal-baseline projection)
-    -> SAC (networks, buffer, update) -> training loop -> evaluation -> entry point
+    Args -> environments (the paper's rules) -> reward model (CLIP + goal-baseline projection)
+    -> SAC (networks, buffer, update) -> training loop (train(), then its parts) -> evaluation -> entry point
+    -> Appendix A: the env pool (worker processes rendering into shared memory)
+    -> Appendix B: the paper's looks (humanoid textures, MountainCar's landscape), generated in code
 
     python vlmrm_sac.py --prompt "a humanoid robot kneeling" --baseline-prompt "a humanoid robot"
 """
@@ -42,6 +44,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import tyro
+from tqdm import tqdm
 
 # ======================================================================================
 # Args
@@ -137,7 +140,8 @@ class Args:
     """run each stretch's gradient steps while the next stretch is collected, by a copy of the policy from
     before them: faster on a GPU, but one stretch of policy lag and not bit-reproducible (off: the paper's order)"""
     ent_coef: str = "auto"
-    """entropy coefficient: 'auto' tunes it to the target entropy, or a fixed number such as 0.1"""
+    """SAC's entropy coefficient (CleanRL's --alpha / --autotune; here --alpha is the goal-baseline strength):
+    'auto' tunes it to the target entropy, or a fixed number such as 0.1"""
     hidden_size: int = 256
     """width of the two hidden layers of every network"""
 
@@ -171,7 +175,10 @@ class Args:
 # ======================================================================================
 
 PAPER_EPISODE_LENGTH = {"Humanoid": 100, "CartPole": 200, "MountainCarContinuous": 200}
-MOUNTAINCAR_GOAL = 0.45
+CARTPOLE_X_LIMIT = 2.4  # the cart is clipped to the stock track, +-2.4
+CARTPOLE_UPRIGHT = 12 * 2 * math.pi / 360  # the stock termination angle: inside it the pole is up
+MOUNTAINCAR_X_RANGE = (-1.2, 0.6)  # the stock track
+MOUNTAINCAR_GOAL = 0.45  # the flag: reached, the car is held there
 
 
 def env_family(env_id: str) -> str:
@@ -217,7 +224,7 @@ class CartPoleRules(gym.Wrapper):
         cartpole.steps_beyond_terminated = None  # we keep stepping after a fall on purpose
         x, x_dot, theta, theta_dot = cartpole.state
         theta = (theta + math.pi) % (2 * math.pi) - math.pi
-        cartpole.state = np.array([np.clip(x, -2.4, 2.4), x_dot, theta, theta_dot], dtype=np.float64)
+        cartpole.state = np.array([np.clip(x, -CARTPOLE_X_LIMIT, CARTPOLE_X_LIMIT), x_dot, theta, theta_dot], dtype=np.float64)
         self.fell |= bool(fallen)
         info = {**info, "pole_up": not fallen, "success": not self.fell}
         return np.array(cartpole.state, dtype=np.float32), float(not fallen), False, False, info
@@ -252,6 +259,24 @@ class MountainCarRules(gym.Wrapper):
         if self.textured:
             return draw_mountaincar(float(self.env.unwrapped.state[0]))
         return self.env.render()
+
+
+# Paper camera: fixed free camera in front of the robot (robot faces +x; azimuth 180 puts the
+# camera on the +x side looking back along -x). gymnasium 1.x copies these keys onto the MjvCamera
+# (MujocoRenderer._set_cam_config); with camera_id/camera_name unset the renderer uses camera_id=-1
+# and forces cam.type = mjCAMERA_FREE on every render, so trackbodyid is ignored and the view never
+# follows the body. Pass as gym.make(..., default_camera_config=PAPER_CAMERA).
+PAPER_CAMERA = {
+    "distance": 3.5,
+    "lookat": np.array([0.0, 0.0, 1.0]),
+    "elevation": -10.0,
+    "azimuth": 180.0,
+    "trackbodyid": -1,
+}
+
+# Stock camera (the ablation): the XML's "track" camera, a side view that follows the body, as
+# Humanoid rendered in gym. gymnasium 1.x renders a fixed free camera unless camera_name is given.
+STOCK_CAMERA = {"camera_name": "track"}
 
 
 def make_env(env_id: str, episode_length: Optional[int] = None, render_size: int = 480, paper_camera: bool = True,
@@ -299,154 +324,10 @@ def episode_seed(seed: int, env_idx: int, episode: int) -> int:
     return int(np.random.SeedSequence([seed, env_idx, episode]).generate_state(1)[0])
 
 
-class EnvGroup:
-    """Envs `first, first + 1, ...` of a pool, stepped one after another by one process. After each step an
-    env renders the state it reached straight into its slot of the frame buffer (the last step of an
-    episode included: the authors' code stored the next episode's first frame there)."""
-
-    def __init__(self, envs: list, first: int, frames: Optional[np.ndarray]):
-        self.envs, self.first, self.frames = envs, first, frames
-        self.set_rendering([True] * len(envs))
-
-    def set_rendering(self, flags):
-        """Only the first frames.shape[1] envs of the pool have a slot to render into."""
-        self.rendering = [bool(f) and self.frames is not None and self.first + k < self.frames.shape[1]
-                          for k, f in enumerate(flags)]
-
-    def step(self, actions, slot: int):
-        """Per env: obs, reward, terminated, truncated, success (NaN where the env has none); and the seconds
-        spent simulating and rendering."""
-        rows, sim_time, render_time = [], 0.0, 0.0
-        for k, (env, action) in enumerate(zip(self.envs, actions)):
-            start = time.perf_counter()
-            obs, reward, terminated, truncated, info = env.step(action)
-            stepped = time.perf_counter()
-            if self.rendering[k]:
-                self.frames[slot, self.first + k] = render(env)  # one copy; it also undoes MuJoCo's flipped view
-            sim_time, render_time = sim_time + stepped - start, render_time + time.perf_counter() - stepped
-            rows.append((obs, reward, terminated, truncated, float(info["success"]) if "success" in info else math.nan))
-        return [np.array(column) for column in zip(*rows)], sim_time, render_time
-
-    def reset(self, seeds: dict) -> list:
-        """Resets each env whose pool index is in `seeds` with its seed; returns their first observations."""
-        return [self.envs[i - self.first].reset(seed=seed)[0] for i, seed in sorted(seeds.items())]
-
-    def spaces(self):
-        return self.envs[0].observation_space, self.envs[0].action_space
-
-    def close(self):
-        for env in self.envs:
-            env.close()
-
-
-def env_worker(conn, env_kwargs: dict, first: int, count: int, frame_buffer, frames_shape):
-    """A worker process: builds envs first .. first + count - 1, then runs the pool's commands until "close"."""
-    # Ctrl-C and SIGTERM are handled by the trainer, which finishes its stretch and saves: workers ignore
-    # them so they are still there to finish it.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    frames = None if frame_buffer is None else np.frombuffer(frame_buffer, np.uint8).reshape(frames_shape)
-    group = None
-    try:
-        group = EnvGroup([make_env(**env_kwargs) for _ in range(count)], first, frames)
-        conn.send(("ok", group.spaces()))
-        while True:
-            command, data = conn.recv()
-            if command == "close":
-                break
-            conn.send(("ok", getattr(group, command)(*data)))
-    except Exception:
-        conn.send(("error", traceback.format_exc()))
-    finally:
-        if group is not None:
-            group.close()
-
-
-class EnvPool:
-    """`num_envs` envs, built by make_env(**env_kwargs), stepped by `num_workers` processes (0: all in this
-    process), each a contiguous share.
-
-    Frames never go through a pipe: the envs render into `frames`, a (slots, render_envs, H, W, 3) uint8
-    buffer in memory shared with the workers, env i of step t into `frames[t, i]`, and the trainer reads
-    views of it. Only the first `render_envs` envs render. Autoreset is off: the trainer resets finished
-    envs itself, so every step is a real transition.
-    """
-
-    def __init__(self, env_kwargs: dict, num_envs: int, num_workers: int, frame_shape=None, slots: int = 1,
-                 render_envs: int = 0):
-        self.num_envs, self.frames, buffer = num_envs, None, None
-        ctx = multiprocessing.get_context("spawn")  # fresh workers: a fork would copy CUDA, GL and thread state
-        if render_envs and frame_shape is not None:
-            shape = (slots, render_envs, *frame_shape)
-            buffer = ctx.RawArray("B", int(np.prod(shape)))  # shared memory (/dev/shm, or a temp file if too small)
-            self.frames = np.frombuffer(buffer, np.uint8).reshape(shape)
-        bounds = np.linspace(0, num_envs, max(1, min(num_workers, num_envs)) + 1).round().astype(int)
-        self.shares = list(zip(bounds[:-1].tolist(), bounds[1:].tolist()))
-        self.local, self.conns, self.processes = None, [], []
-        if num_workers == 0:
-            self.local = EnvGroup([make_env(**env_kwargs) for _ in range(num_envs)], 0, self.frames)
-            spaces = self.local.spaces()
-        else:
-            for a, b in self.shares:
-                parent, child = ctx.Pipe()
-                shape = None if self.frames is None else self.frames.shape
-                process = ctx.Process(target=env_worker, args=(child, env_kwargs, a, b - a, buffer, shape), daemon=True)
-                process.start()
-                child.close()
-                self.conns.append(parent)
-                self.processes.append(process)
-            spaces = self._gather()[0]
-        self.single_observation_space, self.single_action_space = spaces
-
-    def _gather(self) -> list:
-        replies = []
-        for conn in self.conns:
-            try:
-                replies.append(conn.recv())
-            except EOFError:  # the worker died without a word (killed, or crashed in C)
-                replies.append(("error", "the worker process exited unexpectedly"))
-        errors = [data for status, data in replies if status == "error"]
-        if errors:
-            self.close()
-            raise RuntimeError(f"an env worker failed:\n{errors[0]}")
-        return [data for _, data in replies]
-
-    def _call(self, command: str, per_share: list) -> list:
-        if self.local is not None:
-            return [getattr(self.local, command)(*per_share[0])]
-        for conn, data in zip(self.conns, per_share):
-            conn.send((command, data))
-        return self._gather()
-
-    def step(self, actions: np.ndarray, slot: int = 0):
-        """(obs, rewards, terminated, truncated, success), each (num_envs, ...), then the seconds spent simulating
-        and rendering, summed over envs. The envs that render write their frames into frames[slot]."""
-        results = self._call("step", [(actions[a:b], slot) for a, b in self.shares])
-        columns = [np.concatenate(parts) for parts in zip(*(r[0] for r in results))]
-        return (*columns, sum(r[1] for r in results), sum(r[2] for r in results))
-
-    def reset(self, seeds: dict) -> np.ndarray:
-        """Resets env i with seed seeds[i], for each i in `seeds`; returns their observations in index order."""
-        parts = self._call("reset", [({i: s for i, s in seeds.items() if a <= i < b},) for a, b in self.shares])
-        return np.stack([obs for part in parts for obs in part])
-
-    def set_rendering(self, flags):
-        self._call("set_rendering", [(list(flags[a:b]),) for a, b in self.shares])
-
-    def close(self):
-        if self.local is not None:
-            self.local.close()
-        for conn in self.conns:
-            with contextlib.suppress(OSError):
-                conn.send(("close", None))
-        for process in self.processes:
-            process.join(timeout=10)
-            if process.is_alive():
-                process.terminate()
-        self.local, self.conns, self.processes = None, [], []
-
-
-def make_env_pool(args: Args, slots: int = 1, render_envs: int = 0) -> EnvPool:
+def make_env_pool(args: Args, slots: int = 1, render_envs: int = 0) -> "EnvPool":
+    """The envs of a run, stepped by --num-workers processes that render into shared memory (Appendix A):
+    pool.step(actions, slot=t) steps every env, and env i < render_envs renders the state it reached into
+    pool.frames[t, i], a (slots, render_envs, H, W, 3) uint8 array that CLIP reads in place."""
     env_kwargs = dict(env_id=args.env_id, episode_length=episode_length_for(args), render_size=args.render_size,
                       paper_camera=args.paper_camera, textured=args.textured, fast_render=args.fast_render)
     shape = None
@@ -460,307 +341,6 @@ def make_env_pool(args: Args, slots: int = 1, render_envs: int = 0) -> EnvPool:
             probe.close()
     num_workers = min(args.num_envs, len(os.sched_getaffinity(0))) if args.num_workers is None else args.num_workers
     return EnvPool(env_kwargs, args.num_envs, num_workers, shape, slots, render_envs)
-
-
-# --- the paper's looks, generated in code: humanoid textures and camera, MountainCar's landscape ---
-
-
-def _atomic_write(path: str, data: bytes):
-    """Write via temp file + os.replace so parallel env workers never read a half-written file."""
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp_")
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
-
-
-def _value_noise(u: np.ndarray, v: np.ndarray, seed: int, period: int = 0) -> np.ndarray:
-    """Smooth 2D value noise in [0, 1] at float coords (u, v); lattice of random values, smoothstep-blended.
-    period > 0 makes the noise tile seamlessly (lattice indices wrap), needed for repeated textures."""
-    rng = np.random.default_rng(seed)
-    n = period if period > 0 else 256
-    lattice = rng.random((n, n))
-    iu, iv = np.floor(u).astype(np.int64), np.floor(v).astype(np.int64)
-    fu, fv = u - iu, v - iv
-    fu, fv = fu * fu * (3 - 2 * fu), fv * fv * (3 - 2 * fv)
-    i0, i1, j0, j1 = iu % n, (iu + 1) % n, iv % n, (iv + 1) % n
-    top = lattice[j0, i0] * (1 - fu) + lattice[j0, i1] * fu
-    bot = lattice[j1, i0] * (1 - fu) + lattice[j1, i1] * fu
-    return top * (1 - fv) + bot * fv
-
-
-def _fbm(u, v, seed, octaves=5, period=0):
-    """Fractal sum of value noise (octaves halve in amplitude), normalised to roughly [0, 1]."""
-    total, amp, norm = 0.0, 1.0, 0.0
-    for o in range(octaves):
-        f = 2**o
-        total = total + amp * _value_noise(u * f, v * f, seed + o, period * f if period else 0)
-        norm += amp
-        amp *= 0.5
-    return total / norm
-
-
-# ----------------------------------------------------------------------------------------------
-# Humanoid: paper textures (sky, slate tiles, brushed metal) written next to a patched humanoid.xml
-# ----------------------------------------------------------------------------------------------
-
-
-def _sky_cross(face: int = 256) -> np.ndarray:
-    """Skybox as a 3x4 cross (gridlayout '.U..LFRB.D..'): every pixel is coloured from its 3D view
-    direction, so the six faces join without seams. Blue gradient + soft fbm clouds on a far plane."""
-    s = (np.arange(face) + 0.5) / face * 2 - 1  # [-1, 1] across a face
-    S, T = np.meshgrid(s, s)  # S: right, T: down in image space
-    # MuJoCo's skybox is z-up; f/r are the world directions of the F and R faces (right-handed unfold)
-    f, r, u = np.array([1.0, 0, 0]), np.array([0, -1.0, 0]), np.array([0, 0, 1.0])
-    faces = {  # (row, col) in the cross -> direction field
-        (0, 1): u + S[..., None] * r + T[..., None] * f,
-        (1, 0): -r + S[..., None] * f - T[..., None] * u,
-        (1, 1): f + S[..., None] * r - T[..., None] * u,
-        (1, 2): r - S[..., None] * f - T[..., None] * u,
-        (1, 3): -f - S[..., None] * r - T[..., None] * u,
-        (2, 1): -u + S[..., None] * r - T[..., None] * f,
-    }
-    img = np.zeros((3 * face, 4 * face, 3), np.float64)
-    for (row, column), d in faces.items():
-        d = d / np.linalg.norm(d, axis=-1, keepdims=True)
-        z = d[..., 2]
-        el = np.clip(z, 0, 1)
-        # sky: pale hazy horizon -> deeper blue at the zenith
-        horizon, zenith = np.array([0.78, 0.86, 0.95]), np.array([0.22, 0.45, 0.82])
-        t = (1 - (1 - el) ** 3)[..., None]
-        sky = horizon * (1 - t) + zenith * t
-        # clouds: fbm on a cloud layer at height 1 (perspective makes them flatten towards the horizon)
-        zc = np.maximum(z, 0.04)
-        cu, cv = d[..., 0] / zc * 0.9, d[..., 1] / zc * 0.9
-        n = _fbm(cu + 37.0, cv + 11.0, seed=7, octaves=5)
-        cover = np.clip((n - 0.48) / 0.22, 0, 1) ** 1.5  # soft threshold -> separated puffy clouds
-        cover *= np.clip(z / 0.05, 0, 1)  # fade into haze right at the horizon
-        shade = 0.88 + 0.12 * np.clip((n - 0.48) / 0.3, 0, 1)  # slightly brighter cloud cores
-        rgb = sky * (1 - cover[..., None]) + shade[..., None] * cover[..., None]
-        # below the horizon el = 0, so the sky keeps its horizon haze colour: no band beyond the floor's edge
-        img[row * face : (row + 1) * face, column * face : (column + 1) * face] = rgb
-    return (np.clip(img, 0, 1) * 255).astype(np.uint8)
-
-
-def _slate_tiles(size: int = 256) -> np.ndarray:
-    """Dark slate floor: 2x2 tiles per texture repeat, per-tile tone, fine stone grain, dark grout.
-    Noise is periodic so the 60x60 repetition shows no seams."""
-    y, x = np.mgrid[0:size, 0:size] + 0.5
-    half = size // 2
-    tile_id = (y // half) * 2 + (x // half)
-    tone = np.array([0.23, 0.26, 0.21, 0.25])[tile_id.astype(int)]  # slightly different slabs
-    grain = _fbm(x / size * 8, y / size * 8, seed=21, octaves=4, period=8)
-    gray = tone + 0.07 * (grain - 0.5)
-    # grout: distance to the nearest tile edge (edges at 0, half, size), darkened within ~3 px
-    d = np.minimum(np.abs(((x + half / 2) % half) - half / 2), np.abs(((y + half / 2) % half) - half / 2))
-    gray = np.where(d < 2.5, 0.09, gray)
-    rgb = gray[..., None] * np.array([0.92, 0.98, 1.06])  # cool blue-grey slate
-    return (np.clip(rgb, 0, 1) * 255).astype(np.uint8)
-
-
-def _brushed_metal(size: int = 128) -> np.ndarray:
-    """Light-grey brushed metal: fine streaks along one axis (noise stretched 64x along u)."""
-    y, x = np.mgrid[0:size, 0:size] + 0.5
-    streak = _fbm(x / size * 2, y / size * 64, seed=3, octaves=3, period=2)
-    gray = 0.74 + 0.10 * (streak - 0.5)
-    rgb = gray[..., None] * np.array([0.98, 1.0, 1.02])
-    return (np.clip(rgb, 0, 1) * 255).astype(np.uint8)
-
-
-def _stock_humanoid_xml() -> str:
-    import gymnasium.envs.mujoco  # the package that holds the stock humanoid.xml
-
-    return os.path.join(os.path.dirname(gymnasium.envs.mujoco.__file__), "assets", "humanoid.xml")
-
-
-_LOOKS_VERSION = "2"  # bump when the generated textures change, so stale caches are not reused
-
-
-def paper_humanoid_xml(textured: bool) -> str:
-    """Path of the Humanoid XML for rendering. textured=False -> gymnasium's stock file.
-    textured=True -> stock XML with the paper's sky/tiles/metal/light, written once into a cache dir
-    keyed by a hash of the stock XML, so bodies/joints (hence observations) stay identical."""
-    src = _stock_humanoid_xml()
-    if not textured:
-        return src
-    with open(src, "rb") as fh:
-        src_bytes = fh.read()
-    key = hashlib.sha1(src_bytes + _LOOKS_VERSION.encode()).hexdigest()[:12]
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    out_dir = os.path.join(cache, "vlmrm_sac", f"humanoid_{key}")
-    out_xml = os.path.join(out_dir, "humanoid_textured.xml")
-    if os.path.exists(out_xml):  # written last, so its presence means all textures are there
-        return out_xml
-    import imageio.v3
-    os.makedirs(out_dir, exist_ok=True)
-    for name, img in [("sky.png", _sky_cross()), ("tiles.png", _slate_tiles()), ("metal.png", _brushed_metal())]:
-        _atomic_write(os.path.join(out_dir, name), imageio.v3.imwrite("<bytes>", img, extension=".png"))
-
-    root = ET.fromstring(src_bytes)
-    root.find("default/geom").set("rgba", "1 1 1 1")  # white so the texture colour shows unchanged
-    asset = root.find("asset")
-    for child in list(asset):
-        asset.remove(child)
-    # file paths are relative to the XML's folder
-    ET.SubElement(asset, "texture", type="skybox", file="sky.png", gridsize="3 4", gridlayout=".U..LFRB.D..")
-    ET.SubElement(asset, "texture", name="texplane", type="2d", file="tiles.png")
-    ET.SubElement(asset, "material", name="MatPlane", texture="texplane", texrepeat="60 60",
-                  reflectance="0", shininess="0", specular="0")  # matte slate, no mirror image
-    ET.SubElement(asset, "texture", name="texgeom", type="cube", file="metal.png")
-    ET.SubElement(asset, "material", name="geom", texture="texgeom", texuniform="true", specular="1", shininess="1")
-    world = root.find("worldbody")
-    light = world.find("light")
-    light.attrib.update({"dir": "0 0 -1.5", "pos": "0 0 1", "diffuse": "1 1 1", "specular": ".5 .5 .5"})
-    world.find("geom[@name='floor']").set("rgba", "1 1 1 1")
-    _atomic_write(out_xml, ET.tostring(root))
-    return out_xml
-
-
-# Paper camera: fixed free camera in front of the robot (robot faces +x; azimuth 180 puts the
-# camera on the +x side looking back along -x). gymnasium 1.x copies these keys onto the MjvCamera
-# (MujocoRenderer._set_cam_config); with camera_id/camera_name unset the renderer uses camera_id=-1
-# and forces cam.type = mjCAMERA_FREE on every render, so trackbodyid is ignored and the view never
-# follows the body. Pass as gym.make(..., default_camera_config=PAPER_CAMERA).
-PAPER_CAMERA = {
-    "distance": 3.5,
-    "lookat": np.array([0.0, 0.0, 1.0]),
-    "elevation": -10.0,
-    "azimuth": 180.0,
-    "trackbodyid": -1,
-}
-
-
-def set_render_quality(model, offsamples: int = 0, shadowsize: int = 1024):
-    """--fast-render (opt-in): no multisampling, a 1024 shadow map instead of 4096. Set on the MjModel
-    before the first render (gymnasium builds its render context lazily and reads these then). Shadows
-    stay; the change is measured and shown side by side in results/ (benchmarks.md, frames/)."""
-    model.vis.quality.offsamples = offsamples  # MSAA samples of the offscreen buffer (default 4)
-    model.vis.quality.shadowsize = shadowsize  # shadow map resolution (default 4096)
-
-
-def humanoid_v4_look(env, textured: bool, paper_camera: bool):
-    """Humanoid-v4 takes neither `xml_file` nor `default_camera_config` (it passes its own), so its model is
-    reloaded from the textured XML (the same bodies and joints, hence the same states) and its renderer,
-    which makes its GL context only at the first frame, gets the paper camera."""
-    if textured:
-        env.fullpath = paper_humanoid_xml(True)
-        env.model, env.data = env._initialize_simulation()
-        env.mujoco_renderer.model, env.mujoco_renderer.data = env.model, env.data
-    if paper_camera:
-        env.mujoco_renderer.default_cam_config = PAPER_CAMERA
-
-
-# Stock camera (the ablation): the XML's "track" camera, a side view that follows the body, as
-# Humanoid rendered in gym. gymnasium 1.x renders a fixed free camera unless camera_name is given.
-STOCK_CAMERA = {"camera_name": "track"}
-
-
-# ----------------------------------------------------------------------------------------------
-# MountainCar: "textured" look drawn in numpy (sky, hills, grassy rock mountain, flag, red car)
-# ----------------------------------------------------------------------------------------------
-
-MC_MIN_X, MC_MAX_X, MC_GOAL_X = -1.2, 0.6, 0.45
-
-
-def _mc_height(x):
-    return np.sin(3 * x) * 0.45 + 0.55  # gymnasium's MountainCar curve
-
-
-def _mc_geometry(width, height):
-    """Same world->pixel map as gymnasium's renderer: scale = W / 1.8 for both axes, y up from the bottom."""
-    scale = width / (MC_MAX_X - MC_MIN_X)
-    to_col = lambda x: (x - MC_MIN_X) * scale  # noqa: E731
-    to_row = lambda y: height - y * scale  # noqa: E731  (image rows grow downwards)
-    return scale, to_col, to_row
-
-
-def _cover(sdf):
-    """Anti-aliased coverage from a signed distance in pixels (negative inside)."""
-    return np.clip(0.5 - sdf, 0.0, 1.0)
-
-
-def _box_sdf(u, v, half_u, half_v):
-    du, dv = np.abs(u) - half_u, np.abs(v) - half_v
-    return np.hypot(np.maximum(du, 0), np.maximum(dv, 0)) + np.minimum(np.maximum(du, dv), 0)
-
-
-def _blend(img, cov, rgb):
-    img *= 1 - cov[..., None]
-    img += cov[..., None] * np.asarray(rgb, np.float32)
-
-
-@functools.lru_cache(maxsize=4)
-def _mc_background(width: int, height: int) -> np.ndarray:
-    """Static scene (everything but the car), float32 in [0, 1]; computed once per frame size."""
-    scale, to_col, to_row = _mc_geometry(width, height)
-    rows, cols = np.mgrid[0:height, 0:width].astype(np.float64) + 0.5
-    k = width / 600.0  # texture sizes follow the frame size
-    # sky: deep blue at the top -> pale near the bottom, with faint wispy clouds
-    t = (rows / height)[..., None]
-    img = np.array([0.30, 0.52, 0.85]) * (1 - t) + np.array([0.80, 0.88, 0.96]) * t
-    clouds = np.clip((_fbm(cols / (90 * k), rows / (30 * k), seed=11, octaves=4) - 0.55) / 0.2, 0, 1)
-    _blend(img, 0.8 * clouds * (1 - t[..., 0]), (1.0, 1.0, 1.0))
-    # distant bluish hills behind the track (a few sines + noise), for a landscape feel
-    xw = MC_MIN_X + cols[0] / scale
-    ridge = 0.62 + 0.10 * np.sin(2.1 * xw + 0.7) + 0.05 * np.sin(5.3 * xw + 2.0) + 0.04 * (_fbm(cols[0] / (40 * k), np.zeros(width), seed=5) - 0.5)
-    hill_d = rows - to_row(ridge)[None, :]  # depth below the far ridge line
-    hill_n = _fbm(cols / (30 * k), rows / (15 * k), seed=13, octaves=4)
-    hill = np.array([0.40, 0.50, 0.62]) + (0.08 * (hill_n - 0.5) + 0.18 * np.clip(hill_d / (height * 0.5), 0, 1))[..., None]
-    img = img * (1 - _cover(-hill_d)[..., None]) + hill * _cover(-hill_d)[..., None]  # hazier (lighter) further down
-    # mountain: column-wise surface row; d = depth (px) below the surface
-    surf = to_row(_mc_height(xw))[None, :]
-    d = rows - surf
-    inside = _cover(-d)  # anti-aliased silhouette of the surface
-    rock_n = _fbm(cols / (25 * k), rows / (12 * k), seed=17, octaves=5)  # stretched -> layered strata
-    rock = (0.42 + 0.30 * (rock_n - 0.5))[..., None] * np.array([1.0, 0.9, 0.78])  # brown-grey rock
-    rock *= (1 - 0.25 * np.clip(d / (height * 0.6), 0, 1))[..., None]  # darker deeper down
-    grass_n = _fbm(cols / (6 * k), rows / (3 * k), seed=23, octaves=3)
-    grass = (0.75 + 0.5 * (grass_n - 0.5))[..., None] * np.array([0.30, 0.62, 0.22])
-    band = 10 * k + 4 * k * _fbm(cols[0] / (20 * k), np.zeros(width), seed=29)[None, :]  # ragged grass edge
-    g = np.clip((band - d) / 1.5, 0, 1)[..., None]
-    ground = grass * g + rock * (1 - g)
-    img = img * (1 - inside[..., None]) + ground * inside[..., None]
-    # flag at the goal: dark pole + bright yellow pennant (static, so part of the background)
-    fx, fy = to_col(MC_GOAL_X), to_row(_mc_height(MC_GOAL_X))
-    pole_top = fy - 55 * k
-    pole = _cover(_box_sdf(cols - fx, rows - (fy + pole_top) / 2, 1.5 * k, (fy - pole_top) / 2))
-    _blend(img, pole, (0.15, 0.15, 0.15))
-    # pennant: triangle pointing right from the pole top (sdf of its three edges)
-    pu, pv = cols - fx, rows - pole_top
-    tri = np.maximum.reduce([-pu, np.abs(pv - 9 * k) - 9 * k + pu * (9 / 28), pu - 28 * k])
-    _blend(img, _cover(tri), (0.98, 0.85, 0.05))
-    return img.astype(np.float32)
-
-
-def draw_mountaincar(position: float, width: int = 600, height: int = 400) -> np.ndarray:
-    """Paper's "textured" MountainCar frame: static landscape + red car tilted with the slope at x=position."""
-    scale, to_col, to_row = _mc_geometry(width, height)
-    k = width / 600.0
-    x = float(np.clip(position, MC_MIN_X, MC_MAX_X))
-    angle = np.arctan(np.cos(3 * x) * 3 * 0.45)  # slope angle; same in pixels since both axes share `scale`
-    ca, sa = np.cos(angle), np.sin(angle)
-    # car frame: u along the slope (right/uphill), v along the outward normal; image rows point down
-    cx, cy = to_col(x), to_row(_mc_height(x))
-    r = int(45 * k)  # only touch a patch around the car: keeps the per-frame cost tiny
-    r0, r1 = max(int(cy) - r, 0), min(int(cy) + r, height)
-    c0, c1 = max(int(cx) - r, 0), min(int(cx) + r, width)
-    img = _mc_background(width, height).copy()
-    if r0 >= r1 or c0 >= c1:
-        return (img * 255).astype(np.uint8)
-    rows, cols = np.mgrid[r0:r1, c0:c1].astype(np.float32) + 0.5
-    dx, dy = cols - cx, cy - rows  # dy up
-    u, v = dx * ca + dy * sa, -dx * sa + dy * ca
-    patch = img[r0:r1, c0:c1]
-    wheel_r = 7 * k
-    body = _box_sdf(u, v - (wheel_r + 7 * k), 22 * k, 6 * k) - 2 * k  # rounded chassis above the wheels
-    cabin = _box_sdf(u + 3 * k, v - (wheel_r + 17 * k), 11 * k, 5 * k) - 2 * k
-    window = _box_sdf(u + 3 * k, v - (wheel_r + 17 * k), 8 * k, 3 * k) - 1 * k
-    _blend(patch, _cover(np.minimum(body, cabin)), (0.85, 0.08, 0.06))
-    _blend(patch, _cover(window), (0.70, 0.85, 0.95))
-    for wu in (-13 * k, 13 * k):
-        dist = np.hypot(u - wu, v - wheel_r)
-        _blend(patch, _cover(dist - wheel_r), (0.08, 0.08, 0.08))
-        _blend(patch, _cover(dist - 0.4 * wheel_r), (0.60, 0.60, 0.62))  # hub cap
-    return (img * 255).astype(np.uint8)
 
 
 # ======================================================================================
@@ -1170,131 +750,302 @@ class SAC(nn.Module):
 # Training loop
 # ======================================================================================
 
-METRIC_COLUMNS = [
-    "global_step", "kind", "env", "clip_return", "env_return", "success", "episode_length",
-    "qf_loss", "actor_loss", "entropy", "ent_coef", "ent_coef_loss", "sps",
-    "share_sim", "share_render", "share_reward", "share_policy", "share_update", "share_other",
-]
-CHECKPOINT_FORMAT = "vlmrm_sac/2"  # 2: SB3's log-prob, the env pool's args, best.pt by the authors' rule
+
+def train(args: Args):
+    ckpt = load_checkpoint(args.resume) if args.resume else None
+    if ckpt is not None:
+        args = Args(**{**ckpt["args"], "resume": args.resume})  # a resumed run keeps its own args
+    device = resolve_device(args.device)
+    reward_model = None  # loaded first: a model that cannot be loaded leaves no empty run behind
+    if args.reward == "clip" or args.log_clip_reward:
+        reward_model = CLIPReward(args.clip_model, args.prompt, args.baseline_prompt, args.alpha, device=device,
+                                  precision=args.reward_precision, batch_size=args.reward_batch_size,
+                                  shard_devices=args.reward_devices)
+    run_dir = run_directory(args, ckpt)
+    seed_everything(args)
+
+    n = args.num_envs
+    # Every env renders for CLIP; without CLIP only env 0 renders, and only while a video is recorded
+    envs = make_env_pool(args, slots=args.train_frequency, render_envs=n if reward_model else int(args.video_interval > 0))
+    obs_dim, action_space = int(np.prod(envs.single_observation_space.shape)), envs.single_action_space
+    agent = SAC(obs_dim, action_space, args, device)
+    buffer = ReplayBuffer(args.buffer_size, obs_dim, () if agent.discrete else action_space.shape,
+                          torch.long if agent.discrete else torch.float32, device)
+    progress = Progress.new(args) if ckpt is None else resume(ckpt, agent, buffer, args)
+    metrics = MetricsLog(run_dir / "metrics.csv", keep_rows=progress.metrics_rows if ckpt else None)
+    episodes = EpisodeLog(metrics, progress, n, train_on_clip=args.reward == "clip")
+    video = VideoRecorder(run_dir / "videos", args.video_interval, "CLIP reward" if args.reward == "clip" else "env reward")
+    labeller = Labeller(reward_model, envs.frames, args.reward_batch_size, device) if reward_model else None
+    learner = Learner(agent, args, device)
+    timer = TimeSplit()
+    stop = stop_on_signals()
+    bar = tqdm(total=args.total_timesteps, initial=progress.global_step, unit="step", dynamic_ncols=True, smoothing=0.1)
+
+    def checkpoint(name: str, with_buffer: bool = False):
+        metrics.flush()
+        progress.metrics_rows = metrics.rows
+        save_checkpoint(run_dir / "checkpoints" / name, agent, args, progress, buffer if with_buffer else None)
+
+    obs = envs.reset({i: episode_seed(args.seed, i, int(e)) for i, e in enumerate(progress.episodes)})
+    while progress.global_step < args.total_timesteps and not stop:
+        first = progress.global_step  # of the stretch
+        steps = min(args.train_frequency, math.ceil((args.total_timesteps - first) / n))
+        if first + steps * n >= args.learning_starts:
+            timer.start(first)  # steps/s and the time split count from the first stretch that is trained on
+        video.arm(first, progress)
+        if reward_model is None:  # only env 0 renders, and only while a video is recorded
+            envs.set_rendering([video.active] + [False] * (n - 1))
+
+        # --- 1. collect a stretch; CLIP labels its frames on a side thread meanwhile
+        stretch = Stretch.empty(steps, n, obs_dim, action_space)
+        for t in range(steps):
+            if first + t * n < args.learning_starts:
+                actions = random_actions(action_space, n)
+            else:
+                with timer("policy"):
+                    actions = agent.act(obs, actor=learner.policy)
+            with timer("env"):
+                next_obs, env_rewards, terminated, truncated, success, sim, render = envs.step(actions, slot=t)
+            timer.worker_times(sim, render)
+            if labeller:
+                labeller.rendered(t, last=t == steps - 1)
+            ended = stretch.add(t, obs, actions, next_obs, env_rewards, terminated, truncated, success)
+            obs = next_obs
+            if ended.any():  # autoreset is off: reset the finished envs, each with its own episode seed
+                progress.episodes[ended] += 1
+                with timer("env"):
+                    obs[ended] = envs.reset({i: episode_seed(args.seed, i, int(progress.episodes[i])) for i in np.flatnonzero(ended)})
+        timer.split_env()
+
+        # --- 2. its CLIP rewards (time here = waiting for CLIP after the envs are done), into the buffer
+        clip_rewards = np.full((steps, n), np.nan, np.float32)
+        if labeller:
+            with timer("reward"):
+                clip_rewards = labeller.rewards()  # (steps, n)
+        rewards = clip_rewards if args.reward == "clip" else stretch.env_rewards
+        with timer("update"):
+            learner.wait()  # (--overlap-updates) the previous stretch's gradient steps sample from the buffer
+        buffer.add(**stretch.transitions(rewards))
+
+        # --- 3. a metrics row per finished episode, and env 0's video, in step order
+        episodes.record(stretch, clip_rewards, first)
+        video.record(envs.frames, rewards[:, 0], stretch.ended[:, 0], first, n)
+        progress.global_step += steps * n
+        bar.update(steps * n)
+
+        # --- 4. gradient steps
+        if progress.global_step >= args.learning_starts:
+            with timer("update"):  # with --overlap-updates: only the wait for the previous stretch's steps
+                learner.start(buffer, progress.gradient_step)
+            progress.gradient_step += args.gradient_steps
+        if progress.global_step >= min(progress.next_checkpoint, progress.next_log, args.total_timesteps) or stop:
+            with timer("update"):
+                learner.wait()  # the agent may be saved below
+        if learner.nonfinite:
+            checkpoint("nonfinite.pt")
+            raise SystemExit(f"error: the losses became non-finite at step {progress.global_step:,}; the state is saved in "
+                             f"{run_dir / 'checkpoints' / 'nonfinite.pt'} for inspection, and latest.pt (if any) is the "
+                             "last good one. Try lower learning rates (--q-lr, --policy-lr) or a fixed --ent-coef.")
+
+        # --- 5. log, checkpoint (a stop adds no row: a resumed run has the straight run's rows)
+        if progress.global_step >= progress.next_log or progress.global_step >= args.total_timesteps:
+            row = {"global_step": progress.global_step, "kind": "train", **learner.losses(), **timer.row(progress.global_step)}
+            metrics.write(row)
+            metrics.flush()
+            if summary := episodes.summary(reward_model is not None):
+                bar.set_postfix(summary, sps=row.get("sps", "-"))
+            progress.next_log = next_due(progress.next_log, args.log_interval, progress.global_step)
+        if progress.global_step >= progress.next_checkpoint:
+            checkpoint(f"step_{progress.global_step:09d}.pt")
+            # best.pt, which the paper evaluates: the authors' rule, the best mean training return over the window
+            window = progress.returns_window
+            if progress.global_step >= args.learning_starts and window and np.mean(window) > progress.best_return:
+                progress.best_return = float(np.mean(window))
+                checkpoint("best.pt")
+            progress.next_checkpoint = next_due(progress.next_checkpoint, args.checkpoint_interval, progress.global_step)
+            checkpoint("latest.pt", with_buffer=args.save_buffer)
+
+    checkpoint("latest.pt", with_buffer=args.save_buffer)
+    bar.close()
+    if labeller:
+        labeller.close()
+    envs.close()
+    if stop:
+        print(f"stopped at step {progress.global_step:,}; continue with: python vlmrm_sac.py --resume {run_dir / 'checkpoints' / 'latest.pt'}")
+    else:
+        print(f"done: {progress.global_step:,} steps; metrics in {run_dir / 'metrics.csv'}")
+    return run_dir
 
 
-class MetricsLog:
-    """metrics.csv: one row per finished episode (kind=episode) and per logging interval (kind=train).
-    On resume the file is cut back to the rows the checkpoint knew, so no row is lost or repeated."""
-
-    def __init__(self, path: Path, keep_rows: Optional[int] = None):
-        if keep_rows is not None and path.exists():
-            with open(path, newline="") as f:
-                lines = f.readlines()[: keep_rows + 1]  # + header
-            with open(path, "w", newline="") as f:
-                f.writelines(lines)
-        new = not path.exists()
-        self.file = open(path, "a", newline="")
-        self.writer = csv.DictWriter(self.file, METRIC_COLUMNS, extrasaction="ignore")
-        if new:
-            self.writer.writeheader()
-        self.rows = keep_rows or 0
-
-    def write(self, row: dict):
-        self.writer.writerow({k: ("" if v is None or (isinstance(v, float) and math.isnan(v)) else v) for k, v in row.items()})
-        self.rows += 1
-
-    def flush(self):
-        self.file.flush()
+# --- the loop's parts: its state, a stretch, episodes, video, CLIP labelling, gradient steps, timing ---
 
 
-def resolve_device(name: str) -> torch.device:
-    return torch.device(("cuda" if torch.cuda.is_available() else "cpu") if name == "auto" else name)
+@dataclass
+class Progress:
+    """The loop's counters, saved in every checkpoint so that a resumed run carries on exactly."""
+
+    episodes: np.ndarray  # (num_envs,) episodes begun by each env: the count seeds each reset
+    returns_window: collections.deque  # training returns of the last --best-window episodes, for best.pt
+    global_step: int = 0
+    gradient_step: int = 0
+    metrics_rows: int = 0  # rows of metrics.csv that the checkpoint knows
+    next_log: int = 0  # the global steps at which the next log row, video and checkpoint are due
+    next_video: int = 0
+    next_checkpoint: int = 0
+    best_return: float = -math.inf  # best.pt's mean training return
+
+    @classmethod
+    def new(cls, args: Args) -> "Progress":
+        return cls(episodes=np.zeros(args.num_envs, dtype=int), returns_window=collections.deque(maxlen=args.best_window),
+                   next_log=args.log_interval, next_checkpoint=args.checkpoint_interval)
+
+    def state_dict(self) -> dict:
+        return {**asdict(self), "episodes": self.episodes.tolist(), "returns_window": list(self.returns_window)}
 
 
-def random_actions(action_space, n: int) -> np.ndarray:
-    """Uniform random actions from torch's RNG (not the spaces' own), so the checkpoint's RNG state covers them."""
-    if isinstance(action_space, gym.spaces.Discrete):
-        return torch.randint(0, int(action_space.n), (n,)).numpy()
-    low, high = torch.as_tensor(action_space.low), torch.as_tensor(action_space.high)
-    return (low + (high - low) * torch.rand(n, *action_space.shape)).numpy().astype(action_space.dtype)
+def next_due(due: int, interval: int, step: int) -> int:
+    """When a periodic event that was due at `due` and happened at `step` is due next: due + k * interval > step."""
+    return due + interval * (1 + (step - due) // interval)
 
 
-def save_checkpoint(path: Path, agent: "SAC", args: Args, state: dict, buffer: Optional[ReplayBuffer] = None):
-    """Networks, optimizers, entropy coefficient, counters, RNG states (and the replay buffer), written atomically."""
-    blob = {
-        "format": CHECKPOINT_FORMAT,
-        "args": asdict(args),
-        "state": state,
-        "agent": agent.state_dict(),
-        "optimizers": {k: o.state_dict() for k, o in agent.optimizers().items() if o is not None},
-        "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate(),
-                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None},
-        "buffer": buffer.state_dict() if buffer is not None else None,
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(blob, tmp)
-    os.replace(tmp, path)
+@dataclass
+class Stretch:
+    """A stretch of vector steps: arrays (steps, num_envs, ...) in step order."""
+
+    obs: np.ndarray
+    actions: np.ndarray
+    next_obs: np.ndarray
+    env_rewards: np.ndarray
+    terminated: np.ndarray  # the episode's last step (the paper's fixed length): no bootstrapping
+    ended: np.ndarray  # terminated or truncated
+    success: np.ndarray  # NaN where the env has no success rule
+
+    @classmethod
+    def empty(cls, steps: int, n: int, obs_dim: int, action_space) -> "Stretch":
+        discrete = isinstance(action_space, gym.spaces.Discrete)
+        return cls(obs=np.zeros((steps, n, obs_dim), np.float32),
+                   actions=np.zeros((steps, n, *(() if discrete else action_space.shape)), np.int64 if discrete else np.float32),
+                   next_obs=np.zeros((steps, n, obs_dim), np.float32), env_rewards=np.zeros((steps, n), np.float32),
+                   terminated=np.zeros((steps, n), bool), ended=np.zeros((steps, n), bool), success=np.full((steps, n), np.nan))
+
+    def add(self, t: int, obs, actions, next_obs, env_rewards, terminated, truncated, success) -> np.ndarray:
+        """Stores vector step t; returns which envs ended there."""
+        n = len(actions)
+        self.obs[t], self.actions[t], self.next_obs[t] = obs.reshape(n, -1), actions, next_obs.reshape(n, -1)
+        self.env_rewards[t], self.terminated[t], self.success[t] = env_rewards, terminated, success
+        self.ended[t] = terminated | truncated
+        return self.ended[t]
+
+    def transitions(self, rewards: np.ndarray) -> dict:
+        """The stretch as flat transitions for the replay buffer, with `rewards` (steps, n). Truncation is not
+        terminal; the paper's episode end is."""
+        flat = lambda a: a.reshape(-1, *a.shape[2:])  # noqa: E731  (steps, n, ...) -> (steps * n, ...)
+        return {"obs": flat(self.obs), "next_obs": flat(self.next_obs), "actions": flat(self.actions),
+                "rewards": flat(rewards), "dones": flat(self.terminated)}
 
 
-def load_checkpoint(path: str) -> dict:
-    if not os.path.isfile(path):
-        raise UserError(f"no checkpoint file at {path!r} (checkpoints live in runs/<run>/checkpoints/)")
-    try:
-        blob = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:
-        raise UserError(f"checkpoint {path!r} cannot be read: it is corrupt or cut short ({type(e).__name__}: {e}). "
-                        "Use an earlier checkpoint of the run.") from None
-    if not isinstance(blob, dict) or not str(blob.get("format", "")).startswith("vlmrm_sac/"):
-        raise UserError(f"{path!r} is not a vlmrm_sac checkpoint (expected format {CHECKPOINT_FORMAT})")
-    if blob["format"] != CHECKPOINT_FORMAT:
-        raise UserError(f"{path!r} was written by another version of vlmrm_sac.py (format {blob['format']}; this one "
-                        f"reads {CHECKPOINT_FORMAT}): evaluate or resume it with the version that wrote it")
-    return blob
+class EpisodeLog:
+    """Each env's running returns; a metrics row for every finished episode; the training returns of the
+    last --best-window episodes (for best.pt) and the returns since the last log row (for the progress bar)."""
+
+    def __init__(self, metrics: "MetricsLog", progress: Progress, n: int, train_on_clip: bool):
+        self.metrics, self.progress, self.train_on_clip = metrics, progress, train_on_clip
+        self.clip, self.env, self.length = np.zeros(n), np.zeros(n), np.zeros(n, dtype=int)
+        self.recent_clip, self.recent_env = [], []
+
+    def record(self, stretch: Stretch, clip_rewards: np.ndarray, first_step: int):
+        n = self.clip.shape[0]
+        for t in range(len(stretch.ended)):
+            self.clip += clip_rewards[t]
+            self.env += stretch.env_rewards[t]
+            self.length += 1
+            for i in np.flatnonzero(stretch.ended[t]):
+                success = stretch.success[t, i]
+                self.metrics.write({"global_step": first_step + (t + 1) * n, "kind": "episode", "env": i,
+                                    "clip_return": float(self.clip[i]), "env_return": float(self.env[i]),
+                                    "success": success if np.isnan(success) else int(success),
+                                    "episode_length": int(self.length[i])})
+                self.recent_clip.append(self.clip[i])
+                self.progress.returns_window.append(float(self.clip[i] if self.train_on_clip else self.env[i]))
+                self.recent_env.append(self.env[i])
+                self.clip[i], self.env[i], self.length[i] = 0.0, 0.0, 0
+
+    def summary(self, with_clip: bool) -> dict:
+        """Mean returns since the last call, for the progress bar."""
+        summary = {}
+        if self.recent_clip:
+            summary = {"clip": f"{np.nanmean(self.recent_clip):.3f}" if with_clip else "-", "env": f"{np.mean(self.recent_env):.1f}"}
+        self.recent_clip, self.recent_env = [], []
+        return summary
 
 
-def restore_agent(agent: "SAC", blob: dict, path: str):
-    try:
-        agent.load_state_dict(blob["agent"])
-        for k, opt in agent.optimizers().items():
-            if opt is not None:
-                opt.load_state_dict(blob["optimizers"][k])
-    except (RuntimeError, KeyError, ValueError) as e:
-        raise UserError(f"checkpoint {path!r} does not match the networks of its own args (edited or from another "
-                        f"version?): {str(e).splitlines()[0]}") from None
+class VideoRecorder:
+    """Every --video-interval steps, records env 0's next whole episode, with the reward under each frame."""
+
+    def __init__(self, folder: Path, interval: int, label: str):
+        self.folder, self.interval, self.label = folder, interval, label
+        self.state = "idle"  # idle -> armed (waiting for env 0's next episode) -> recording -> idle
+        self.env0_fresh = True  # env 0 is at the start of an episode
+        self.frames, self.rewards = [], []
+
+    @property
+    def active(self) -> bool:
+        return self.state != "idle"
+
+    def arm(self, global_step: int, progress: Progress):
+        if self.interval and self.state == "idle" and global_step >= progress.next_video:
+            self.state = "armed"
+            progress.next_video = next_due(progress.next_video, self.interval, global_step)
+
+    def record(self, frames: Optional[np.ndarray], rewards: np.ndarray, ended: np.ndarray, first_step: int, n: int):
+        """A stretch: the frame buffer (slots, render_envs, H, W, 3), env 0's rewards and episode ends (steps,)."""
+        for t in range(len(ended)):
+            if self.state == "armed" and self.env0_fresh:
+                self.state = "recording"
+            if self.state == "recording":
+                self.frames.append(frames[t, 0].copy())  # its slot is rendered into again next stretch
+                self.rewards.append(rewards[t])
+            self.env0_fresh = bool(ended[t])
+            if self.state == "recording" and ended[t]:
+                write_video(self.folder / f"step_{first_step + (t + 1) * n:09d}.mp4", np.stack(self.frames),
+                            np.array(self.rewards), self.label)
+                self.state, self.frames, self.rewards = "idle", [], []
 
 
-def write_video(path: Path, frames: np.ndarray, rewards: np.ndarray, label: str, fps: int = 30):
-    """mp4 of frames (T, H, W, 3) uint8 with the reward under each frame: its value and the curve so far."""
-    import imageio
-    from PIL import Image, ImageDraw
+class Labeller:
+    """CLIP labels a stretch in batches of --reward-batch-size frames on a side thread while the envs keep
+    stepping: the labels are first needed when the stretch goes into the buffer. It reads the frames where the
+    envs rendered them; on CUDA that memory is page-locked, so batches go to the GPU as asynchronous DMA, and
+    CLIP runs on its own stream, so its batches never queue in front of the policy's actions."""
 
-    T, H, W, _ = frames.shape
-    strip = max(40, H // 6) // 2 * 2
-    lo, hi = float(np.min(rewards)), float(np.max(rewards))
-    scale = (hi - lo) or 1.0
-    xs = np.linspace(4, W - 4, max(T, 2))
-    ys = strip - 4 - (np.asarray(rewards) - lo) / scale * (strip - 20)
-    out = []
-    for t in range(T):
-        canvas = Image.new("RGB", (W, H + strip))
-        canvas.paste(Image.fromarray(frames[t]), (0, 0))
-        draw = ImageDraw.Draw(canvas)
-        if t > 0:
-            draw.line([(xs[i], H + ys[i]) for i in range(t + 1)], fill=(80, 200, 255), width=2)
-        draw.text((4, H + 2), f"{label} {rewards[t]:+.4f}  (episode range {lo:+.4f} .. {hi:+.4f})", fill=(255, 255, 255))
-        out.append(np.asarray(canvas))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    imageio.mimwrite(path, out, fps=fps, macro_block_size=2)
+    def __init__(self, reward_model: CLIPReward, frames: np.ndarray, batch_size: int, device: torch.device):
+        self.reward_model, self.frames, self.batch_size = reward_model, frames, batch_size  # frames: (slots, n, H, W, 3)
+        self.thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="clip")
+        self.pinned = device.type == "cuda" and pin_memory(frames)
+        self.stream = torch.cuda.Stream(device) if device.type == "cuda" else None
+        self.pending, self.labelled = [], 0  # futures of rewards, in step order; steps submitted so far
 
+    def rendered(self, t: int, last: bool):
+        """Step t's frames are rendered: submit the unlabelled ones once they fill a batch, or at the stretch's end."""
+        if (t + 1 - self.labelled) * self.frames.shape[1] >= self.batch_size or last:
+            batch = self.frames[self.labelled:t + 1].reshape(-1, *self.frames.shape[2:])  # a view, no copy
+            self.pending.append(self.thread.submit(self._label, batch))
+            self.labelled = t + 1
 
-class Timer:
-    """Accumulates wall time per phase: `with timer("reward"): ...`."""
+    def _label(self, batch) -> torch.Tensor:
+        with torch.cuda.stream(self.stream) if self.stream is not None else contextlib.nullcontext():
+            return self.reward_model(batch).cpu()
 
-    def __init__(self):
-        self.totals = collections.defaultdict(float)
+    def rewards(self) -> np.ndarray:
+        """(steps, n) float32 CLIP rewards of the stretch, once all its batches are done."""
+        rewards = torch.cat([f.result() for f in self.pending]).view(self.labelled, -1).numpy()
+        self.pending, self.labelled = [], 0
+        return rewards
 
-    @contextlib.contextmanager
-    def __call__(self, name: str):
-        start = time.perf_counter()
-        yield
-        self.totals[name] += time.perf_counter() - start
+    def close(self):
+        self.thread.shutdown()
+        if self.pinned:
+            torch.cuda.cudart().cudaHostUnregister(self.frames.ctypes.data)
 
 
 class Learner:
@@ -1346,77 +1097,55 @@ class Learner:
         return means
 
 
-def train(args: Args):
-    blob = load_checkpoint(args.resume) if args.resume else None
-    if blob is not None:
-        args = Args(**{**blob["args"], "resume": args.resume})
-    device = resolve_device(args.device)
-    reward_model = None  # loaded first: a model that cannot be loaded leaves no empty run behind
-    if args.reward == "clip" or args.log_clip_reward:
-        reward_model = CLIPReward(args.clip_model, args.prompt, args.baseline_prompt, args.alpha, device=device,
-                                  precision=args.reward_precision, batch_size=args.reward_batch_size,
-                                  shard_devices=args.reward_devices)
-    if blob is not None:
-        run_dir = Path(args.resume).resolve().parent.parent  # runs/<run>/checkpoints/x.pt
-        print(f"resuming {run_dir} at step {blob['state']['global_step']:,} with the run's saved args")
-    else:
-        run_name = f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
-        run_dir = Path(args.run_dir) / run_name
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "args.json").write_text(json.dumps(asdict(args), indent=2))
-    print(f"run directory: {run_dir}")
+class TimeSplit:
+    """Wall time per phase, for the log rows: steps/s, and the shares of time spent simulating, rendering,
+    waiting for CLIP, choosing actions and updating; counted from the first stretch that is trained on."""
 
-    # Seeding, in one place
-    random.seed(args.seed)
-    np.random.seed(args.seed)
-    torch.manual_seed(args.seed)
-    torch.backends.cudnn.deterministic = args.torch_deterministic
+    PHASES = ("sim", "render", "reward", "policy", "update")
 
-    n = args.num_envs
-    # Every env renders for CLIP; without CLIP only env 0 renders, and only while a video is recorded
-    render_envs = n if reward_model is not None else int(args.video_interval > 0)
-    envs = make_env_pool(args, slots=args.train_frequency, render_envs=render_envs)
-    frames = envs.frames  # (train_frequency, render_envs, H, W, 3) uint8, the envs render into it
-    reward_stream, pinned = None, False
-    if reward_model is not None and device.type == "cuda":
-        pinned = pin_memory(frames)  # its copies to the GPU become DMA that overlaps compute
-        reward_stream = torch.cuda.Stream(device)  # CLIP never queues in front of the policy's actions
+    def __init__(self):
+        self.totals = collections.defaultdict(float)
+        self.since = None  # (time, global step, totals) at the start of the log interval, once learning
+        self.sim = self.render = 0.0  # seconds the workers spent simulating and rendering in this stretch
 
-    def label(batch):  # on the labeller thread: CLIP rewards (k,) of frames (k, H, W, 3), on the CPU
-        with torch.cuda.stream(reward_stream) if reward_stream is not None else contextlib.nullcontext():
-            return reward_model(batch).cpu()
-    obs_dim = int(np.prod(envs.single_observation_space.shape))
-    action_space = envs.single_action_space
-    agent = SAC(obs_dim, action_space, args, device)
-    discrete = agent.discrete
-    buffer = ReplayBuffer(args.buffer_size, obs_dim, () if discrete else action_space.shape,
-                          torch.long if discrete else torch.float32, device)
+    @contextlib.contextmanager
+    def __call__(self, phase: str):
+        start = time.perf_counter()
+        yield
+        self.totals[phase] += time.perf_counter() - start
 
-    state = {"global_step": 0, "gradient_step": 0, "episodes": [0] * n, "metrics_rows": 0,
-             "next_log": args.log_interval, "next_video": 0, "next_checkpoint": args.checkpoint_interval,
-             "best_return": -math.inf, "returns_window": []}
-    if blob is not None:
-        restore_agent(agent, blob, args.resume)
-        state.update(blob["state"])
-        torch.set_rng_state(blob["rng"]["torch"])
-        np.random.set_state(blob["rng"]["numpy"])
-        random.setstate(blob["rng"]["python"])
-        if blob["rng"]["cuda"] is not None and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(blob["rng"]["cuda"])
-        if blob["buffer"] is not None:
-            buffer.load_state_dict(blob["buffer"])
-        elif state["global_step"] >= args.learning_starts:
-            print("note: this checkpoint has no replay buffer (--save-buffer); training resumes from an empty one")
-    metrics = MetricsLog(run_dir / "metrics.csv", keep_rows=state["metrics_rows"] if blob is not None else None)
-    episodes = np.array(state["episodes"])
-    returns_window = collections.deque(state["returns_window"], maxlen=args.best_window)  # training returns, for best.pt
+    def start(self, global_step: int):
+        if self.since is None:
+            self.since = (time.perf_counter(), global_step, dict(self.totals))
 
-    def checkpoint(name: str, with_buffer: bool = False):
-        state.update(episodes=episodes.tolist(), metrics_rows=metrics.rows, returns_window=list(returns_window))
-        metrics.flush()
-        save_checkpoint(run_dir / "checkpoints" / name, agent, args, state, buffer if with_buffer else None)
+    def worker_times(self, sim: float, render: float):
+        self.sim, self.render = self.sim + sim, self.render + render
 
-    # Ctrl-C / SIGTERM: finish the current stretch, save, and stop. A second Ctrl-C aborts at once.
+    def split_env(self):
+        """The stretch's env wall time, split into simulation and rendering as the workers measured them."""
+        wall, render_share = self.totals.pop("env"), self.render / max(self.sim + self.render, 1e-12)
+        self.totals["sim"] += wall * (1 - render_share)
+        self.totals["render"] += wall * render_share
+        self.sim = self.render = 0.0
+
+    def row(self, global_step: int) -> dict:
+        """sps and share_* since the last row (none before learning starts)."""
+        if self.since is None or global_step <= self.since[1]:
+            return {}
+        now = time.perf_counter()
+        start, start_step, before = self.since
+        elapsed = now - start
+        row = {"sps": round((global_step - start_step) / elapsed, 2)}
+        for phase in self.PHASES:
+            row[f"share_{phase}"] = round((self.totals.get(phase, 0.0) - before.get(phase, 0.0)) / elapsed, 4)
+        row["share_other"] = round(1 - sum(row[f"share_{phase}"] for phase in self.PHASES), 4)
+        self.since = (now, global_step, dict(self.totals))
+        return row
+
+
+def stop_on_signals() -> list:
+    """Ctrl-C / SIGTERM: the loop finishes its stretch, saves and stops (the list is no longer empty). A second
+    Ctrl-C aborts at once."""
     stop = []
 
     def request_stop(signum, frame):
@@ -1428,159 +1157,163 @@ def train(args: Args):
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
+    return stop
 
-    from tqdm import tqdm
 
-    obs = envs.reset({i: episode_seed(args.seed, i, int(e)) for i, e in enumerate(episodes)})
-    ep_clip, ep_env, ep_len = np.zeros(n), np.zeros(n), np.zeros(n, dtype=int)
-    recent_clip, recent_env, recent_success = [], [], []  # episodes finished since the last log row
-    learner = Learner(agent, args, device)
-    video = {"state": "idle", "frames": [], "rewards": []}
-    env0_fresh = True  # env 0 is at the start of an episode
-    timer = Timer()
-    labeller = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="clip")  # overlaps CLIP with the envs
-    interval_start = {"time": time.perf_counter(), "step": state["global_step"], "timer": {}}
-    progress = tqdm(total=args.total_timesteps, initial=state["global_step"], unit="step", dynamic_ncols=True, smoothing=0.1)
+# --- runs on disk: directory, seeding, metrics.csv, checkpoints, videos ---
 
-    while state["global_step"] < args.total_timesteps and not stop:
-        global_step = state["global_step"]
-        # --- 1. collect a stretch of vector steps (frames of the states reached, env rewards, successes)
-        steps = min(args.train_frequency, math.ceil((args.total_timesteps - global_step) / n))
-        if not interval_start.get("learning") and global_step + steps * n >= args.learning_starts:
-            # steps/s and the time split are counted from the first stretch that is trained on
-            interval_start.update(time=time.perf_counter(), step=global_step, learning=True, timer=dict(timer.totals))
-        if args.video_interval and video["state"] == "idle" and global_step >= state["next_video"]:
-            video["state"] = "armed"  # record env 0's next episode
-            state["next_video"] += args.video_interval * (1 + (global_step - state["next_video"]) // args.video_interval)
-        if reward_model is None:  # only env 0 renders, and only while a video is wanted
-            envs.set_rendering([video["state"] != "idle"] + [False] * (n - 1))
-        s_obs, s_next_obs = np.zeros((steps, n, obs_dim), np.float32), np.zeros((steps, n, obs_dim), np.float32)
-        s_actions = np.zeros((steps, n, *(() if discrete else action_space.shape)), np.int64 if discrete else np.float32)
-        s_env_rewards, s_success = np.zeros((steps, n), np.float32), np.full((steps, n), np.nan)
-        s_terminated, s_ended = np.zeros((steps, n), bool), np.zeros((steps, n), bool)
-        # CLIP labels the stretch in batches of --reward-batch-size frames on a side thread while the envs
-        # keep stepping and rendering: the labels are first needed when the stretch goes into the buffer.
-        labels, labelled = [], 0  # futures of rewards, in step order; steps submitted to CLIP so far
-        sim_time = render_time = 0.0
-        for t in range(steps):
-            if global_step + t * n < args.learning_starts:
-                actions = random_actions(action_space, n)
-            else:
-                with timer("policy"):
-                    actions = agent.act(obs, actor=learner.policy)
-            with timer("env"):
-                next_obs, env_rewards, terminated, truncated, success, sim, render = envs.step(actions, slot=t)
-            sim_time, render_time = sim_time + sim, render_time + render
-            if reward_model is not None and ((t + 1 - labelled) * n >= args.reward_batch_size or t == steps - 1):
-                labels.append(labeller.submit(label, frames[labelled:t + 1].reshape(-1, *frames.shape[2:])))
-                labelled = t + 1
-            s_obs[t], s_actions[t], s_next_obs[t] = obs.reshape(n, -1), actions, next_obs.reshape(n, -1)
-            s_env_rewards[t], s_terminated[t], s_success[t] = env_rewards, terminated, success
-            s_ended[t] = ended = terminated | truncated
-            obs = next_obs
-            if ended.any():  # autoreset is off: reset the finished envs, each with its own episode seed
-                episodes[ended] += 1
-                with timer("env"):
-                    obs[ended] = envs.reset({i: episode_seed(args.seed, i, int(episodes[i])) for i in np.flatnonzero(ended)})
-        # Env wall time, split into simulation and rendering as the workers measured them
-        env_wall, render_share = timer.totals.pop("env"), render_time / max(sim_time + render_time, 1e-12)
-        timer.totals["sim"] += env_wall * (1 - render_share)
-        timer.totals["render"] += env_wall * render_share
+METRIC_COLUMNS = [
+    "global_step", "kind", "env", "clip_return", "env_return", "success", "episode_length",
+    "qf_loss", "actor_loss", "entropy", "ent_coef", "ent_coef_loss", "sps",
+    "share_sim", "share_render", "share_reward", "share_policy", "share_update", "share_other",
+]
+CHECKPOINT_FORMAT = "vlmrm_sac/2"  # 2: SB3's log-prob, the env pool's args, best.pt by the authors' rule
 
-        # --- 2. the CLIP labels of the whole stretch (time here = waiting for CLIP after the envs are done)
-        clip_rewards = np.full((steps, n), np.nan, np.float32)
-        if reward_model is not None:
-            with timer("reward"):
-                clip_rewards = torch.cat([f.result() for f in labels]).view(steps, n).numpy()
-        train_rewards = clip_rewards if args.reward == "clip" else s_env_rewards
-        with timer("update"):
-            learner.wait()  # (--overlap-updates) the previous stretch's gradient steps sample from the buffer
-        buffer.add(obs=s_obs.reshape(steps * n, -1), next_obs=s_next_obs.reshape(steps * n, -1),
-                   actions=s_actions.reshape(steps * n, *s_actions.shape[2:]), rewards=train_rewards.reshape(-1),
-                   dones=s_terminated.reshape(-1))  # truncation is not terminal; the paper's episode end is
 
-        # --- 3. episode rows and env 0's video, in step order
-        for t in range(steps):
-            ep_clip += clip_rewards[t]
-            ep_env += s_env_rewards[t]
-            ep_len += 1
-            if video["state"] == "armed" and env0_fresh:
-                video["state"] = "recording"
-            if video["state"] == "recording":
-                video["frames"].append(frames[t, 0].copy())  # its slot is rendered into again next stretch
-                video["rewards"].append(train_rewards[t, 0])
-            env0_fresh = bool(s_ended[t, 0])
-            if video["state"] == "recording" and s_ended[t, 0]:
-                write_video(run_dir / "videos" / f"step_{global_step + (t + 1) * n:09d}.mp4", np.stack(video["frames"]),
-                            np.array(video["rewards"]), "CLIP reward" if args.reward == "clip" else "env reward")
-                video = {"state": "idle", "frames": [], "rewards": []}
-            for i in np.flatnonzero(s_ended[t]):
-                metrics.write({"global_step": global_step + (t + 1) * n, "kind": "episode", "env": i,
-                               "clip_return": float(ep_clip[i]), "env_return": float(ep_env[i]),
-                               "success": s_success[t, i] if np.isnan(s_success[t, i]) else int(s_success[t, i]),
-                               "episode_length": int(ep_len[i])})
-                recent_clip.append(ep_clip[i])
-                returns_window.append(float(ep_clip[i] if args.reward == "clip" else ep_env[i]))
-                recent_env.append(ep_env[i])
-                recent_success.append(s_success[t, i])
-                ep_clip[i], ep_env[i], ep_len[i] = 0.0, 0.0, 0
-        global_step = state["global_step"] = global_step + steps * n
-        progress.update(steps * n)
-
-        # --- 4. gradient steps
-        if global_step >= args.learning_starts:
-            with timer("update"):  # with --overlap-updates: only the wait for the previous stretch's steps
-                learner.start(buffer, state["gradient_step"])
-            state["gradient_step"] += args.gradient_steps
-        if global_step >= min(state["next_checkpoint"], state["next_log"], args.total_timesteps) or stop:
-            with timer("update"):
-                learner.wait()  # the agent may be saved below
-        if learner.nonfinite:
-            checkpoint("nonfinite.pt")
-            raise SystemExit(f"error: the losses became non-finite at step {global_step:,}; the state is saved in "
-                             f"{run_dir / 'checkpoints' / 'nonfinite.pt'} for inspection, and latest.pt (if any) is the "
-                             "last good one. Try lower learning rates (--q-lr, --policy-lr) or a fixed --ent-coef.")
-
-        # --- 5. log, checkpoint
-        if global_step >= state["next_log"] or global_step >= args.total_timesteps:  # (a stop adds no row: a resumed run has the straight run's rows)
-            now = time.perf_counter()
-            row = {"global_step": global_step, "kind": "train"}
-            row.update(learner.losses())
-            if interval_start.get("learning") and global_step > interval_start["step"]:
-                elapsed = now - interval_start["time"]
-                row["sps"] = round((global_step - interval_start["step"]) / elapsed, 2)
-                spent = {k: v - interval_start["timer"].get(k, 0.0) for k, v in timer.totals.items()}
-                for k in ("sim", "render", "reward", "policy", "update"):
-                    row[f"share_{k}"] = round(spent.get(k, 0.0) / elapsed, 4)
-                row["share_other"] = round(1 - sum(row[f"share_{k}"] for k in ("sim", "render", "reward", "policy", "update")), 4)
-                interval_start.update(time=now, step=global_step, timer=dict(timer.totals))
-            metrics.write(row)
-            metrics.flush()
-            if recent_clip:
-                progress.set_postfix(clip=f"{np.nanmean(recent_clip):.3f}" if reward_model else "-",
-                                     env=f"{np.mean(recent_env):.1f}", sps=row.get("sps", "-"))
-            recent_clip, recent_env, recent_success = [], [], []
-            state["next_log"] += args.log_interval * (1 + (global_step - state["next_log"]) // args.log_interval)
-        if global_step >= state["next_checkpoint"]:
-            checkpoint(f"step_{global_step:09d}.pt")
-            # The paper evaluates the best checkpoint: the authors' rule, by the mean training return of the window
-            if global_step >= args.learning_starts and returns_window and np.mean(returns_window) > state["best_return"]:
-                state["best_return"] = float(np.mean(returns_window))
-                checkpoint("best.pt")
-            state["next_checkpoint"] += args.checkpoint_interval * (1 + (global_step - state["next_checkpoint"]) // args.checkpoint_interval)
-            checkpoint("latest.pt", with_buffer=args.save_buffer)
-
-    checkpoint("latest.pt", with_buffer=args.save_buffer)
-    progress.close()
-    labeller.shutdown()
-    if pinned:
-        torch.cuda.cudart().cudaHostUnregister(frames.ctypes.data)
-    envs.close()
-    if stop:
-        print(f"stopped at step {state['global_step']:,}; continue with: python vlmrm_sac.py --resume {run_dir / 'checkpoints' / 'latest.pt'}")
+def run_directory(args: Args, ckpt: Optional[dict]) -> Path:
+    """runs/{env}__{exp}__{seed}__{time}/ with args.json, or the resumed checkpoint's run."""
+    if ckpt is not None:
+        run_dir = Path(args.resume).resolve().parent.parent  # runs/<run>/checkpoints/x.pt
+        print(f"resuming {run_dir} at step {ckpt['state']['global_step']:,} with the run's saved args")
     else:
-        print(f"done: {state['global_step']:,} steps; metrics in {run_dir / 'metrics.csv'}")
+        run_dir = Path(args.run_dir) / f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "args.json").write_text(json.dumps(asdict(args), indent=2))
+    print(f"run directory: {run_dir}")
     return run_dir
+
+
+def seed_everything(args: Args):
+    """Seeding, in one place (every episode is also reset with its own seed: episode_seed)."""
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    torch.backends.cudnn.deterministic = args.torch_deterministic
+
+
+class MetricsLog:
+    """metrics.csv: one row per finished episode (kind=episode) and per logging interval (kind=train).
+    On resume the file is cut back to the rows the checkpoint knew, so no row is lost or repeated."""
+
+    def __init__(self, path: Path, keep_rows: Optional[int] = None):
+        if keep_rows is not None and path.exists():
+            with open(path, newline="") as f:
+                lines = f.readlines()[: keep_rows + 1]  # + header
+            with open(path, "w", newline="") as f:
+                f.writelines(lines)
+        new = not path.exists()
+        self.file = open(path, "a", newline="")
+        self.writer = csv.DictWriter(self.file, METRIC_COLUMNS, extrasaction="ignore")
+        if new:
+            self.writer.writeheader()
+        self.rows = keep_rows or 0
+
+    def write(self, row: dict):
+        self.writer.writerow({k: ("" if v is None or (isinstance(v, float) and math.isnan(v)) else v) for k, v in row.items()})
+        self.rows += 1
+
+    def flush(self):
+        self.file.flush()
+
+
+def resolve_device(name: str) -> torch.device:
+    return torch.device(("cuda" if torch.cuda.is_available() else "cpu") if name == "auto" else name)
+
+
+def random_actions(action_space, n: int) -> np.ndarray:
+    """Uniform random actions from torch's RNG (not the spaces' own), so the checkpoint's RNG state covers them."""
+    if isinstance(action_space, gym.spaces.Discrete):
+        return torch.randint(0, int(action_space.n), (n,)).numpy()
+    low, high = torch.as_tensor(action_space.low), torch.as_tensor(action_space.high)
+    return (low + (high - low) * torch.rand(n, *action_space.shape)).numpy().astype(action_space.dtype)
+
+
+def save_checkpoint(path: Path, agent: SAC, args: Args, progress: Progress, buffer: Optional[ReplayBuffer] = None):
+    """Networks, optimizers, entropy coefficient, counters, RNG states (and the replay buffer), written atomically."""
+    ckpt = {
+        "format": CHECKPOINT_FORMAT,
+        "args": asdict(args),
+        "state": progress.state_dict(),
+        "agent": agent.state_dict(),
+        "optimizers": {k: o.state_dict() for k, o in agent.optimizers().items() if o is not None},
+        "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate(),
+                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None},
+        "buffer": buffer.state_dict() if buffer is not None else None,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(ckpt, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str) -> dict:
+    if not os.path.isfile(path):
+        raise UserError(f"no checkpoint file at {path!r} (checkpoints live in runs/<run>/checkpoints/)")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:
+        raise UserError(f"checkpoint {path!r} cannot be read: it is corrupt or cut short ({type(e).__name__}: {e}). "
+                        "Use an earlier checkpoint of the run.") from None
+    if not isinstance(ckpt, dict) or not str(ckpt.get("format", "")).startswith("vlmrm_sac/"):
+        raise UserError(f"{path!r} is not a vlmrm_sac checkpoint (expected format {CHECKPOINT_FORMAT})")
+    if ckpt["format"] != CHECKPOINT_FORMAT:
+        raise UserError(f"{path!r} was written by another version of vlmrm_sac.py (format {ckpt['format']}; this one "
+                        f"reads {CHECKPOINT_FORMAT}): evaluate or resume it with the version that wrote it")
+    return ckpt
+
+
+def restore_agent(agent: SAC, ckpt: dict, path: str):
+    try:
+        agent.load_state_dict(ckpt["agent"])
+        for k, opt in agent.optimizers().items():
+            if opt is not None:
+                opt.load_state_dict(ckpt["optimizers"][k])
+    except (RuntimeError, KeyError, ValueError) as e:
+        raise UserError(f"checkpoint {path!r} does not match the networks of its own args (edited or from another "
+                        f"version?): {str(e).splitlines()[0]}") from None
+
+
+def resume(ckpt: dict, agent: SAC, buffer: ReplayBuffer, args: Args) -> Progress:
+    """A run where the checkpoint left it: networks, optimizers, RNG states, replay buffer, counters."""
+    restore_agent(agent, ckpt, args.resume)
+    state = ckpt["state"]
+    progress = Progress(**{**state, "episodes": np.array(state["episodes"]),
+                           "returns_window": collections.deque(state["returns_window"], maxlen=args.best_window)})
+    torch.set_rng_state(ckpt["rng"]["torch"])
+    np.random.set_state(ckpt["rng"]["numpy"])
+    random.setstate(ckpt["rng"]["python"])
+    if ckpt["rng"]["cuda"] is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(ckpt["rng"]["cuda"])
+    if ckpt["buffer"] is not None:
+        buffer.load_state_dict(ckpt["buffer"])
+    elif progress.global_step >= args.learning_starts:
+        print("note: this checkpoint has no replay buffer (--save-buffer); training resumes from an empty one")
+    return progress
+
+
+def write_video(path: Path, frames: np.ndarray, rewards: np.ndarray, label: str, fps: int = 30):
+    """mp4 of frames (T, H, W, 3) uint8 with the reward under each frame: its value and the curve so far."""
+    import imageio
+    from PIL import Image, ImageDraw
+
+    T, H, W, _ = frames.shape
+    strip = max(40, H // 6) // 2 * 2
+    lo, hi = float(np.min(rewards)), float(np.max(rewards))
+    scale = (hi - lo) or 1.0
+    xs = np.linspace(4, W - 4, max(T, 2))
+    ys = strip - 4 - (np.asarray(rewards) - lo) / scale * (strip - 20)
+    out = []
+    for t in range(T):
+        canvas = Image.new("RGB", (W, H + strip))
+        canvas.paste(Image.fromarray(frames[t]), (0, 0))
+        draw = ImageDraw.Draw(canvas)
+        if t > 0:
+            draw.line([(xs[i], H + ys[i]) for i in range(t + 1)], fill=(80, 200, 255), width=2)
+        draw.text((4, H + 2), f"{label} {rewards[t]:+.4f}  (episode range {lo:+.4f} .. {hi:+.4f})", fill=(255, 255, 255))
+        out.append(np.asarray(canvas))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    imageio.mimwrite(path, out, fps=fps, macro_block_size=2)
+
 
 
 # ======================================================================================
@@ -1592,8 +1325,8 @@ def evaluate(args: Args):
     """Runs --eval-episodes episodes of a checkpoint's policy and writes, under runs/<run>/eval_<step>/:
     eval.csv (per episode: CLIP return, ground-truth return, success), videos/episode_XXX.mp4,
     frames/episode_XXX.npz (every frame, uint8 (T, H, W, 3), and its CLIP rewards) and labels.csv to fill in."""
-    blob = load_checkpoint(args.eval_checkpoint)
-    run_args = Args(**blob["args"])
+    ckpt = load_checkpoint(args.eval_checkpoint)
+    run_args = Args(**ckpt["args"])
     run_args = Args(**{**asdict(run_args), "num_envs": min(run_args.num_envs, args.eval_episodes),
                        "device": args.device, "num_workers": args.num_workers})
     device = resolve_device(run_args.device)
@@ -1605,9 +1338,9 @@ def evaluate(args: Args):
                                   device=device, precision=run_args.reward_precision, batch_size=run_args.reward_batch_size)
     envs = make_env_pool(run_args, slots=1, render_envs=n)
     agent = SAC(int(np.prod(envs.single_observation_space.shape)), envs.single_action_space, run_args, device)
-    restore_agent(agent, blob, args.eval_checkpoint)
+    restore_agent(agent, ckpt, args.eval_checkpoint)
     # A new folder for every evaluation: an old labels.csv must never pair with new episodes
-    base = Path(args.eval_checkpoint).resolve().parent.parent / f"eval_{blob['state']['global_step']:09d}"
+    base = Path(args.eval_checkpoint).resolve().parent.parent / f"eval_{ckpt['state']['global_step']:09d}"
     out_dir, k = base, 1
     while out_dir.exists():
         k += 1
@@ -1655,6 +1388,7 @@ def evaluate(args: Args):
     labels.write_text("episode,goal_share\n" + "".join(f"{r['episode']},\n" for r in rows))
     print(f"wrote {out_dir / 'eval.csv'}; label the episodes in {labels} (goal_share: 0, 25, 50, 75 or 100)")
     return out_dir
+
 
 
 # ======================================================================================
@@ -1724,6 +1458,445 @@ def main(args: Args):
         return evaluate(args) if args.eval_checkpoint else train(args)
     except UserError as e:
         raise SystemExit(f"error: {e}") from None
+
+
+# ======================================================================================
+# Appendix A: the env pool. Workers step and render the envs into shared memory
+# ======================================================================================
+
+
+class EnvGroup:
+    """Envs `first, first + 1, ...` of a pool, stepped one after another by one process. After each step an
+    env renders the state it reached straight into its slot of the frame buffer (the last step of an
+    episode included: the authors' code stored the next episode's first frame there)."""
+
+    def __init__(self, envs: list, first: int, frames: Optional[np.ndarray]):
+        self.envs, self.first, self.frames = envs, first, frames
+        self.set_rendering([True] * len(envs))
+
+    def set_rendering(self, flags):
+        """Only the first frames.shape[1] envs of the pool have a slot to render into."""
+        self.rendering = [bool(f) and self.frames is not None and self.first + k < self.frames.shape[1]
+                          for k, f in enumerate(flags)]
+
+    def step(self, actions, slot: int):
+        """Per env: obs, reward, terminated, truncated, success (NaN where the env has none); and the seconds
+        spent simulating and rendering."""
+        rows, sim_time, render_time = [], 0.0, 0.0
+        for k, (env, action) in enumerate(zip(self.envs, actions)):
+            start = time.perf_counter()
+            obs, reward, terminated, truncated, info = env.step(action)
+            stepped = time.perf_counter()
+            if self.rendering[k]:
+                self.frames[slot, self.first + k] = render(env)  # one copy; it also undoes MuJoCo's flipped view
+            sim_time, render_time = sim_time + stepped - start, render_time + time.perf_counter() - stepped
+            rows.append((obs, reward, terminated, truncated, float(info["success"]) if "success" in info else math.nan))
+        return [np.array(column) for column in zip(*rows)], sim_time, render_time
+
+    def reset(self, seeds: dict) -> list:
+        """Resets each env whose pool index is in `seeds` with its seed; returns their first observations."""
+        return [self.envs[i - self.first].reset(seed=seed)[0] for i, seed in sorted(seeds.items())]
+
+    def spaces(self):
+        return self.envs[0].observation_space, self.envs[0].action_space
+
+    def close(self):
+        for env in self.envs:
+            env.close()
+
+
+def env_worker(conn, env_kwargs: dict, first: int, count: int, frame_buffer, frames_shape):
+    """A worker process: builds envs first .. first + count - 1, then runs the pool's commands until "close"."""
+    # Ctrl-C and SIGTERM are handled by the trainer, which finishes its stretch and saves: workers ignore
+    # them so they are still there to finish it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    frames = None if frame_buffer is None else np.frombuffer(frame_buffer, np.uint8).reshape(frames_shape)
+    group = None
+    try:
+        group = EnvGroup([make_env(**env_kwargs) for _ in range(count)], first, frames)
+        conn.send(("ok", group.spaces()))
+        while True:
+            command, data = conn.recv()
+            if command == "close":
+                break
+            conn.send(("ok", getattr(group, command)(*data)))
+    except Exception:
+        conn.send(("error", traceback.format_exc()))
+    finally:
+        if group is not None:
+            group.close()
+
+
+class EnvPool:
+    """`num_envs` envs, built by make_env(**env_kwargs), stepped by `num_workers` processes (0: all in this
+    process), each a contiguous share.
+
+    Frames never go through a pipe: the envs render into `frames`, a (slots, render_envs, H, W, 3) uint8
+    buffer in memory shared with the workers, env i of step t into `frames[t, i]`, and the trainer reads
+    views of it. Only the first `render_envs` envs render. Autoreset is off: the trainer resets finished
+    envs itself, so every step is a real transition.
+    """
+
+    def __init__(self, env_kwargs: dict, num_envs: int, num_workers: int, frame_shape=None, slots: int = 1,
+                 render_envs: int = 0):
+        self.num_envs, self.frames, buffer = num_envs, None, None
+        ctx = multiprocessing.get_context("spawn")  # fresh workers: a fork would copy CUDA, GL and thread state
+        if render_envs and frame_shape is not None:
+            shape = (slots, render_envs, *frame_shape)
+            buffer = ctx.RawArray("B", int(np.prod(shape)))  # shared memory (/dev/shm, or a temp file if too small)
+            self.frames = np.frombuffer(buffer, np.uint8).reshape(shape)
+        bounds = np.linspace(0, num_envs, max(1, min(num_workers, num_envs)) + 1).round().astype(int)
+        self.shares = list(zip(bounds[:-1].tolist(), bounds[1:].tolist()))
+        self.local, self.conns, self.processes = None, [], []
+        if num_workers == 0:
+            self.local = EnvGroup([make_env(**env_kwargs) for _ in range(num_envs)], 0, self.frames)
+            spaces = self.local.spaces()
+        else:
+            for a, b in self.shares:
+                parent, child = ctx.Pipe()
+                shape = None if self.frames is None else self.frames.shape
+                process = ctx.Process(target=env_worker, args=(child, env_kwargs, a, b - a, buffer, shape), daemon=True)
+                process.start()
+                child.close()
+                self.conns.append(parent)
+                self.processes.append(process)
+            spaces = self._gather()[0]
+        self.single_observation_space, self.single_action_space = spaces
+
+    def _gather(self) -> list:
+        replies = []
+        for conn in self.conns:
+            try:
+                replies.append(conn.recv())
+            except EOFError:  # the worker died without a word (killed, or crashed in C)
+                replies.append(("error", "the worker process exited unexpectedly"))
+        errors = [data for status, data in replies if status == "error"]
+        if errors:
+            self.close()
+            raise RuntimeError(f"an env worker failed:\n{errors[0]}")
+        return [data for _, data in replies]
+
+    def _call(self, command: str, per_share: list) -> list:
+        if self.local is not None:
+            return [getattr(self.local, command)(*per_share[0])]
+        for conn, data in zip(self.conns, per_share):
+            conn.send((command, data))
+        return self._gather()
+
+    def step(self, actions: np.ndarray, slot: int = 0):
+        """(obs, rewards, terminated, truncated, success), each (num_envs, ...), then the seconds spent simulating
+        and rendering, summed over envs. The envs that render write their frames into frames[slot]."""
+        results = self._call("step", [(actions[a:b], slot) for a, b in self.shares])
+        columns = [np.concatenate(parts) for parts in zip(*(r[0] for r in results))]
+        return (*columns, sum(r[1] for r in results), sum(r[2] for r in results))
+
+    def reset(self, seeds: dict) -> np.ndarray:
+        """Resets env i with seed seeds[i], for each i in `seeds`; returns their observations in index order."""
+        parts = self._call("reset", [({i: s for i, s in seeds.items() if a <= i < b},) for a, b in self.shares])
+        return np.stack([obs for part in parts for obs in part])
+
+    def set_rendering(self, flags):
+        self._call("set_rendering", [(list(flags[a:b]),) for a, b in self.shares])
+
+    def close(self):
+        if self.local is not None:
+            self.local.close()
+        for conn in self.conns:
+            with contextlib.suppress(OSError):
+                conn.send(("close", None))
+        for process in self.processes:
+            process.join(timeout=10)
+            if process.is_alive():
+                process.terminate()
+        self.local, self.conns, self.processes = None, [], []
+
+
+# ======================================================================================
+# Appendix B: the paper's looks, generated in code
+# ======================================================================================
+
+# --- the paper's looks, generated in code: humanoid textures and camera, MountainCar's landscape ---
+
+
+def _atomic_write(path: str, data: bytes):
+    """Write via temp file + os.replace so parallel env workers never read a half-written file."""
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp_")
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def _value_noise(u: np.ndarray, v: np.ndarray, seed: int, period: int = 0) -> np.ndarray:
+    """Smooth 2D value noise in [0, 1] at float coords (u, v); lattice of random values, smoothstep-blended.
+    period > 0 makes the noise tile seamlessly (lattice indices wrap), needed for repeated textures."""
+    rng = np.random.default_rng(seed)
+    n = period if period > 0 else 256
+    lattice = rng.random((n, n))
+    iu, iv = np.floor(u).astype(np.int64), np.floor(v).astype(np.int64)
+    fu, fv = u - iu, v - iv
+    fu, fv = fu * fu * (3 - 2 * fu), fv * fv * (3 - 2 * fv)
+    i0, i1, j0, j1 = iu % n, (iu + 1) % n, iv % n, (iv + 1) % n
+    top = lattice[j0, i0] * (1 - fu) + lattice[j0, i1] * fu
+    bot = lattice[j1, i0] * (1 - fu) + lattice[j1, i1] * fu
+    return top * (1 - fv) + bot * fv
+
+
+def _fbm(u, v, seed, octaves=5, period=0):
+    """Fractal sum of value noise (octaves halve in amplitude), normalised to roughly [0, 1]."""
+    total, amp, norm = 0.0, 1.0, 0.0
+    for o in range(octaves):
+        f = 2**o
+        total = total + amp * _value_noise(u * f, v * f, seed + o, period * f if period else 0)
+        norm += amp
+        amp *= 0.5
+    return total / norm
+
+
+# ----------------------------------------------------------------------------------------------
+# Humanoid: paper textures (sky, slate tiles, brushed metal) written next to a patched humanoid.xml
+# ----------------------------------------------------------------------------------------------
+
+
+def _sky_cross(face: int = 256) -> np.ndarray:
+    """Skybox as a 3x4 cross (gridlayout '.U..LFRB.D..'): every pixel is coloured from its 3D view
+    direction, so the six faces join without seams. Blue gradient + soft fbm clouds on a far plane."""
+    s = (np.arange(face) + 0.5) / face * 2 - 1  # [-1, 1] across a face
+    S, T = np.meshgrid(s, s)  # S: right, T: down in image space
+    # MuJoCo's skybox is z-up; f/r are the world directions of the F and R faces (right-handed unfold)
+    f, r, u = np.array([1.0, 0, 0]), np.array([0, -1.0, 0]), np.array([0, 0, 1.0])
+    faces = {  # (row, col) in the cross -> direction field
+        (0, 1): u + S[..., None] * r + T[..., None] * f,
+        (1, 0): -r + S[..., None] * f - T[..., None] * u,
+        (1, 1): f + S[..., None] * r - T[..., None] * u,
+        (1, 2): r - S[..., None] * f - T[..., None] * u,
+        (1, 3): -f - S[..., None] * r - T[..., None] * u,
+        (2, 1): -u + S[..., None] * r - T[..., None] * f,
+    }
+    img = np.zeros((3 * face, 4 * face, 3), np.float64)
+    for (row, column), d in faces.items():
+        d = d / np.linalg.norm(d, axis=-1, keepdims=True)
+        z = d[..., 2]
+        el = np.clip(z, 0, 1)
+        # sky: pale hazy horizon -> deeper blue at the zenith
+        horizon, zenith = np.array([0.78, 0.86, 0.95]), np.array([0.22, 0.45, 0.82])
+        t = (1 - (1 - el) ** 3)[..., None]
+        sky = horizon * (1 - t) + zenith * t
+        # clouds: fbm on a cloud layer at height 1 (perspective makes them flatten towards the horizon)
+        zc = np.maximum(z, 0.04)
+        cu, cv = d[..., 0] / zc * 0.9, d[..., 1] / zc * 0.9
+        n = _fbm(cu + 37.0, cv + 11.0, seed=7, octaves=5)
+        cover = np.clip((n - 0.48) / 0.22, 0, 1) ** 1.5  # soft threshold -> separated puffy clouds
+        cover *= np.clip(z / 0.05, 0, 1)  # fade into haze right at the horizon
+        shade = 0.88 + 0.12 * np.clip((n - 0.48) / 0.3, 0, 1)  # slightly brighter cloud cores
+        rgb = sky * (1 - cover[..., None]) + shade[..., None] * cover[..., None]
+        # below the horizon el = 0, so the sky keeps its horizon haze colour: no band beyond the floor's edge
+        img[row * face : (row + 1) * face, column * face : (column + 1) * face] = rgb
+    return (np.clip(img, 0, 1) * 255).astype(np.uint8)
+
+
+def _slate_tiles(size: int = 256) -> np.ndarray:
+    """Dark slate floor: 2x2 tiles per texture repeat, per-tile tone, fine stone grain, dark grout.
+    Noise is periodic so the 60x60 repetition shows no seams."""
+    y, x = np.mgrid[0:size, 0:size] + 0.5
+    half = size // 2
+    tile_id = (y // half) * 2 + (x // half)
+    tone = np.array([0.23, 0.26, 0.21, 0.25])[tile_id.astype(int)]  # slightly different slabs
+    grain = _fbm(x / size * 8, y / size * 8, seed=21, octaves=4, period=8)
+    gray = tone + 0.07 * (grain - 0.5)
+    # grout: distance to the nearest tile edge (edges at 0, half, size), darkened within ~3 px
+    d = np.minimum(np.abs(((x + half / 2) % half) - half / 2), np.abs(((y + half / 2) % half) - half / 2))
+    gray = np.where(d < 2.5, 0.09, gray)
+    rgb = gray[..., None] * np.array([0.92, 0.98, 1.06])  # cool blue-grey slate
+    return (np.clip(rgb, 0, 1) * 255).astype(np.uint8)
+
+
+def _brushed_metal(size: int = 128) -> np.ndarray:
+    """Light-grey brushed metal: fine streaks along one axis (noise stretched 64x along u)."""
+    y, x = np.mgrid[0:size, 0:size] + 0.5
+    streak = _fbm(x / size * 2, y / size * 64, seed=3, octaves=3, period=2)
+    gray = 0.74 + 0.10 * (streak - 0.5)
+    rgb = gray[..., None] * np.array([0.98, 1.0, 1.02])
+    return (np.clip(rgb, 0, 1) * 255).astype(np.uint8)
+
+
+def _stock_humanoid_xml() -> str:
+    import gymnasium.envs.mujoco  # the package that holds the stock humanoid.xml
+
+    return os.path.join(os.path.dirname(gymnasium.envs.mujoco.__file__), "assets", "humanoid.xml")
+
+
+_LOOKS_VERSION = "2"  # bump when the generated textures change, so stale caches are not reused
+
+
+def paper_humanoid_xml(textured: bool) -> str:
+    """Path of the Humanoid XML for rendering. textured=False -> gymnasium's stock file.
+    textured=True -> stock XML with the paper's sky/tiles/metal/light, written once into a cache dir
+    keyed by a hash of the stock XML, so bodies/joints (hence observations) stay identical."""
+    src = _stock_humanoid_xml()
+    if not textured:
+        return src
+    with open(src, "rb") as fh:
+        src_bytes = fh.read()
+    key = hashlib.sha1(src_bytes + _LOOKS_VERSION.encode()).hexdigest()[:12]
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    out_dir = os.path.join(cache, "vlmrm_sac", f"humanoid_{key}")
+    out_xml = os.path.join(out_dir, "humanoid_textured.xml")
+    if os.path.exists(out_xml):  # written last, so its presence means all textures are there
+        return out_xml
+    import imageio.v3
+    os.makedirs(out_dir, exist_ok=True)
+    for name, img in [("sky.png", _sky_cross()), ("tiles.png", _slate_tiles()), ("metal.png", _brushed_metal())]:
+        _atomic_write(os.path.join(out_dir, name), imageio.v3.imwrite("<bytes>", img, extension=".png"))
+
+    root = ET.fromstring(src_bytes)
+    root.find("default/geom").set("rgba", "1 1 1 1")  # white so the texture colour shows unchanged
+    asset = root.find("asset")
+    for child in list(asset):
+        asset.remove(child)
+    # file paths are relative to the XML's folder
+    ET.SubElement(asset, "texture", type="skybox", file="sky.png", gridsize="3 4", gridlayout=".U..LFRB.D..")
+    ET.SubElement(asset, "texture", name="texplane", type="2d", file="tiles.png")
+    ET.SubElement(asset, "material", name="MatPlane", texture="texplane", texrepeat="60 60",
+                  reflectance="0", shininess="0", specular="0")  # matte slate, no mirror image
+    ET.SubElement(asset, "texture", name="texgeom", type="cube", file="metal.png")
+    ET.SubElement(asset, "material", name="geom", texture="texgeom", texuniform="true", specular="1", shininess="1")
+    world = root.find("worldbody")
+    light = world.find("light")
+    light.attrib.update({"dir": "0 0 -1.5", "pos": "0 0 1", "diffuse": "1 1 1", "specular": ".5 .5 .5"})
+    world.find("geom[@name='floor']").set("rgba", "1 1 1 1")
+    _atomic_write(out_xml, ET.tostring(root))
+    return out_xml
+
+
+def set_render_quality(model, offsamples: int = 0, shadowsize: int = 1024):
+    """--fast-render (opt-in): no multisampling, a 1024 shadow map instead of 4096. Set on the MjModel
+    before the first render (gymnasium builds its render context lazily and reads these then). Shadows
+    stay; the change is measured and shown side by side in results/ (benchmarks.md, frames/)."""
+    model.vis.quality.offsamples = offsamples  # MSAA samples of the offscreen buffer (default 4)
+    model.vis.quality.shadowsize = shadowsize  # shadow map resolution (default 4096)
+
+
+def humanoid_v4_look(env, textured: bool, paper_camera: bool):
+    """Humanoid-v4 takes neither `xml_file` nor `default_camera_config` (it passes its own), so its model is
+    reloaded from the textured XML (the same bodies and joints, hence the same states) and its renderer,
+    which makes its GL context only at the first frame, gets the paper camera."""
+    if textured:
+        env.fullpath = paper_humanoid_xml(True)
+        env.model, env.data = env._initialize_simulation()
+        env.mujoco_renderer.model, env.mujoco_renderer.data = env.model, env.data
+    if paper_camera:
+        env.mujoco_renderer.default_cam_config = PAPER_CAMERA
+
+
+
+# ----------------------------------------------------------------------------------------------
+# MountainCar: "textured" look drawn in numpy (sky, hills, grassy rock mountain, flag, red car)
+# ----------------------------------------------------------------------------------------------
+
+MC_MIN_X, MC_MAX_X = MOUNTAINCAR_X_RANGE
+
+
+def _mc_height(x):
+    return np.sin(3 * x) * 0.45 + 0.55  # gymnasium's MountainCar curve
+
+
+def _mc_geometry(width, height):
+    """Same world->pixel map as gymnasium's renderer: scale = W / 1.8 for both axes, y up from the bottom."""
+    scale = width / (MC_MAX_X - MC_MIN_X)
+    to_col = lambda x: (x - MC_MIN_X) * scale  # noqa: E731
+    to_row = lambda y: height - y * scale  # noqa: E731  (image rows grow downwards)
+    return scale, to_col, to_row
+
+
+def _cover(sdf):
+    """Anti-aliased coverage from a signed distance in pixels (negative inside)."""
+    return np.clip(0.5 - sdf, 0.0, 1.0)
+
+
+def _box_sdf(u, v, half_u, half_v):
+    du, dv = np.abs(u) - half_u, np.abs(v) - half_v
+    return np.hypot(np.maximum(du, 0), np.maximum(dv, 0)) + np.minimum(np.maximum(du, dv), 0)
+
+
+def _blend(img, cov, rgb):
+    img *= 1 - cov[..., None]
+    img += cov[..., None] * np.asarray(rgb, np.float32)
+
+
+@functools.lru_cache(maxsize=4)
+def _mc_background(width: int, height: int) -> np.ndarray:
+    """Static scene (everything but the car), float32 in [0, 1]; computed once per frame size."""
+    scale, to_col, to_row = _mc_geometry(width, height)
+    rows, cols = np.mgrid[0:height, 0:width].astype(np.float64) + 0.5
+    k = width / 600.0  # texture sizes follow the frame size
+    # sky: deep blue at the top -> pale near the bottom, with faint wispy clouds
+    t = (rows / height)[..., None]
+    img = np.array([0.30, 0.52, 0.85]) * (1 - t) + np.array([0.80, 0.88, 0.96]) * t
+    clouds = np.clip((_fbm(cols / (90 * k), rows / (30 * k), seed=11, octaves=4) - 0.55) / 0.2, 0, 1)
+    _blend(img, 0.8 * clouds * (1 - t[..., 0]), (1.0, 1.0, 1.0))
+    # distant bluish hills behind the track (a few sines + noise), for a landscape feel
+    xw = MC_MIN_X + cols[0] / scale
+    ridge = 0.62 + 0.10 * np.sin(2.1 * xw + 0.7) + 0.05 * np.sin(5.3 * xw + 2.0) + 0.04 * (_fbm(cols[0] / (40 * k), np.zeros(width), seed=5) - 0.5)
+    hill_d = rows - to_row(ridge)[None, :]  # depth below the far ridge line
+    hill_n = _fbm(cols / (30 * k), rows / (15 * k), seed=13, octaves=4)
+    hill = np.array([0.40, 0.50, 0.62]) + (0.08 * (hill_n - 0.5) + 0.18 * np.clip(hill_d / (height * 0.5), 0, 1))[..., None]
+    img = img * (1 - _cover(-hill_d)[..., None]) + hill * _cover(-hill_d)[..., None]  # hazier (lighter) further down
+    # mountain: column-wise surface row; d = depth (px) below the surface
+    surf = to_row(_mc_height(xw))[None, :]
+    d = rows - surf
+    inside = _cover(-d)  # anti-aliased silhouette of the surface
+    rock_n = _fbm(cols / (25 * k), rows / (12 * k), seed=17, octaves=5)  # stretched -> layered strata
+    rock = (0.42 + 0.30 * (rock_n - 0.5))[..., None] * np.array([1.0, 0.9, 0.78])  # brown-grey rock
+    rock *= (1 - 0.25 * np.clip(d / (height * 0.6), 0, 1))[..., None]  # darker deeper down
+    grass_n = _fbm(cols / (6 * k), rows / (3 * k), seed=23, octaves=3)
+    grass = (0.75 + 0.5 * (grass_n - 0.5))[..., None] * np.array([0.30, 0.62, 0.22])
+    band = 10 * k + 4 * k * _fbm(cols[0] / (20 * k), np.zeros(width), seed=29)[None, :]  # ragged grass edge
+    g = np.clip((band - d) / 1.5, 0, 1)[..., None]
+    ground = grass * g + rock * (1 - g)
+    img = img * (1 - inside[..., None]) + ground * inside[..., None]
+    # flag at the goal: dark pole + bright yellow pennant (static, so part of the background)
+    fx, fy = to_col(MOUNTAINCAR_GOAL), to_row(_mc_height(MOUNTAINCAR_GOAL))
+    pole_top = fy - 55 * k
+    pole = _cover(_box_sdf(cols - fx, rows - (fy + pole_top) / 2, 1.5 * k, (fy - pole_top) / 2))
+    _blend(img, pole, (0.15, 0.15, 0.15))
+    # pennant: triangle pointing right from the pole top (sdf of its three edges)
+    pu, pv = cols - fx, rows - pole_top
+    tri = np.maximum.reduce([-pu, np.abs(pv - 9 * k) - 9 * k + pu * (9 / 28), pu - 28 * k])
+    _blend(img, _cover(tri), (0.98, 0.85, 0.05))
+    return img.astype(np.float32)
+
+
+def draw_mountaincar(position: float, width: int = 600, height: int = 400) -> np.ndarray:
+    """Paper's "textured" MountainCar frame: static landscape + red car tilted with the slope at x=position."""
+    scale, to_col, to_row = _mc_geometry(width, height)
+    k = width / 600.0
+    x = float(np.clip(position, MC_MIN_X, MC_MAX_X))
+    angle = np.arctan(np.cos(3 * x) * 3 * 0.45)  # slope angle; same in pixels since both axes share `scale`
+    ca, sa = np.cos(angle), np.sin(angle)
+    # car frame: u along the slope (right/uphill), v along the outward normal; image rows point down
+    cx, cy = to_col(x), to_row(_mc_height(x))
+    r = int(45 * k)  # only touch a patch around the car: keeps the per-frame cost tiny
+    r0, r1 = max(int(cy) - r, 0), min(int(cy) + r, height)
+    c0, c1 = max(int(cx) - r, 0), min(int(cx) + r, width)
+    img = _mc_background(width, height).copy()
+    if r0 >= r1 or c0 >= c1:
+        return (img * 255).astype(np.uint8)
+    rows, cols = np.mgrid[r0:r1, c0:c1].astype(np.float32) + 0.5
+    dx, dy = cols - cx, cy - rows  # dy up
+    u, v = dx * ca + dy * sa, -dx * sa + dy * ca
+    patch = img[r0:r1, c0:c1]
+    wheel_r = 7 * k
+    body = _box_sdf(u, v - (wheel_r + 7 * k), 22 * k, 6 * k) - 2 * k  # rounded chassis above the wheels
+    cabin = _box_sdf(u + 3 * k, v - (wheel_r + 17 * k), 11 * k, 5 * k) - 2 * k
+    window = _box_sdf(u + 3 * k, v - (wheel_r + 17 * k), 8 * k, 3 * k) - 1 * k
+    _blend(patch, _cover(np.minimum(body, cabin)), (0.85, 0.08, 0.06))
+    _blend(patch, _cover(window), (0.70, 0.85, 0.95))
+    for wu in (-13 * k, 13 * k):
+        dist = np.hypot(u - wu, v - wheel_r)
+        _blend(patch, _cover(dist - wheel_r), (0.08, 0.08, 0.08))
+        _blend(patch, _cover(dist - 0.4 * wheel_r), (0.60, 0.60, 0.62))  # hub cap
+    return (img * 255).astype(np.uint8)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ import tyro
 from tqdm import tqdm
 
 import plot
-import vlmrm_sac as vs
+import vlmrm_sac
 from tiny_models import save_random_clip, smooth_frames
 
 ARCHS = {  # the real widths and depths of open_clip's ViT-B-32 and ViT-bigG-14; weights are random
@@ -87,7 +87,7 @@ def build_clip(arch: str, path: str) -> str:
     return save_random_clip(path, config)
 
 
-def clip_images_per_s(model: vs.CLIPReward, n: int, size: int, repeats: int = 2) -> float:
+def clip_images_per_s(model: vlmrm_sac.CLIPReward, n: int, size: int, repeats: int = 2) -> float:
     frames = torch.randint(0, 256, (n, size, size, 3), dtype=torch.uint8)
     model.embed_images(frames[: min(n, model.batch_size)])  # warm-up
     sync(model.device)
@@ -103,9 +103,9 @@ def sync(device):
         torch.cuda.synchronize()
 
 
-def updates_per_s(agent: vs.SAC, args: vs.Args, obs_dim: int, act_dim: int, iters: int) -> float:
+def updates_per_s(agent: vlmrm_sac.SAC, args: vlmrm_sac.Args, obs_dim: int, act_dim: int, iters: int) -> float:
     device = agent.log_ent_coef.device
-    buffer = vs.ReplayBuffer(100_000, obs_dim, (act_dim,), torch.float32, device)
+    buffer = vlmrm_sac.ReplayBuffer(100_000, obs_dim, (act_dim,), torch.float32, device)
     buffer.add(obs=torch.randn(100_000, obs_dim), next_obs=torch.randn(100_000, obs_dim),
                actions=torch.rand(100_000, act_dim) * 0.8 - 0.4, rewards=torch.rand(100_000), dones=torch.zeros(100_000))
     for i in range(10):
@@ -118,7 +118,7 @@ def updates_per_s(agent: vs.SAC, args: vs.Args, obs_dim: int, act_dim: int, iter
     return iters / (time.perf_counter() - start)
 
 
-def cleanrl_updates_per_s(obs_dim: int, act_dim: int, args: vs.Args, device, iters: int) -> float:
+def cleanrl_updates_per_s(obs_dim: int, act_dim: int, args: vlmrm_sac.Args, device, iters: int) -> float:
     """CleanRL sac_continuous_action.py's update, as written there (with .item()-free logging off)."""
     def net(i, o):
         return torch.nn.Sequential(torch.nn.Linear(i, 256), torch.nn.ReLU(), torch.nn.Linear(256, 256), torch.nn.ReLU(),
@@ -180,7 +180,7 @@ def cleanrl_updates_per_s(obs_dim: int, act_dim: int, args: vs.Args, device, ite
 def render_rates(size: int, frames: int = 40):
     print(f"| env and look | frames/s ({size}x{size} for MuJoCo; step + render, one process) |\n|---|---|")
     for name, (env_id, kwargs) in plot.LOOKS.items():  # the looks `plot.py frames` draws
-        env = vs.make_env(env_id, render_size=size, **kwargs)
+        env = vlmrm_sac.make_env(env_id, render_size=size, **kwargs)
         env.reset(seed=0)
         space = env.action_space
         action = np.zeros(space.shape, space.dtype) if hasattr(space, "low") else 1
@@ -204,24 +204,24 @@ def render_quality(poses: int, size: int):
     from transformers import CLIPImageProcessor
 
     with tempfile.TemporaryDirectory() as tmp:
-        model = vs.CLIPReward(build_clip("vit-b-32", tmp), ["a humanoid robot"])  # its preprocessing: 224, OpenAI mean/std
+        model = vlmrm_sac.CLIPReward(build_clip("vit-b-32", tmp), ["a humanoid robot"])  # its preprocessing: 224, OpenAI mean/std
     processor = CLIPImageProcessor(size={"height": 224, "width": 224}, do_center_crop=False, resample=Image.BICUBIC,
                                    image_mean=model.image_mean.flatten().tolist(), image_std=model.image_std.flatten().tolist())
-    paper = vs.make_env("Humanoid-v5", render_size=size)
+    paper = vlmrm_sac.make_env("Humanoid-v5", render_size=size)
     variants = {"--fast-render (no multisampling, 1024 shadow map)": (0, 1024), "no multisampling only": (0, 4096),
                 "1024 shadow map only": (4, 1024)}
     envs = {}
     for name, (offsamples, shadowsize) in variants.items():
-        envs[name] = vs.make_env("Humanoid-v5", render_size=size)
-        vs.set_render_quality(envs[name].unwrapped.model, offsamples, shadowsize)
+        envs[name] = vlmrm_sac.make_env("Humanoid-v5", render_size=size)
+        vlmrm_sac.set_render_quality(envs[name].unwrapped.model, offsamples, shadowsize)
         envs[name].reset(seed=0)
     diffs = {name: [] for name in [*variants, "our preprocessing vs CLIPImageProcessor (paper quality)"]}
     for _ in tqdm(plot.varied_poses(paper, poses, seed=0), total=poses, desc="poses", unit="pose"):
-        frame = vs.render(paper)  # several GL contexts in one process: each is made current for its env
+        frame = vlmrm_sac.render(paper)  # several GL contexts in one process: each is made current for its env
         ours = model.preprocess(frame[None])
         for name, env in envs.items():
             env.unwrapped.set_state(paper.unwrapped.data.qpos.copy(), paper.unwrapped.data.qvel.copy())
-            diffs[name].append((ours - model.preprocess(vs.render(env)[None])).abs())
+            diffs[name].append((ours - model.preprocess(vlmrm_sac.render(env)[None])).abs())
         diffs["our preprocessing vs CLIPImageProcessor (paper quality)"].append(
             (ours - processor(images=[frame], return_tensors="pt").pixel_values).abs())
     print(f"{poses} humanoid poses, {size}x{size} frames -> 224x224, normalized units (1/255 of a grey level = "
@@ -243,8 +243,8 @@ def precision_table(arch: str, n: int, batch_size: int, device):
         exact = None
         print(f"{arch}, random weights, {n} smooth synthetic 480x480 images, batch {batch_size}, on {device_name(device)}")
         print("| --reward-precision | images/s | worst reward error / reward std |\n|---|---|---|")
-        for precision in vs.PRECISIONS:
-            model = vs.CLIPReward(path, ["a humanoid robot kneeling"], device=device, precision=precision, batch_size=batch_size)
+        for precision in vlmrm_sac.PRECISIONS:
+            model = vlmrm_sac.CLIPReward(path, ["a humanoid robot kneeling"], device=device, precision=precision, batch_size=batch_size)
             rewards = model(frames).cpu()
             exact = rewards if exact is None else exact
             speed = clip_images_per_s(model, n, 480)
@@ -259,12 +259,12 @@ def device_name(device) -> str:
 
 def main(b: Bench):
     if b.precision:
-        return precision_table(b.arch, b.precision, b.reward_batch_size, vs.resolve_device(b.device))
+        return precision_table(b.arch, b.precision, b.reward_batch_size, vlmrm_sac.resolve_device(b.device))
     if b.renders:
         return render_rates(b.render_size)
     if b.render_quality:
         return render_quality(b.render_quality, b.render_size)
-    device = vs.resolve_device(b.device)
+    device = vlmrm_sac.resolve_device(b.device)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
     workers = b.num_workers if b.num_workers is not None else min(b.num_envs, len(os.sched_getaffinity(0)))
     print(f"# {b.arch}, {b.num_envs} envs on {workers} workers x {b.train_frequency} steps per stretch, {b.gradient_steps} "
@@ -273,21 +273,21 @@ def main(b: Bench):
     with tempfile.TemporaryDirectory() as tmp:
         clip_path = build_clip(b.arch, os.path.join(tmp, "clip"))
         per_stretch = b.num_envs * b.train_frequency
-        args = vs.Args(env_id="Humanoid-v5", num_envs=b.num_envs, train_frequency=b.train_frequency,
+        args = vlmrm_sac.Args(env_id="Humanoid-v5", num_envs=b.num_envs, train_frequency=b.train_frequency,
                        gradient_steps=b.gradient_steps, render_size=b.render_size, fast_render=b.fast_render,
                        num_workers=b.num_workers, overlap_updates=b.overlap_updates, reward_precision=b.reward_precision,
                        clip_model=clip_path, prompt=("a humanoid robot kneeling",), device=b.device,
                        reward_batch_size=b.reward_batch_size, learning_starts=per_stretch,
                        total_timesteps=per_stretch * (2 + b.stretches), log_interval=per_stretch * 2,
                        video_interval=0, checkpoint_interval=10**12, run_dir=os.path.join(tmp, "runs"))
-        vs.check_args(args)
-        run_dir = vs.train(args)
+        vlmrm_sac.check_args(args)
+        run_dir = vlmrm_sac.train(args)
         rows = [r for r in csv.DictReader(open(run_dir / "metrics.csv")) if r["kind"] == "train" and r["sps"]]
         last = rows[-1]  # the stretches after the warm-up one
-        model = vs.CLIPReward(clip_path, ["a humanoid robot kneeling"], device=device, batch_size=b.reward_batch_size,
+        model = vlmrm_sac.CLIPReward(clip_path, ["a humanoid robot kneeling"], device=device, batch_size=b.reward_batch_size,
                               precision=b.reward_precision)
         images = clip_images_per_s(model, min(per_stretch, 2048), b.render_size)
-        agent = vs.SAC(348, vs.gym.spaces.Box(-0.4, 0.4, (17,), np.float32), args, device)
+        agent = vlmrm_sac.SAC(348, vlmrm_sac.gym.spaces.Box(-0.4, 0.4, (17,), np.float32), args, device)
         ours = updates_per_s(agent, args, 348, 17, b.update_iters)
         plain = cleanrl_updates_per_s(348, 17, args, device, b.update_iters)
     split = ", ".join(f"{k} {float(last['share_' + k]):.0%}" for k in ("sim", "render", "reward", "policy", "update", "other"))
