@@ -5,6 +5,9 @@ import sys
 from pathlib import Path
 
 os.environ["HF_HUB_OFFLINE"] = "1"
+# The tests' networks and CLIPs are small: one thread each. Torch's default (one per core) gains nothing on
+# them and, with another process busy, spin-waits: a 13 s run then took 280 s on 2 cores.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MUJOCO_GL", "egl")
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # import vlmrm_sac, plot
