@@ -71,6 +71,10 @@ class Bench:
     """SAC updates timed for updates/s"""
     renders: bool = False
     """only measure frames/s (step + render, one process) of each env and look, and exit"""
+    transfer: int = 0
+    """only measure how fast this many CartPole envs (600x400 frames) step and render for 200 vector steps: the
+    env pool (frames rendered into shared memory) beside the way of commit 4fc00e0 (gymnasium's AsyncVectorEnv,
+    frames pickled through a pipe per env in info, then stacked), and exit"""
     precision: int = 0
     """only measure each --reward-precision scheme on this many smooth synthetic images (images/s, and the worst
     reward error against fp32 over the std of the fp32 rewards), and exit"""
@@ -234,6 +238,51 @@ def render_quality(poses: int, size: int):
               f"{float(d.max()):.4f} | {max(float(x.mean()) for x in per_pose):.4f} |")
 
 
+class FrameInInfo(vlmrm_sac.gym.Wrapper):
+    """4fc00e0's way: the frame of the reached state travels in info, pickled through the worker's pipe."""
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        return obs, reward, terminated, truncated, {**info, "frame": self.env.render()}
+
+
+def make_framed_cartpole():
+    return FrameInInfo(vlmrm_sac.make_env("CartPole-v1", 200))
+
+
+def transfer_rates(num_envs: int, steps: int = 200):
+    """Vector steps/s of num_envs CartPoles rendering every frame, and where the trainer's time goes."""
+    print(f"{num_envs} CartPole-v1 envs, every env renders 600x400 every step, {steps} vector steps, {device_name(torch.device('cpu'))}")
+    print("| how frames reach the trainer | workers | vector steps/s | frames/s |\n|---|---|---|---|")
+    actions = np.ones(num_envs, dtype=np.int64)
+    old = vlmrm_sac.gym.vector.AsyncVectorEnv([make_framed_cartpole] * num_envs,
+                                              autoreset_mode=vlmrm_sac.gym.vector.AutoresetMode.DISABLED)
+    old.reset(seed=list(range(num_envs)))
+    for _ in range(5):
+        old.step(actions)
+    start = time.perf_counter()
+    for t in range(steps):
+        frames = old.step(actions)[4]["frame"]  # (n, H, W, 3), unpickled and stacked
+        batch = np.concatenate([frames])  # 4fc00e0 concatenated each CLIP batch once more
+    rate = steps / (time.perf_counter() - start)
+    old.close()
+    print(f"| pickled through a pipe per env (AsyncVectorEnv, 4fc00e0) | {num_envs} | {rate:.1f} | {rate * num_envs:.0f} |")
+    for workers in sorted({num_envs, max(1, len(os.sched_getaffinity(0)))}):
+        args = vlmrm_sac.Args(env_id="CartPole-v1", num_envs=num_envs, num_workers=workers, episode_length=200)
+        pool = vlmrm_sac.make_env_pool(args, slots=steps, render_envs=num_envs)
+        pool.reset({i: i for i in range(num_envs)})
+        for t in range(5):
+            pool.step(actions, slot=t)
+        start = time.perf_counter()
+        for t in range(steps):
+            pool.step(actions, slot=t)
+            batch = pool.frames[t]  # a view: what CLIP reads
+        rate = steps / (time.perf_counter() - start)
+        pool.close()
+        print(f"| rendered into shared memory (the env pool) | {workers} | {rate:.1f} | {rate * num_envs:.0f} |")
+    del batch
+
+
 def precision_table(arch: str, n: int, batch_size: int, device):
     """The reward of each precision scheme (cosine with the goal prompt's embedding, a fixed direction for a
     random-weight model) against fp32, on smooth 480x480 synthetic images."""
@@ -258,6 +307,8 @@ def device_name(device) -> str:
 
 
 def main(b: Bench):
+    if b.transfer:
+        return transfer_rates(b.transfer)
     if b.precision:
         return precision_table(b.arch, b.precision, b.reward_batch_size, vlmrm_sac.resolve_device(b.device))
     if b.renders:
