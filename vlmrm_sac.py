@@ -425,6 +425,26 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     return precision
 
 
+def preprocess_frames(frames, size: int, mean: torch.Tensor, std: torch.Tensor, device) -> torch.Tensor:
+    """uint8 (N, H, W, 3) -> float32 (N, 3, size, size) on `device`: the WHOLE frame resized to the model's square
+    input (bicubic, antialiased, no crop), clamped to [0, 1], normalized with the model's mean and std (3, 1, 1).
+
+    On a CPU the frames go four at a time: a float copy of a whole batch of full frames falls out of the caches
+    (200 CartPole frames of 600x400: 3.8x slower in one go). Each frame's pixels are the same either way."""
+    device = torch.device(device)
+    if isinstance(frames, np.ndarray):
+        frames = np.ascontiguousarray(frames)  # MuJoCo's renders are flipped views (negative strides)
+    frames = torch.as_tensor(frames)
+    step = 4 if device.type == "cpu" else max(1, len(frames))
+    pieces = []
+    for i in range(0, len(frames), step):
+        x = frames[i:i + step].to(device, non_blocking=True).permute(0, 3, 1, 2).float() / 255.0
+        x = F.interpolate(x, size=(size, size), mode="bicubic", antialias=True,
+                          align_corners=False).clamp_(0, 1)  # clamp: bicubic overshoots, as a uint8 image cannot
+        pieces.append((x - mean.to(device)) / std.to(device))
+    return torch.cat(pieces) if pieces else torch.zeros(0, 3, size, size, device=device)
+
+
 class CLIPReward(nn.Module):
     """Maps frames, uint8 (N, H, W, 3), to goal-baseline rewards (N,) float32.
 
@@ -483,14 +503,8 @@ class CLIPReward(nn.Module):
 
     def preprocess(self, frames, device=None) -> torch.Tensor:
         """uint8 (N, H, W, 3) -> normalized (N, 3, S, S) on `device` (the model's), in the weights' dtype."""
-        device = device or self.device
-        if isinstance(frames, np.ndarray):
-            frames = np.ascontiguousarray(frames)  # MuJoCo's renders are flipped views (negative strides)
-        frames = torch.as_tensor(frames).to(device, non_blocking=True)
-        x = frames.permute(0, 3, 1, 2).float() / 255.0
-        x = F.interpolate(x, size=(self.image_size, self.image_size), mode="bicubic", antialias=True,
-                          align_corners=False).clamp_(0, 1)  # clamp: bicubic overshoots, as a uint8 image cannot
-        return ((x - self.image_mean.to(device)) / self.image_std.to(device)).to(self.weights_dtype)
+        return preprocess_frames(frames, self.image_size, self.image_mean, self.image_std,
+                                 device or self.device).to(self.weights_dtype)
 
     @torch.no_grad()
     def _embed_shard(self, device, model, frames) -> torch.Tensor:
