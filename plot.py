@@ -210,6 +210,8 @@ class Landscape:
 
     clip_model: str = DEFAULT_MODEL
     """CLIP model (hub id or local directory)"""
+    mountaincar_clip_model: Optional[str] = None
+    """another CLIP model for the MountainCar panels (default: --clip-model), e.g. one trained on MountainCar's frames"""
     alphas: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
     """goal-baseline regularization strengths to plot"""
     points: int = 61
@@ -227,20 +229,22 @@ class Landscape:
             ("MountainCarContinuous-v0", "stock", "car position", lambda v: [v, 0], np.linspace(*vlmrm_sac.MOUNTAINCAR_X_RANGE, self.points), vlmrm_sac.MOUNTAINCAR_GOAL),
             ("MountainCarContinuous-v0", "textured", "car position", lambda v: [v, 0], np.linspace(*vlmrm_sac.MOUNTAINCAR_X_RANGE, self.points), vlmrm_sac.MOUNTAINCAR_GOAL),
         ]
-        model = clip_model(self.clip_model, *PAPER_PROMPTS["CartPole"], self.device)  # loaded once, prompts per env
+        names = {"CartPole": self.clip_model, "MountainCarContinuous": self.mountaincar_clip_model or self.clip_model}
+        models = {name: clip_model(name, *PAPER_PROMPTS["CartPole"], self.device) for name in set(names.values())}
         fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
         rows, cmap = [], plt.get_cmap("viridis")
         for ax, (env_id, look, xlabel, state, xs, goal) in zip(axes, sweeps):
             frames = render_states(env_id, np.array([state(v) for v in xs]), textured=look == "textured")
-            prompts = PAPER_PROMPTS[vlmrm_sac.env_family(env_id)]
-            for alpha, r in rewards_by_alpha(model, frames, self.alphas, prompts).items():
+            family = vlmrm_sac.env_family(env_id)  # each model is loaded once; the prompts are the env's
+            for alpha, r in rewards_by_alpha(models[names[family]], frames, self.alphas, PAPER_PROMPTS[family]).items():
                 ax.plot(xs, rescale(r), color=cmap(alpha))
-                rows += [{"env": env_id, "look": look, "x": float(x), "alpha": alpha, "reward": float(v),
-                          "reward_rescaled": float(s)} for x, v, s in zip(xs, r, rescale(r))]
+                rows += [{"env": env_id, "look": look, "model": names[family], "x": float(x), "alpha": alpha,
+                          "reward": float(v), "reward_rescaled": float(s)} for x, v, s in zip(xs, r, rescale(r))]
             ax.axvline(goal, color="k", ls="--", lw=1)
             ax.set(xlabel=xlabel, ylabel="CLIP reward (rescaled)", title=f"{vlmrm_sac.env_family(env_id)} ({look})")
         fig.colorbar(plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(0, 1)), ax=axes, label="alpha")
-        fig.suptitle(f"Reward landscapes: {self.clip_model}" + (f"\n{self.note}" if self.note else ""), fontsize=9)
+        fig.suptitle(f"Reward landscapes: {' / '.join(dict.fromkeys(names.values()))}" + (f"\n{self.note}" if self.note else ""),
+                     fontsize=9)
         save(fig, self.out_dir, "landscape", rows)
 
 

@@ -66,10 +66,12 @@ def test_ground_truth_labels_follow_the_paper_rules():
 # --- subcommands on the tiny CLIP: shapes and files only (its rewards mean nothing)
 
 
-def test_landscape(tiny_clip, tmp_path):
-    run_plot("landscape", "--clip-model", tiny_clip, "--points", 5, "--alphas", 0, 1, "--out-dir", tmp_path)
-    rows = assert_figure(tmp_path, "landscape", {"env", "look", "x", "alpha", "reward", "reward_rescaled"})
+def test_landscape(tiny_clip, tiny_siglip, tmp_path):
+    run_plot("landscape", "--clip-model", tiny_clip, "--mountaincar-clip-model", tiny_siglip, "--points", 5,
+             "--alphas", 0, 1, "--out-dir", tmp_path)
+    rows = assert_figure(tmp_path, "landscape", {"env", "look", "model", "x", "alpha", "reward", "reward_rescaled"})
     assert len(rows) == 3 * 5 * 2
+    assert {(r["env"], r["model"]) for r in rows} == {("CartPole-v1", tiny_clip), ("MountainCarContinuous-v0", tiny_siglip)}
     for look in ("stock", "textured"):
         scaled = [float(r["reward_rescaled"]) for r in rows if r["look"] == look and r["alpha"] == "0.0"]
         assert min(scaled) == 0 and max(scaled) == 1
