@@ -139,6 +139,13 @@ class Args:
     overlap_updates: bool = False
     """run each stretch's gradient steps while the next stretch is collected, by a copy of the policy from
     before them: faster on a GPU, but one stretch of policy lag and not bit-reproducible (off: the paper's order)"""
+    use_sde: bool = False
+    """explore with generalized state-dependent noise (gSDE, SB3's use_sde): a random linear function of the policy's
+    last hidden layer, drawn anew for every stretch, instead of independent noise at every step. rl-zoo's
+    MountainCarContinuous settings, which the paper's MountainCar row matches and the authors' SB3 runs could
+    pass through, use it: step-wise noise almost never reaches the flag. Continuous actions only."""
+    sde_log_std_init: float = -3.0
+    """--use-sde: the initial log std of the noise weights (SB3's log_std_init: -3; rl-zoo's MountainCar: -3.67)"""
     ent_coef: str = "auto"
     """SAC's entropy coefficient (CleanRL's --alpha / --autotune; here --alpha is the goal-baseline strength):
     'auto' tunes it to the target entropy, or a fixed number such as 0.1"""
@@ -573,22 +580,40 @@ LOG_STD_MIN, LOG_STD_MAX = -5, 2
 
 
 class Actor(nn.Module):
-    """Tanh-squashed Gaussian policy (continuous) or a categorical policy (discrete)."""
+    """Tanh-squashed Gaussian policy (continuous) or a categorical policy (discrete).
 
-    def __init__(self, obs_dim: int, act_dim: int, discrete: bool, hidden: int, low=None, high=None):
+    With `sde_log_std_init` (--use-sde), continuous exploration is SB3's generalized state-dependent noise (gSDE):
+    the net gives only the mean, and the noise is h(s) @ W, h the last hidden layer (detached), W ~ N(0, exp(log_std)^2)
+    of shape (hidden, A) with log_std learned. W is drawn again by `resample_noise`: per env at every stretch, and
+    once per gradient step for the whole batch (as SB3 does), so within a stretch each env explores with one
+    consistent, perturbed policy. Its Gaussian has std sqrt(h^2 @ exp(log_std)^2) per action dimension."""
+
+    def __init__(self, obs_dim: int, act_dim: int, discrete: bool, hidden: int, low=None, high=None,
+                 sde_log_std_init: Optional[float] = None):
         super().__init__()
-        self.discrete = discrete
-        self.net = mlp(obs_dim, act_dim if discrete else 2 * act_dim, hidden)
+        self.discrete, self.sde = discrete, sde_log_std_init is not None
+        self.net = mlp(obs_dim, act_dim if discrete or self.sde else 2 * act_dim, hidden)
         if not discrete:  # actions are rescaled from tanh's (-1, 1) to the env's bounds
             self.register_buffer("action_scale", torch.tensor((high - low) / 2.0, dtype=torch.float32))
             self.register_buffer("action_bias", torch.tensor((high + low) / 2.0, dtype=torch.float32))
+        if self.sde:
+            self.sde_log_std = nn.Parameter(torch.full((hidden, act_dim), float(sde_log_std_init)))
+            self.noise_weights = None  # (k, hidden, A): one draw per env (k = num_envs) or for a whole batch (k = 1)
 
     def forward(self, obs):
         if self.discrete:
             return self.net(obs)  # logits (B, n_actions)
+        if self.sde:  # the mean, and the last hidden layer that the noise is a function of
+            h = self.net[:-1](obs)  # (B, hidden)
+            return F.hardtanh(self.net[-1](h), -2.0, 2.0), h.detach()  # SB3 clips gSDE's mean to +-2
         mean, log_std = self.net(obs).chunk(2, dim=-1)
         log_std = LOG_STD_MIN + 0.5 * (LOG_STD_MAX - LOG_STD_MIN) * (torch.tanh(log_std) + 1)
         return mean, log_std
+
+    def resample_noise(self, k: int = 1):
+        """gSDE: new noise weights, one (hidden, A) matrix for each of k envs (k = 1: one for any batch)."""
+        std = self.sde_log_std.exp()
+        self.noise_weights = std * torch.randn(k, *std.shape, device=std.device)  # rsample: differentiable in log_std
 
     def get_action(self, obs, deterministic: bool = False):
         """Continuous: (action (B, A), log_prob (B,)). Discrete: (action (B,), log_probs (B, n), probs (B, n))."""
@@ -597,6 +622,12 @@ class Actor(nn.Module):
             # validate_args=False: the checks would cost a GPU->CPU sync per call
             action = logits.argmax(-1) if deterministic else torch.distributions.Categorical(logits=logits, validate_args=False).sample()
             return action, F.log_softmax(logits, -1), F.softmax(logits, -1)
+        if self.sde:
+            mean, h = self(obs)
+            log_std = 0.5 * torch.log(h.pow(2) @ self.sde_log_std.exp().pow(2) + 1e-6)  # (B, A), SB3's epsilon
+            w = self.noise_weights  # (1 or B, hidden, A)
+            noise = h @ w[0] if len(w) != len(h) else torch.einsum("bh,bha->ba", h, w)
+            return squash(mean if deterministic else mean + noise, mean, log_std, self.action_scale, self.action_bias)
         mean, log_std = self(obs)
         u = mean if deterministic else mean + log_std.exp() * torch.randn_like(mean)
         return squash(u, mean, log_std, self.action_scale, self.action_bias)
@@ -699,7 +730,8 @@ class SAC(nn.Module):
         self.discrete = isinstance(action_space, gym.spaces.Discrete)
         act_dim = int(action_space.n) if self.discrete else int(np.prod(action_space.shape))
         bounds = {} if self.discrete else {"low": action_space.low, "high": action_space.high}
-        self.actor = Actor(obs_dim, act_dim, self.discrete, args.hidden_size, **bounds)
+        self.actor = Actor(obs_dim, act_dim, self.discrete, args.hidden_size, **bounds,
+                           sde_log_std_init=args.sde_log_std_init if args.use_sde else None)
         self.qf1, self.qf2, self.qf1_target, self.qf2_target = (
             SoftQNetwork(obs_dim, act_dim, self.discrete, args.hidden_size) for _ in range(4))
         self.qf1_target.load_state_dict(self.qf1.state_dict())
@@ -723,6 +755,8 @@ class SAC(nn.Module):
     def update(self, batch, args: Args, gradient_step: int) -> dict:
         """One gradient step. Returns loss tensors (no .item(): no GPU sync in the hot loop); the actor's and
         the entropy coefficient's only on the steps that update them, averaged over their updates."""
+        if self.actor.sde:
+            self.actor.resample_noise()  # gSDE: a draw for this gradient step's whole batch (SB3's reset_noise)
         ent_coef = self.log_ent_coef.exp().detach()
         qf_loss = critic_loss(batch, self.actor, self.qf1, self.qf2, self.qf1_target, self.qf2_target, ent_coef, args.gamma)
         self.q_optimizer.zero_grad()
@@ -807,6 +841,8 @@ def train(args: Args):
         if first + steps * n >= args.learning_starts:
             timer.start(first)  # steps/s and the time split count from the first stretch that is trained on
         video.arm(first, progress)
+        if args.use_sde:  # gSDE: each env explores the stretch with one draw of the noise weights
+            learner.policy.resample_noise(n)
         if reward_model is None:  # only env 0 renders, and only while a video is recorded
             envs.set_rendering([video.active] + [False] * (n - 1))
 
@@ -1367,6 +1403,8 @@ def evaluate(args: Args):
     episodes = np.zeros(n, dtype=int)
     eval_seed = lambda i, e: episode_seed(args.seed, 1_000_000 + i, e)  # never a training episode's seed
     obs = envs.reset({i: eval_seed(i, 0) for i in range(n)})
+    if agent.actor.sde:  # gSDE: a draw of the noise weights per env, again after every episode end
+        agent.actor.resample_noise(n)
     running = [{"frames": [], "env_rewards": []} for _ in range(n)]
     rows = []
     with tqdm(total=args.eval_episodes, unit="episode") as progress:
@@ -1393,6 +1431,8 @@ def evaluate(args: Args):
             if ended.any():
                 episodes[ended] += 1
                 obs[ended] = envs.reset({i: eval_seed(i, int(episodes[i])) for i in np.flatnonzero(ended)})
+                if agent.actor.sde:
+                    agent.actor.resample_noise(n)
     envs.close()
     with open(out_dir / "eval.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, ["episode", "clip_return", "env_return", "success", "length"])
@@ -1458,6 +1498,8 @@ def check_args(args: Args):
                             "use --reward env --no-log-clip-reward --video-interval 0, or another env")
         if not isinstance(probe.action_space, (gym.spaces.Box, gym.spaces.Discrete)):
             raise UserError(f"{args.env_id} has a {type(probe.action_space).__name__} action space; SAC here needs Box or Discrete")
+        if args.use_sde and not isinstance(probe.action_space, gym.spaces.Box):
+            raise UserError("--use-sde (state-dependent exploration noise) needs continuous actions; drop it for discrete SAC")
         if not isinstance(probe.observation_space, gym.spaces.Box):
             raise UserError(f"{args.env_id} observes a {type(probe.observation_space).__name__}; the policy needs a state vector (Box)")
     finally:
