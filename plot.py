@@ -274,6 +274,8 @@ class LabelledStates:
     """folder for the PNG, PDF and CSV"""
     note: str = ""
     """a line under the figure's title, e.g. where the model comes from"""
+    name: Optional[str] = None
+    """file name of the figure (default: epic / reward_hist)"""
 
     def load(self):
         """(frames (N, H, W, 3) uint8, labels (N,) bool, goal prompt, baseline prompt)."""
@@ -317,7 +319,7 @@ class Epic(LabelledStates):
         ax_b.set(xlabel="log10(parameters)", ylabel="EPIC distance (alpha 0)", title="(b) EPIC distance vs model size")
         if self.note:
             fig.suptitle(self.note, fontsize=8)
-        save(fig, self.out_dir, "epic", rows)
+        save(fig, self.out_dir, self.name or "epic", rows)
 
 
 @dataclass
@@ -343,7 +345,7 @@ class RewardHist(LabelledStates):
                      for g, v, s in zip(labels, r, z)]
         if self.note:
             fig.suptitle(self.note, fontsize=8)
-        save(fig, self.out_dir, "reward_hist", rows)
+        save(fig, self.out_dir, self.name or "reward_hist", rows)
 
 
 @dataclass
