@@ -61,7 +61,8 @@ LOOKS = {  # every look of the environments: name -> (env id, make_env keywords)
 def save(fig, out_dir: Union[str, Path], name: str, rows: list[dict]):
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
+    if fig.get_layout_engine() is None:  # a figure with a colorbar lays itself out (constrained)
+        fig.tight_layout()
     for ext in ("png", "pdf"):
         fig.savefig(out_dir / f"{name}.{ext}", dpi=150)
     plt.close(fig)
@@ -231,7 +232,7 @@ class Landscape:
         ]
         names = {"CartPole": self.clip_model, "MountainCarContinuous": self.mountaincar_clip_model or self.clip_model}
         models = {name: clip_model(name, *PAPER_PROMPTS["CartPole"], self.device) for name in set(names.values())}
-        fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+        fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), layout="constrained")
         rows, cmap = [], plt.get_cmap("viridis")
         for ax, (env_id, look, xlabel, state, xs, goal) in zip(axes, sweeps):
             frames = render_states(env_id, np.array([state(v) for v in xs]), textured=look == "textured")
