@@ -18,6 +18,9 @@ import torch
 import vlmrm_sac as vs
 
 ROOT = Path(__file__).resolve().parents[1]
+# The paper's CartPole prompt, scored by the tiny CLIP trained on the project's frames (tests/mini_clip.py)
+CARTPOLE_CLIP = ["--clip-model", ROOT / "results" / "mini_clip" / "cartpole_tiny", "--prompt",
+                 "pole vertically upright on top of the cart", "--baseline-prompt", "pole and cart", "--alpha", 0.5]
 
 
 def run_script(*flags, timeout=600, check=True):
@@ -414,17 +417,36 @@ def test_discrete_sac_balances_cartpole(tmp_path):
 
 # --- the central claim end to end: a sentence, through a CLIP's view of the frames, drives SAC to the goal ------
 
-CARTPOLE_CLIP = ["--clip-model", ROOT / "results" / "mini_clip" / "cartpole_tiny", "--prompt",
-                 "pole vertically upright on top of the cart", "--baseline-prompt", "pole and cart", "--alpha", 0.5]
+
+def test_each_transition_is_rewarded_for_the_frame_of_the_state_it_reached(tmp_path):
+    """Frames and rewards line up: every reward in the replay buffer is the CLIP reward of the frame of that
+    transition's next state, re-rendered here from the state itself (CartPole observes its whole state). A reward of
+    the frame one step earlier, or of a neighbouring env's frame, would not match."""
+    import plot
+
+    run_script("--env-id", "CartPole-v1", *CARTPOLE_CLIP, "--num-envs", 3, "--total-timesteps", 450, "--learning-starts",
+               450, "--train-frequency", 50, "--episode-length", 40, "--video-interval", 0, "--save-buffer",
+               "--run-dir", tmp_path)
+    data = torch.load(only_run(tmp_path) / "checkpoints" / "latest.pt", weights_only=False)["buffer"]["data"]
+    assert len(data["rewards"]) == 450
+    reward = vs.CLIPReward(str(CARTPOLE_CLIP[1]), [CARTPOLE_CLIP[3]], [CARTPOLE_CLIP[5]], alpha=0.5)
+    expected = reward(plot.render_states("CartPole-v1", data["next_obs"].double().numpy()))
+    matches = (data["rewards"] - expected).abs() < 1e-5
+    assert matches.float().mean() > 0.98, (data["rewards"][:8], expected[:8])  # float32 observations: a rare pixel
+    earlier = (data["rewards"][3:] - expected[:-3]).abs() < 1e-5  # the flat buffer holds (step, env) in order
+    assert earlier.float().mean() < 0.5
 
 
 @pytest.mark.slow
 def test_clip_rewarded_discrete_sac_balances_cartpole(tmp_path):
-    """Discrete SAC trained only on the CLIP reward of the paper's CartPole prompt and baseline, with a CLIP trained
-    here on the project's frames (results/mini_clip/cartpole_tiny, made by tests/mini_clip.py; no pretrained CLIP can
-    be downloaded here). The ground-truth return, which SAC never sees, must end far above random play's ~30 of 200.
-    Measured at this seed: ~160. It fails if the reward's sign is flipped, or if each stretch's rewards are shifted by
-    one env against its frames (both measured; see the README's Results)."""
+    """Discrete SAC trained only on the CLIP reward of the paper's CartPole prompt and baseline, scored by a CLIP
+    trained here on the project's frames (results/mini_clip/cartpole_tiny; no pretrained CLIP can be downloaded here).
+    The ground-truth return, which SAC never sees, must end far above random play's ~30 of 200.
+
+    Last 16 episodes, measured on the 2-core CPU: 166.5 at this seed (190.1, 185.4 at seeds 2, 3). With the reward's
+    sign flipped: 19.9; with each reward taken from the neighbouring env's frame: 46.1; with each reward taken from
+    the frame one step earlier (rolled within each stretch): 105.5 (170.8, 149.1 at seeds 2, 3). That shift leaves the optimal policy unchanged and
+    only slows learning, so beyond this seed the test above, which compares rewards with frames directly, guards it."""
     run_script("--env-id", "CartPole-v1", *CARTPOLE_CLIP, "--num-envs", 8, "--total-timesteps", 12800,
                "--learning-starts", 2000, "--train-frequency", 25, "--gradient-steps", 50, "--batch-size", 128,
                "--gamma", 0.99, "--policy-lr", 1e-3, "--q-lr", 1e-3, "--buffer-size", 100000, "--reward-batch-size", 200,
@@ -433,4 +455,4 @@ def test_clip_rewarded_discrete_sac_balances_cartpole(tmp_path):
     returns = [float(r["env_return"]) for r in read_metrics(only_run(tmp_path)) if r["kind"] == "episode"]
     assert len(returns) == 8 * 8  # 8 envs x 8 episodes of 200 steps
     assert np.mean(returns[:8]) < 60, returns  # the first episodes: random actions
-    assert np.mean(returns[-16:]) > 100, returns
+    assert np.mean(returns[-16:]) > 120, returns
