@@ -445,8 +445,9 @@ def test_clip_rewarded_discrete_sac_balances_cartpole(tmp_path):
 
     Last 16 episodes, measured on the 2-core CPU: 166.5 at this seed (190.1, 185.4 at seeds 2, 3). With the reward's
     sign flipped: 19.9; with each reward taken from the neighbouring env's frame: 46.1; with each reward taken from
-    the frame one step earlier (rolled within each stretch): 105.5 (170.8, 149.1 at seeds 2, 3). That shift leaves the optimal policy unchanged and
-    only slows learning, so beyond this seed the test above, which compares rewards with frames directly, guards it."""
+    the frame one step earlier (rolled within each stretch): 105.5 (170.8, 149.1 at seeds 2, 3). That shift leaves
+    the optimal policy unchanged and only slows learning, so beyond this seed the test above, which compares rewards
+    with frames directly, guards it."""
     run_script("--env-id", "CartPole-v1", *CARTPOLE_CLIP, "--num-envs", 8, "--total-timesteps", 12800,
                "--learning-starts", 2000, "--train-frequency", 25, "--gradient-steps", 50, "--batch-size", 128,
                "--gamma", 0.99, "--policy-lr", 1e-3, "--q-lr", 1e-3, "--buffer-size", 100000, "--reward-batch-size", 200,
