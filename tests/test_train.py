@@ -21,6 +21,11 @@ ROOT = Path(__file__).resolve().parents[1]
 # The paper's CartPole prompt, scored by the tiny CLIP trained on the project's frames (tests/mini_clip.py)
 CARTPOLE_CLIP = ["--clip-model", ROOT / "results" / "mini_clip" / "cartpole_tiny", "--prompt",
                  "pole vertically upright on top of the cart", "--baseline-prompt", "pole and cart", "--alpha", 0.5]
+# Discrete SAC settings that balance CartPole within 12.8k steps, either reward (results/README.md)
+CARTPOLE_SETTINGS = ["--num-envs", 8, "--total-timesteps", 12800, "--learning-starts", 2000, "--train-frequency", 25,
+                     "--gradient-steps", 50, "--batch-size", 128, "--gamma", 0.99, "--policy-lr", 1e-3, "--q-lr", 1e-3,
+                     "--buffer-size", 100000, "--reward-batch-size", 200, "--video-interval", 0, "--log-interval", 4000,
+                     "--checkpoint-interval", 100000, "--seed", 1]
 
 
 def run_script(*flags, timeout=600, check=True):
@@ -391,28 +396,27 @@ def test_replay_buffer_wraps_around_and_round_trips():
 
 @pytest.mark.slow
 def test_sac_learns_pendulum(tmp_path):
+    """Measured at this seed: the last 10 episodes' mean return -142.6 (random play ~ -1,200)."""
     run_script("--env-id", "Pendulum-v1", "--reward", "env", "--no-log-clip-reward", "--video-interval", 0,
-               "--num-envs", 1, "--total-timesteps", 15000, "--learning-starts", 5000, "--train-frequency", 1,
+               "--num-envs", 1, "--total-timesteps", 10000, "--learning-starts", 4000, "--train-frequency", 1,
                "--gradient-steps", 1, "--batch-size", 256, "--gamma", 0.99, "--policy-lr", 3e-4, "--q-lr", 1e-3,
-               "--policy-frequency", 2, "--buffer-size", 100000, "--log-interval", 5000, "--checkpoint-interval",
-               100000, "--seed", 1, "--run-dir", tmp_path, timeout=1200)
+               "--policy-frequency", 2, "--buffer-size", 100000, "--hidden-size", 64, "--log-interval", 5000,
+               "--checkpoint-interval", 100000, "--seed", 1, "--run-dir", tmp_path, timeout=1200)
     returns = [float(r["env_return"]) for r in read_metrics(only_run(tmp_path)) if r["kind"] == "episode"]
-    assert len(returns) == 75
+    assert len(returns) == 50
     assert np.mean(returns[-10:]) > -300, returns[-10:]
 
 
 @pytest.mark.slow
 def test_discrete_sac_balances_cartpole(tmp_path):
-    run_script("--env-id", "CartPole-v1", "--reward", "env", "--no-log-clip-reward", "--video-interval", 0,
-               "--num-envs", 4, "--total-timesteps", 30000, "--learning-starts", 2000, "--train-frequency", 50,
-               "--gradient-steps", 50, "--batch-size", 128, "--gamma", 0.99, "--policy-lr", 3e-4, "--q-lr", 3e-4,
-               "--buffer-size", 100000, "--log-interval", 5000, "--checkpoint-interval", 100000, "--seed", 1,
+    """The settings of the CLIP-rewarded check below, on the ground-truth reward. Measured: last 16 episodes' return
+    179.9 at this seed (169.0, 187.0 at seeds 2, 3: results/runs/cartpole_mini_clip_vs_env at 12.8k steps)."""
+    run_script("--env-id", "CartPole-v1", "--reward", "env", "--no-log-clip-reward", *CARTPOLE_SETTINGS,
                "--run-dir", tmp_path, timeout=1200)
-    episodes = [r for r in read_metrics(only_run(tmp_path)) if r["kind"] == "episode"]
-    last = episodes[-20:]
-    # Random play keeps the pole up for ~20 of 200 steps; balancing keeps it up nearly all episode
-    assert np.mean([float(r["env_return"]) for r in last]) > 150
-    assert np.mean([int(r["success"]) for r in last]) > 0.5
+    returns = [float(r["env_return"]) for r in read_metrics(only_run(tmp_path)) if r["kind"] == "episode"]
+    assert len(returns) == 8 * 8  # 8 envs x 8 episodes of 200 steps
+    # Random play keeps the pole up for ~30 of 200 steps; balancing keeps it up nearly all episode
+    assert np.mean(returns[-16:]) > 120, returns
 
 
 # --- the central claim end to end: a sentence, through a CLIP's view of the frames, drives SAC to the goal ------
@@ -448,11 +452,7 @@ def test_clip_rewarded_discrete_sac_balances_cartpole(tmp_path):
     the frame one step earlier (rolled within each stretch): 105.5 (170.8, 149.1 at seeds 2, 3). That shift leaves
     the optimal policy unchanged and only slows learning, so beyond this seed the test above, which compares rewards
     with frames directly, guards it."""
-    run_script("--env-id", "CartPole-v1", *CARTPOLE_CLIP, "--num-envs", 8, "--total-timesteps", 12800,
-               "--learning-starts", 2000, "--train-frequency", 25, "--gradient-steps", 50, "--batch-size", 128,
-               "--gamma", 0.99, "--policy-lr", 1e-3, "--q-lr", 1e-3, "--buffer-size", 100000, "--reward-batch-size", 200,
-               "--video-interval", 0, "--log-interval", 4000, "--checkpoint-interval", 100000, "--seed", 1,
-               "--run-dir", tmp_path, timeout=1200)
+    run_script("--env-id", "CartPole-v1", *CARTPOLE_CLIP, *CARTPOLE_SETTINGS, "--run-dir", tmp_path, timeout=1200)
     returns = [float(r["env_return"]) for r in read_metrics(only_run(tmp_path)) if r["kind"] == "episode"]
     assert len(returns) == 8 * 8  # 8 envs x 8 episodes of 200 steps
     assert np.mean(returns[:8]) < 60, returns  # the first episodes: random actions
