@@ -562,7 +562,7 @@ class Frames:
 @dataclass
 class All:
     """Every figure whose data is in results/ (training runs, labels), with no GPU and no model download.
-    The figures that need pretrained CLIP weights are listed with their command instead."""
+    The figures that need a CLIP model are listed with their command instead."""
 
     results: str = "results"
     """the results folder: runs/<group>/<run>/ and labels/*.csv"""
@@ -580,8 +580,8 @@ class All:
             Success(labels=tuple(f"{p.stem}={p}" for p in labels), out_dir=self.out_dir).run()
             made.append("success")
         print(f"made {len(made)} figure(s): {', '.join(made) or 'none'}")
-        print("not produced here (they need pretrained CLIP weights): landscape, epic, reward-hist, probe; "
-              "their commands are in results/README.md")
+        print("not made by `all`: landscape, epic, reward-hist and probe, which need a CLIP model (pretrained, or the "
+              "ones trained here in results/mini_clip); their commands are in results/README.md")
 
 
 COMMANDS = {"landscape": Landscape, "epic": Epic, "curves": Curves, "success": Success, "reward-hist": RewardHist,

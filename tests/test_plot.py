@@ -180,7 +180,7 @@ def test_all_on_a_clean_checkout(tmp_path):
     for name in ("plot.py", "vlmrm_sac.py"):
         shutil.copy(ROOT / name, checkout / name)
     proc = run_plot("all", cwd=checkout)
-    assert "not produced here" in proc.stdout
+    assert "not made by `all`" in proc.stdout
     committed = sorted(p.name for p in (ROOT / "results" / "figures").glob("*.csv")) if (ROOT / "results" / "figures").exists() else []
     made = sorted(p.name for p in (checkout / "results" / "figures").glob("*.csv")) if (checkout / "results" / "figures").exists() else []
     assert made == [n for n in committed if n.startswith(("curves_", "success"))]
