@@ -5,15 +5,18 @@ it is not a test.
     python tests/benchmark_throughput.py --arch vit-b-32            # paper config: 32 envs, 480x480, 100x100 updates
     python tests/benchmark_throughput.py --arch vit-bigG-14 --stretches 3
     python tests/benchmark_throughput.py --arch vit-b-32 --num-envs 4 --train-frequency 25 --stretches 2   # a CPU
+    python tests/benchmark_throughput.py --arch vit-bigG-14 --stretches 3 --profile loop.prof   # where "other" goes
 
 Reports: end-to-end env steps/s after learning starts and its time split (simulation, rendering,
 reward, updates, other = waiting and Python), standalone CLIP images/s at the same batch size, and
 SAC updates/s at batch 512 beside a plain CleanRL-style update measured in the same process.
 """
 
+import cProfile
 import csv
 import os
 import platform
+import pstats
 import subprocess
 import sys
 import tempfile
@@ -68,6 +71,11 @@ class Bench:
     reward_precision: str = "auto"
     device: str = "auto"
     update_iters: int = 200
+    profile: Optional[str] = None
+    """also profile the training loop's own thread with cProfile: the stats go to this file (read it with
+    `python -m pstats FILE` or snakeviz) and its 20 most expensive functions, by their own time, are printed. This is
+    where the split's "other" goes (Python work and waits outside the timed phases); the CLIP and worker threads
+    are not in it (for those: `py-spy record --native --subprocesses -- python tests/benchmark_throughput.py ...`)"""
     """SAC updates timed for updates/s"""
     renders: bool = False
     """only measure frames/s (step + render, one process) of each env and look, and exit"""
@@ -332,7 +340,8 @@ def main(b: Bench):
                        total_timesteps=per_stretch * (2 + b.stretches), log_interval=per_stretch * 2,
                        video_interval=0, checkpoint_interval=10**12, run_dir=os.path.join(tmp, "runs"))
         vlmrm_sac.check_args(args)
-        run_dir = vlmrm_sac.train(args)
+        profiler = cProfile.Profile() if b.profile else None
+        run_dir = vlmrm_sac.train(args) if profiler is None else profiler.runcall(vlmrm_sac.train, args)
         rows = [r for r in csv.DictReader(open(run_dir / "metrics.csv")) if r["kind"] == "train" and r["sps"]]
         last = rows[-1]  # the stretches after the warm-up one
         model = vlmrm_sac.CLIPReward(clip_path, ["a humanoid robot kneeling"], device=device, batch_size=b.reward_batch_size,
@@ -346,6 +355,10 @@ def main(b: Bench):
     print(f"standalone CLIP images/s (batch {b.reward_batch_size}, {b.render_size}px frames incl. preprocessing): {images:.1f}")
     print(f"end-to-end / standalone CLIP: {float(last['sps']) / images:.0%}")
     print(f"SAC updates/s at batch {args.batch_size}: ours {ours:.0f}, plain CleanRL-style {plain:.0f}")
+    if profiler is not None:
+        profiler.dump_stats(b.profile)
+        print(f"the loop's thread, whole run (warm-up and start included), by own time; all of it in {b.profile}:")
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
 
 
 if __name__ == "__main__":
