@@ -99,6 +99,11 @@ class Args:
     """baseline prompt(s) for the goal-baseline projection (only used when alpha > 0)"""
     alpha: float = 0.0
     """goal-baseline regularization strength in [0, 1] (the paper's humanoid runs: 0)"""
+    reward_offset: float = 0.0
+    """a constant added to the CLIP reward that SAC trains on (the paper: 0; the logged CLIP return stays the
+    model's). Episodes of fixed length end terminal and the state has no clock, so a reward that is positive on
+    every step makes a state's value depend on the unseen time left; an offset that puts the typical reward near 0
+    removes most of that (results/README.md, MountainCar)"""
     clip_model: str = "laion/CLIP-ViT-bigG-14-laion2B-39B-b160k"
     """Hugging Face hub id or local directory of a CLIP-like model (get_image_features / get_text_features)"""
     log_clip_reward: bool = True
@@ -872,7 +877,7 @@ def train(args: Args):
         if labeller:
             with timer("reward"):
                 clip_rewards = labeller.rewards()  # (steps, n)
-        rewards = clip_rewards if args.reward == "clip" else stretch.env_rewards
+        rewards = clip_rewards + args.reward_offset if args.reward == "clip" else stretch.env_rewards
         with timer("update"):
             learner.wait()  # (--overlap-updates) the previous stretch's gradient steps sample from the buffer
         buffer.add(**stretch.transitions(rewards))
