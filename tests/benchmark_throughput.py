@@ -71,12 +71,12 @@ class Bench:
     reward_precision: str = "auto"
     device: str = "auto"
     update_iters: int = 200
+    """SAC updates timed for updates/s"""
     profile: Optional[str] = None
     """also profile the training loop's own thread with cProfile: the stats go to this file (read it with
     `python -m pstats FILE` or snakeviz) and its 20 most expensive functions, by their own time, are printed. This is
     where the split's "other" goes (Python work and waits outside the timed phases); the CLIP and worker threads
     are not in it (for those: `py-spy record --native --subprocesses -- python tests/benchmark_throughput.py ...`)"""
-    """SAC updates timed for updates/s"""
     renders: bool = False
     """only measure frames/s (step + render, one process) of each env and look, and exit"""
     transfer: int = 0
