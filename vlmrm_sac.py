@@ -884,7 +884,8 @@ def train(args: Args):
 
         # --- 3. a metrics row per finished episode, and env 0's video, in step order
         episodes.record(stretch, clip_rewards, first)
-        video.record(envs.frames, rewards[:, 0], stretch.ended[:, 0], first, n)
+        shown = clip_rewards if args.reward == "clip" else rewards  # the video shows the model's own, as logged
+        video.record(envs.frames, shown[:, 0], stretch.ended[:, 0], first, n)
         progress.global_step += steps * n
         bar.update(steps * n)
 
@@ -1035,7 +1036,8 @@ class EpisodeLog:
 
 
 class VideoRecorder:
-    """Every --video-interval steps, records env 0's next whole episode, with the reward under each frame."""
+    """Every --video-interval steps, records env 0's next whole episode, with the reward under each frame (the
+    model's own CLIP reward, as in metrics.csv, or the env's), and those rewards beside it in step_*.rewards.txt."""
 
     def __init__(self, folder: Path, interval: int, label: str):
         self.folder, self.interval, self.label = folder, interval, label
@@ -1062,8 +1064,9 @@ class VideoRecorder:
                 self.rewards.append(rewards[t])
             self.env0_fresh = bool(ended[t])
             if self.state == "recording" and ended[t]:
-                write_video(self.folder / f"step_{first_step + (t + 1) * n:09d}.mp4", np.stack(self.frames),
-                            np.array(self.rewards), self.label)
+                path = self.folder / f"step_{first_step + (t + 1) * n:09d}.mp4"
+                write_video(path, np.stack(self.frames), np.array(self.rewards), self.label)
+                np.savetxt(path.with_suffix(".rewards.txt"), self.rewards, fmt="%.6f", header=self.label)
                 self.state, self.frames, self.rewards = "idle", [], []
 
 

@@ -425,13 +425,13 @@ def test_discrete_sac_balances_cartpole(tmp_path):
 def test_each_transition_is_rewarded_for_the_frame_of_the_state_it_reached(tmp_path):
     """Frames and rewards line up: every reward in the replay buffer is the CLIP reward of the frame of that
     transition's next state, re-rendered here from the state itself (CartPole observes its whole state), plus
-    --reward-offset; each logged CLIP return is the sum of the model's own rewards, without the offset. A reward of
-    the frame one step earlier, or of a neighbouring env's frame, would not match."""
+    --reward-offset; each logged CLIP return, and the reward shown under each video frame, is the model's own,
+    without the offset. A reward of the frame one step earlier, or of a neighbouring env's frame, would not match."""
     import plot
 
     offset = -0.25
     run_script("--env-id", "CartPole-v1", *CARTPOLE_CLIP, "--num-envs", 3, "--total-timesteps", 450, "--learning-starts",
-               450, "--train-frequency", 50, "--episode-length", 40, "--video-interval", 0, "--save-buffer",
+               450, "--train-frequency", 50, "--episode-length", 40, "--video-interval", 100, "--save-buffer",
                "--reward-offset", offset, "--run-dir", tmp_path)
     data = torch.load(only_run(tmp_path) / "checkpoints" / "latest.pt", weights_only=False)["buffer"]["data"]
     assert len(data["rewards"]) == 450
@@ -446,6 +446,12 @@ def test_each_transition_is_rewarded_for_the_frame_of_the_state_it_reached(tmp_p
     for e in range(3):  # env e's three finished episodes: steps 0-39, 40-79, 80-119 (an offset logged: 10 off)
         logged = [float(r["clip_return"]) for r in episodes if int(r["env"]) == e]
         np.testing.assert_allclose(logged, expected.view(150, 3)[:120, e].reshape(3, 40).sum(1).numpy(), atol=0.02)
+    # Videos of env 0's next episode at the stretches starting at global steps 0 and 150: its episodes 1 and 3,
+    # named by the global step they end at
+    videos = sorted((only_run(tmp_path) / "videos").glob("*.rewards.txt"))
+    assert [v.name for v in videos] == ["step_000000120.rewards.txt", "step_000000360.rewards.txt"]
+    for k, v in zip((0, 2), videos):
+        np.testing.assert_allclose(np.loadtxt(v), expected.view(150, 3)[40 * k:40 * (k + 1), 0].numpy(), atol=1e-4)
 
 
 @pytest.mark.slow
