@@ -77,6 +77,9 @@ class Args:
     """number of parallel environments (the paper: 32)"""
     episode_length: Optional[int] = None
     """steps per episode, the last one terminal; default: the paper's (Humanoid 100, CartPole and MountainCar 200), stock rules for other envs"""
+    time_feature: bool = False
+    """append the share of the episode left (1 after the reset, 0 after the last step) to the observation, a clock
+    for the critic of a fixed-length episode (not the paper's; rl-zoo's TimeFeatureWrapper; results/README.md, MountainCar)"""
     render_size: int = 480
     """frame height and width for MuJoCo envs (the paper: 480); classic-control envs render at their stock 600x400"""
     paper_camera: bool = True
@@ -204,20 +207,29 @@ def episode_length_for(args: Args) -> Optional[int]:
 
 class FixedLength(gym.Wrapper):
     """Episodes of exactly `length` steps whose last step is terminal (the paper: no bootstrapping
-    across the end); the env's own termination and truncation are ignored."""
+    across the end); the env's own termination and truncation are ignored. `clock` (not the paper's): the
+    observation gets one more entry, the share of the episode left, 1 after the reset down to 0 after the
+    last step (rl-zoo's TimeFeatureWrapper), so that a state's value may depend on the time left."""
 
-    def __init__(self, env, length: int):
+    def __init__(self, env, length: int, clock: bool = False):
         super().__init__(env)
-        self.length, self.t = length, 0
+        self.length, self.t, self.clock = length, 0, clock
+        if clock:
+            space = env.observation_space
+            self.observation_space = gym.spaces.Box(np.append(space.low, 0).astype(space.dtype), np.append(space.high, 1).astype(space.dtype))
+
+    def observe(self, obs):
+        return np.append(obs, 1 - self.t / self.length).astype(obs.dtype) if self.clock else obs
 
     def reset(self, **kwargs):
         self.t = 0
-        return self.env.reset(**kwargs)
+        obs, info = self.env.reset(**kwargs)
+        return self.observe(obs), info
 
     def step(self, action):
         obs, reward, _, _, info = self.env.step(action)
         self.t += 1
-        return obs, reward, self.t >= self.length, False, info
+        return self.observe(obs), reward, self.t >= self.length, False, info
 
 
 class CartPoleRules(gym.Wrapper):
@@ -292,7 +304,7 @@ STOCK_CAMERA = {"camera_name": "track"}
 
 
 def make_env(env_id: str, episode_length: Optional[int] = None, render_size: int = 480, paper_camera: bool = True,
-             textured: bool = True, fast_render: bool = False) -> gym.Env:
+             textured: bool = True, fast_render: bool = False, time_feature: bool = False) -> gym.Env:
     """One env with the paper's rules and looks; built inside the worker process that steps it."""
     family = env_family(env_id)
     kwargs = {"render_mode": "rgb_array"}
@@ -314,7 +326,7 @@ def make_env(env_id: str, episode_length: Optional[int] = None, render_size: int
     elif family == "MountainCarContinuous":
         env = MountainCarRules(env, textured)
     if episode_length:
-        env = FixedLength(env, episode_length)
+        env = FixedLength(env, episode_length, clock=time_feature)
     return env
 
 
@@ -341,7 +353,8 @@ def make_env_pool(args: Args, slots: int = 1, render_envs: int = 0) -> "EnvPool"
     pool.step(actions, slot=t) steps every env, and env i < render_envs renders the state it reached into
     pool.frames[t, i], a (slots, render_envs, H, W, 3) uint8 array that CLIP reads in place."""
     env_kwargs = dict(env_id=args.env_id, episode_length=episode_length_for(args), render_size=args.render_size,
-                      paper_camera=args.paper_camera, textured=args.textured, fast_render=args.fast_render)
+                      paper_camera=args.paper_camera, textured=args.textured, fast_render=args.fast_render,
+                      time_feature=args.time_feature)
     shape = None
     if render_envs:  # the shared buffer is made before any worker starts, so its frame size is found here
         if is_mujoco(args.env_id):
@@ -1485,6 +1498,8 @@ def check_args(args: Args):
             raise UserError(f"--{name.replace('_', '-')} must be >= 0, got {value}")
     if args.episode_length is not None and args.episode_length < 1:
         raise UserError(f"--episode-length must be at least 1, got {args.episode_length}")
+    if args.time_feature and not episode_length_for(args):
+        raise UserError(f"--time-feature needs a fixed episode length: give --episode-length for {args.env_id}")
     if not 0 <= args.gamma <= 1 or not 0 < args.tau <= 1:
         raise UserError(f"--gamma must be in [0, 1] and --tau in (0, 1]; got gamma={args.gamma}, tau={args.tau}")
     if args.batch_size > args.buffer_size:
