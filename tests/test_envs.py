@@ -117,6 +117,19 @@ def test_episode_length_flag_overrides_the_paper_length():
     assert dones == [False] * 6 + [True]
 
 
+def test_time_feature_appends_the_share_of_the_episode_left_and_nothing_else_changes():
+    plain, clocked = make("MountainCarContinuous-v0", episode_length=4), make("MountainCarContinuous-v0", episode_length=4, time_feature=True)
+    assert clocked.observation_space.shape == (3,) and clocked.observation_space.contains(clocked.reset(seed=0)[0])
+    for episode in range(2):  # the clock starts again at every reset
+        a, b = plain.reset(seed=episode)[0], clocked.reset(seed=episode)[0]
+        assert np.array_equal(b, np.append(a, 1.0).astype(np.float32))
+        for left in [0.75, 0.5, 0.25, 0.0]:
+            (a, ra, ta, _, _), (b, rb, tb, _, _) = plain.step(np.ones(1, np.float32)), clocked.step(np.ones(1, np.float32))
+            assert np.array_equal(b[:2], a) and b[2] == left and b.dtype == np.float32 and (ra, ta) == (rb, tb)
+            assert np.array_equal(plain.render(), clocked.render())
+    assert make("MountainCarContinuous-v0", episode_length=4).reset(seed=0)[0].shape == (2,)  # off by default
+
+
 def test_the_frame_of_the_last_step_shows_the_state_it_reached_not_the_next_episode():
     """The authors' code stored the next episode's first frame for the last transition: not here."""
     args = vs.Args(env_id="CartPole-v1", num_envs=2, episode_length=5, num_workers=2)

@@ -255,6 +255,7 @@ def test_a_corrupt_checkpoint_gets_a_clear_error(tmp_path):
     (["--resume", "nowhere.pt"], "no checkpoint file"),
     (["--env-id", "Blackjack-v1", "--reward", "env", "--no-log-clip-reward", "--video-interval", "0"], "needs a state vector"),
     (["--env-id", "CartPole-v1", "--use-sde"], "--use-sde (state-dependent exploration noise) needs continuous actions"),
+    (["--env-id", "Pendulum-v1", "--time-feature"], "--time-feature needs a fixed episode length"),
 ])
 def test_bad_flags_are_refused_before_any_heavy_work(flags, message, tmp_path):
     proc = run_script(*flags, "--clip-model", tmp_path / "no-model", "--run-dir", tmp_path, check=False)
