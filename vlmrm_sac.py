@@ -897,7 +897,7 @@ def train(args: Args):
 
         # --- 3. a metrics row per finished episode, and env 0's video, in step order
         episodes.record(stretch, clip_rewards, first)
-        shown = clip_rewards if args.reward == "clip" else stretch.env_rewards  # the model's own, as logged
+        shown = clip_rewards if args.reward == "clip" else stretch.env_rewards  # as logged: CLIP's without the offset
         video.record(envs.frames, shown[:, 0], stretch.ended[:, 0], first, n)
         progress.global_step += steps * n
         bar.update(steps * n)
