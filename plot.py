@@ -373,7 +373,8 @@ class Curves:
             groups.setdefault(f"{args['env_id']} {args['exp_name']} (reward {args['reward']})", []).append(episodes)
         metrics = [m for m in ("clip_return", "env_return", "success")
                    if any(r[m] != "" for runs in groups.values() for ep in runs for r in ep)]
-        fig, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.4), squeeze=False)
+        fig, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.4 + 0.15 * len(groups)), squeeze=False,
+                                 layout="constrained")
         rows = []
         for group, runs in groups.items():
             last = max(int(r["global_step"]) for ep in runs for r in ep)
@@ -397,7 +398,7 @@ class Curves:
                 ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda x, _: f"{x / 1000:g}k" if x else "0"))
                 rows += [{"group": group, "metric": metric, "step": float(c), "mean": float(m), "min": float(a),
                           "max": float(b), "seeds": len(runs)} for c, m, a, b in zip(centers[ok], mean, lo, hi)]
-        axes[0][0].legend(fontsize=7, loc="lower right")
+        fig.legend(*axes[0][0].get_legend_handles_labels(), loc="outside lower center", fontsize=7)  # below the panels, off their data
         fig.suptitle("mean over seeds, shaded: min..max over seeds", fontsize=8)
         save(fig, self.out_dir, self.name, rows)
 
