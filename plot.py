@@ -40,7 +40,7 @@ PAPER_PROMPTS = {  # (goal, baseline), the paper's prompts (README.md lists ever
     "MountainCarContinuous": ("a car at the peak of the mountain, next to the yellow flag", "a car in the mountain"),
     "Humanoid": ("a humanoid robot kneeling", "a humanoid robot"),
 }
-DEFAULT_MODEL = vlmrm_sac.Args.clip_model  # the paper's ViT-bigG-14
+DEFAULT_MODEL = vlmrm_sac.PAPER_CLIP_MODEL  # the paper's ViT-bigG-14
 LOOKS = {  # every look of the environments: name -> (env id, make_env keywords); `frames` draws each
     "humanoid_paper_camera_paper_textures": ("Humanoid-v5", {}),
     "humanoid_stock_camera_paper_textures": ("Humanoid-v5", {"paper_camera": False}),

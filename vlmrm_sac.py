@@ -24,15 +24,17 @@ import math
 import multiprocessing
 import os
 import random
+import shutil
 import signal
+import sys
 import tempfile
 import time
 import traceback
 import warnings
 import xml.etree.ElementTree as ET
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Annotated, Literal, Optional
 
 # Headless rendering: MuJoCo through EGL, classic control through SDL's dummy video driver.
 os.environ.setdefault("MUJOCO_GL", "egl")
@@ -54,6 +56,24 @@ from tqdm import tqdm
 class UserError(ValueError):
     """A mistake in the user's input: printed as one line that says what to do, without a traceback."""
 
+
+class RunFailed(RuntimeError):
+    """A run that cannot go on (a worker died, the disk is full, the losses diverged): printed as one line, after
+    every worker is stopped; `details` (e.g. a worker's traceback) go to the run's error.log, and a `resumable`
+    failure's line says how to continue from the last checkpoint."""
+
+    def __init__(self, message: str, details: str = "", resumable: bool = True):
+        super().__init__(message)
+        self.details, self.resumable = details, resumable
+
+
+class Aborted(Exception):
+    """A second Ctrl-C: the run stops at once without saving (exit status 130)."""
+
+
+PAPER_CLIP_MODEL = "laion/CLIP-ViT-bigG-14-laion2B-39B-b160k"  # ViT-bigG-14, the paper's humanoid model
+PAPER_PROMPT = "a humanoid robot kneeling"
+Repeatable = tyro.conf.UseAppendAction  # --prompt a --prompt b gives ("a", "b")
 
 
 @dataclass
@@ -96,10 +116,10 @@ class Args:
     # --- reward model
     reward: Literal["clip", "env"] = "clip"
     """clip: the zero-shot CLIP reward; env: the environment's own reward (sanity baseline). Both returns are logged."""
-    prompt: tuple[str, ...] = ("a humanoid robot kneeling",)
-    """goal prompt(s); several are averaged after normalizing"""
-    baseline_prompt: tuple[str, ...] = ()
-    """baseline prompt(s) for the goal-baseline projection (only used when alpha > 0)"""
+    prompt: Annotated[tuple[str, ...], Repeatable] = ()
+    """goal prompt (default: "a humanoid robot kneeling"); several are averaged after normalizing"""
+    baseline_prompt: Annotated[tuple[str, ...], Repeatable] = ()
+    """baseline prompt for the goal-baseline projection (used when alpha > 0); several are averaged"""
     alpha: float = 0.0
     """goal-baseline regularization strength in [0, 1] (the paper's humanoid runs: 0)"""
     reward_offset: float = 0.0
@@ -107,8 +127,9 @@ class Args:
     model's). Episodes of fixed length end terminal and the state has no clock, so a reward that is positive on
     every step makes a state's value depend on the unseen time left; an offset that puts the typical reward near 0
     removes most of that (results/README.md, MountainCar)"""
-    clip_model: str = "laion/CLIP-ViT-bigG-14-laion2B-39B-b160k"
-    """Hugging Face hub id or local directory of a CLIP-like model (get_image_features / get_text_features)"""
+    clip_model: Annotated[Optional[str], tyro.conf.arg(metavar="MODEL")] = None
+    """hub id or local directory of a CLIP-like model (default: the paper's laion/CLIP-ViT-bigG-14-laion2B-39B-b160k);
+    given with --resume or --eval-checkpoint, it replaces the run's own (e.g. a model that moved)"""
     log_clip_reward: bool = True
     """with --reward env, still compute the CLIP reward to log the CLIP return (off: no CLIP model, no rendering)"""
     reward_batch_size: int = 256
@@ -183,6 +204,9 @@ class Args:
     """episodes to evaluate (the paper: 100)"""
     deterministic: bool = False
     """evaluate the policy's mean action instead of sampling (the paper samples)"""
+
+    def __post_init__(self):
+        self.prompt = self.prompt or (PAPER_PROMPT,)
 
 
 # ======================================================================================
@@ -355,17 +379,21 @@ def make_env_pool(args: Args, slots: int = 1, render_envs: int = 0) -> "EnvPool"
     env_kwargs = dict(env_id=args.env_id, episode_length=episode_length_for(args), render_size=args.render_size,
                       paper_camera=args.paper_camera, textured=args.textured, fast_render=args.fast_render,
                       time_feature=args.time_feature)
-    shape = None
-    if render_envs:  # the shared buffer is made before any worker starts, so its frame size is found here
-        if is_mujoco(args.env_id):
-            shape = (args.render_size, args.render_size, 3)
-        else:  # e.g. classic control, 400 x 600
-            probe = make_env(args.env_id, textured=args.textured)
-            probe.reset(seed=0)
-            shape = probe.render().shape
-            probe.close()
+    # the shared buffer is made before any worker starts, so its frame size is found here
+    shape = frame_shape(args) if render_envs else None
     num_workers = min(args.num_envs, len(os.sched_getaffinity(0))) if args.num_workers is None else args.num_workers
     return EnvPool(env_kwargs, args.num_envs, num_workers, shape, slots, render_envs)
+
+
+def frame_shape(args: Args) -> tuple:
+    """(H, W, 3) of the env's frames: --render-size for MuJoCo, else what a probe renders (classic control: 400 x 600)."""
+    if is_mujoco(args.env_id):
+        return (args.render_size, args.render_size, 3)
+    probe = make_env(args.env_id, textured=args.textured)
+    probe.reset(seed=0)
+    shape = probe.render().shape
+    probe.close()
+    return shape
 
 
 # ======================================================================================
@@ -819,130 +847,142 @@ class SAC(nn.Module):
 
 def train(args: Args):
     ckpt = load_checkpoint(args.resume) if args.resume else None
-    if ckpt is not None:
-        args = Args(**{**ckpt["args"], "resume": args.resume})  # a resumed run keeps its own args
+    if ckpt is not None:  # a resumed run keeps its own args; only --clip-model may replace its model
+        args = Args(**{**ckpt["args"], "resume": args.resume,
+                       "clip_model": choose_clip_model(args.clip_model, ckpt["args"]["clip_model"])})
+    else:
+        args = replace(args, clip_model=choose_clip_model(args.clip_model))
     device = resolve_device(args.device)
-    reward_model = None  # loaded first: a model that cannot be loaded leaves no empty run behind
-    if args.reward == "clip" or args.log_clip_reward:
+    n = args.num_envs
+    render_envs = n if uses_clip(args) else int(args.video_interval > 0)  # without CLIP, env 0 renders for videos
+    check_writable(run_folder(args))
+    check_resources(args, device, slots=args.train_frequency, render_envs=render_envs)
+    reward_model = None  # loaded before the run directory is made: a model that cannot load leaves no run behind
+    if uses_clip(args):
         reward_model = CLIPReward(args.clip_model, args.prompt, args.baseline_prompt, args.alpha, device=device,
                                   precision=args.reward_precision, batch_size=args.reward_batch_size,
                                   shard_devices=args.reward_devices)
-    run_dir = run_directory(args, ckpt)
-    seed_everything(args)
 
-    n = args.num_envs
-    # Every env renders for CLIP; without CLIP only env 0 renders, and only while a video is recorded
-    envs = make_env_pool(args, slots=args.train_frequency, render_envs=n if reward_model else int(args.video_interval > 0))
-    obs_dim, action_space = int(np.prod(envs.single_observation_space.shape)), envs.single_action_space
-    agent = SAC(obs_dim, action_space, args, device)
-    buffer = ReplayBuffer(args.buffer_size, obs_dim, () if agent.discrete else action_space.shape,
-                          torch.long if agent.discrete else torch.float32, device)
-    progress = Progress.new(args) if ckpt is None else resume(ckpt, agent, buffer, args)
-    metrics = MetricsLog(run_dir / "metrics.csv", keep_rows=progress.metrics_rows if ckpt else None)
-    episodes = EpisodeLog(metrics, progress, n, train_on_clip=args.reward == "clip")
-    video = VideoRecorder(run_dir / "videos", args.video_interval, "CLIP reward" if args.reward == "clip" else "env reward")
-    labeller = Labeller(reward_model, envs.frames, args.reward_batch_size, device) if reward_model else None
-    learner = Learner(agent, args, device)
-    timer = TimeSplit()
-    stop = stop_on_signals()
-    bar = tqdm(total=args.total_timesteps, initial=progress.global_step, unit="step", dynamic_ncols=True, smoothing=0.1)
+    with contextlib.ExitStack() as cleanup:  # however the run ends, its workers are stopped and its files closed
+        run_dir = open_run_directory(args, ckpt, cleanup)
+        seed_everything(args)
+        envs = cleanup.enter_context(make_env_pool(args, slots=args.train_frequency, render_envs=render_envs))
+        obs_dim, action_space = int(np.prod(envs.single_observation_space.shape)), envs.single_action_space
+        agent = SAC(obs_dim, action_space, args, device)
+        buffer = ReplayBuffer(args.buffer_size, obs_dim, () if agent.discrete else action_space.shape,
+                              torch.long if agent.discrete else torch.float32, device)
+        progress = Progress.new(args) if ckpt is None else resume(ckpt, agent, buffer, args)
+        learner = cleanup.enter_context(Learner(agent, args, device))
+        metrics = cleanup.enter_context(MetricsLog(run_dir / "metrics.csv", keep_rows=progress.metrics_rows if ckpt else None))
+        episodes = EpisodeLog(metrics, progress, n, train_on_clip=args.reward == "clip")
+        video = VideoRecorder(run_dir / "videos", args.video_interval, "CLIP reward" if args.reward == "clip" else "env reward")
+        labeller = cleanup.enter_context(Labeller(reward_model, envs.frames, args.reward_batch_size, device)) if reward_model else None
+        timer = TimeSplit()
+        stop = stop_on_signals()
+        bar = cleanup.enter_context(tqdm(total=args.total_timesteps, initial=progress.global_step, unit="step",
+                                         dynamic_ncols=True, smoothing=0.1))
+        if ckpt is not None:
+            episodes.load_state_dict(ckpt["episodes"])
+            learner.load_state_dict(ckpt["learner"])
+            video.state = "armed" if progress.video_pending else "idle"  # the video that was due at the stop
+            video.env0_fresh = episodes.length[0] == 0
 
-    def checkpoint(name: str, with_buffer: bool = False):
-        metrics.flush()
-        progress.metrics_rows = metrics.rows
-        save_checkpoint(run_dir / "checkpoints" / name, agent, args, progress, buffer if with_buffer else None)
-
-    obs = envs.reset({i: episode_seed(args.seed, i, int(e)) for i, e in enumerate(progress.episodes)})
-    while progress.global_step < args.total_timesteps and not stop:
-        first = progress.global_step  # of the stretch
-        steps = min(args.train_frequency, math.ceil((args.total_timesteps - first) / n))
-        if first + steps * n >= args.learning_starts:
-            timer.start(first)  # steps/s and the time split count from the first stretch that is trained on
-        video.arm(first, progress)
-        if args.use_sde:  # gSDE: each env explores the stretch with one draw of the noise weights
-            learner.policy.resample_noise(n)
-        if reward_model is None:  # only env 0 renders, and only while a video is recorded
-            envs.set_rendering([video.active] + [False] * (n - 1))
-
-        # --- 1. collect a stretch; CLIP labels its frames on a side thread meanwhile
-        stretch = Stretch.empty(steps, n, obs_dim, action_space)
-        for t in range(steps):
-            if first + t * n < args.learning_starts:
-                actions = random_actions(action_space, n)
-            else:
-                with timer("policy"):
-                    actions = agent.act(obs, actor=learner.policy)
-            with timer("env"):
-                next_obs, env_rewards, terminated, truncated, success, sim, render = envs.step(actions, slot=t)
-            timer.worker_times(sim, render)
-            if labeller:
-                labeller.rendered(t, last=t == steps - 1)
-            ended = stretch.add(t, obs, actions, next_obs, env_rewards, terminated, truncated, success)
-            obs = next_obs
-            if ended.any():  # autoreset is off: reset the finished envs, each with its own episode seed
-                progress.episodes[ended] += 1
-                with timer("env"):
-                    obs[ended] = envs.reset({i: episode_seed(args.seed, i, int(progress.episodes[i])) for i in np.flatnonzero(ended)})
-        timer.split_env()
-
-        # --- 2. its CLIP rewards (time here = waiting for CLIP after the envs are done), into the buffer
-        clip_rewards = np.full((steps, n), np.nan, np.float32)
-        if labeller:
-            with timer("reward"):
-                clip_rewards = labeller.rewards()  # (steps, n)
-        rewards = clip_rewards + args.reward_offset if args.reward == "clip" else stretch.env_rewards
-        with timer("update"):
-            learner.wait()  # (--overlap-updates) the previous stretch's gradient steps sample from the buffer
-        buffer.add(**stretch.transitions(rewards))
-
-        # --- 3. a metrics row per finished episode, and env 0's video, in step order
-        episodes.record(stretch, clip_rewards, first)
-        shown = clip_rewards if args.reward == "clip" else stretch.env_rewards  # as logged: CLIP's without the offset
-        video.record(envs.frames, shown[:, 0], stretch.ended[:, 0], first, n)
-        progress.global_step += steps * n
-        bar.update(steps * n)
-
-        # --- 4. gradient steps
-        if progress.global_step >= args.learning_starts:
-            with timer("update"):  # with --overlap-updates: only the wait for the previous stretch's steps
-                learner.start(buffer, progress.gradient_step)
-            progress.gradient_step += args.gradient_steps
-        if progress.global_step >= min(progress.next_checkpoint, progress.next_log, args.total_timesteps) or stop:
-            with timer("update"):
-                learner.wait()  # the agent may be saved below
-        if learner.nonfinite:
-            checkpoint("nonfinite.pt")
-            raise SystemExit(f"error: the losses became non-finite at step {progress.global_step:,}; the state is saved in "
-                             f"{run_dir / 'checkpoints' / 'nonfinite.pt'} for inspection, and latest.pt (if any) is the "
-                             "last good one. Try lower learning rates (--q-lr, --policy-lr) or a fixed --ent-coef.")
-
-        # --- 5. log, checkpoint (a stop adds no row: a resumed run has the straight run's rows)
-        if progress.global_step >= progress.next_log or progress.global_step >= args.total_timesteps:
-            row = {"global_step": progress.global_step, "kind": "train", **learner.losses(), **timer.row(progress.global_step)}
-            metrics.write(row)
+        def checkpoint(name: str, with_buffer: bool = False):
             metrics.flush()
-            if summary := episodes.summary(reward_model is not None):
-                bar.set_postfix(summary, sps=row.get("sps", "-"))
-            progress.next_log = next_due(progress.next_log, args.log_interval, progress.global_step)
-        if progress.global_step >= progress.next_checkpoint:
-            checkpoint(f"step_{progress.global_step:09d}.pt")
-            # best.pt, which the paper evaluates: the authors' rule, the best mean training return over the window
-            window = progress.returns_window
-            if progress.global_step >= args.learning_starts and window and np.mean(window) > progress.best_return:
-                progress.best_return = float(np.mean(window))
-                checkpoint("best.pt")
-            progress.next_checkpoint = next_due(progress.next_checkpoint, args.checkpoint_interval, progress.global_step)
-            checkpoint("latest.pt", with_buffer=args.save_buffer)
+            progress.metrics_rows, progress.video_pending = metrics.rows, video.active
+            save_checkpoint(run_dir / "checkpoints" / name, agent, args, progress, episodes, learner,
+                            buffer if with_buffer else None)
 
-    checkpoint("latest.pt", with_buffer=args.save_buffer)
-    bar.close()
-    if labeller:
-        labeller.close()
-    envs.close()
-    if stop:
+        # each env at the start of its episode; after a resume, replayed to where the checkpoint stopped
+        seeds = {i: episode_seed(args.seed, i, int(e)) for i, e in enumerate(progress.episodes)}
+        obs = envs.reset(seeds, episodes.running_actions())
+        while progress.global_step < args.total_timesteps and not stop:
+            first = progress.global_step  # of the stretch
+            steps = min(args.train_frequency, math.ceil((args.total_timesteps - first) / n))
+            if first + steps * n >= args.learning_starts:
+                timer.start(first)  # steps/s and the time split count from the first stretch that is trained on
+            video.arm(first, progress)
+            if args.use_sde:  # gSDE: each env explores the stretch with one draw of the noise weights
+                learner.policy.resample_noise(n)
+            if reward_model is None:  # only env 0 renders, and only while a video is recorded
+                envs.set_rendering([video.active] + [False] * (n - 1))
+
+            # --- 1. collect a stretch; CLIP labels its frames on a side thread meanwhile
+            stretch = Stretch.empty(steps, n, obs_dim, action_space)
+            for t in range(steps):
+                if first + t * n < args.learning_starts:
+                    actions = random_actions(action_space, n)
+                else:
+                    with timer("policy"):
+                        actions = agent.act(obs, actor=learner.policy)
+                with timer("env"):
+                    next_obs, env_rewards, terminated, truncated, success, sim, render = envs.step(actions, slot=t)
+                timer.worker_times(sim, render)
+                if labeller:
+                    labeller.rendered(t, last=t == steps - 1)
+                ended = stretch.add(t, obs, actions, next_obs, env_rewards, terminated, truncated, success)
+                obs = next_obs
+                if ended.any():  # autoreset is off: reset the finished envs, each with its own episode seed
+                    progress.episodes[ended] += 1
+                    with timer("env"):
+                        obs[ended] = envs.reset({i: episode_seed(args.seed, i, int(progress.episodes[i])) for i in np.flatnonzero(ended)})
+            timer.split_env()
+
+            # --- 2. its CLIP rewards (time here = waiting for CLIP after the envs are done), into the buffer
+            clip_rewards = np.full((steps, n), np.nan, np.float32)
+            if labeller:
+                with timer("reward"):
+                    clip_rewards = labeller.rewards()  # (steps, n)
+            rewards = clip_rewards + args.reward_offset if args.reward == "clip" else stretch.env_rewards
+            with timer("update"):
+                learner.wait()  # (--overlap-updates) the previous stretch's gradient steps sample from the buffer
+            buffer.add(**stretch.transitions(rewards))
+
+            # --- 3. a metrics row per finished episode, and env 0's video, in step order
+            episodes.record(stretch, clip_rewards, first)
+            shown = clip_rewards if args.reward == "clip" else stretch.env_rewards  # as logged: CLIP's without the offset
+            video.record(envs.frames, shown[:, 0], stretch.ended[:, 0], first, n)
+            progress.global_step += steps * n
+            bar.update(steps * n)
+
+            # --- 4. gradient steps
+            if progress.global_step >= args.learning_starts:
+                with timer("update"):  # with --overlap-updates: only the wait for the previous stretch's steps
+                    learner.start(buffer, progress.gradient_step)
+                progress.gradient_step += args.gradient_steps
+            if progress.global_step >= min(progress.next_checkpoint, progress.next_log, args.total_timesteps) or stop:
+                with timer("update"):
+                    learner.wait()  # the agent may be saved below
+            if learner.nonfinite:
+                checkpoint("nonfinite.pt")
+                raise RunFailed(f"the losses became non-finite at step {progress.global_step:,} (the state is saved in "
+                                f"{run_dir / 'checkpoints' / 'nonfinite.pt'} for inspection): start again with lower learning "
+                                "rates (--q-lr, --policy-lr) or a fixed --ent-coef", resumable=False)
+
+            # --- 5. log, checkpoint (a stop adds no row: a resumed run has the straight run's rows)
+            if progress.global_step >= progress.next_log or progress.global_step >= args.total_timesteps:
+                row = {"global_step": progress.global_step, "kind": "train", **learner.losses(), **timer.row(progress.global_step)}
+                metrics.write(row)
+                metrics.flush()
+                if summary := episodes.summary(reward_model is not None):
+                    bar.set_postfix(summary, sps=row.get("sps", "-"))
+                progress.next_log = next_due(progress.next_log, args.log_interval, progress.global_step)
+            if progress.global_step >= progress.next_checkpoint:
+                # the next one is due first, so that a run resumed from any of these checkpoints keeps their grid
+                progress.next_checkpoint = next_due(progress.next_checkpoint, args.checkpoint_interval, progress.global_step)
+                checkpoint(f"step_{progress.global_step:09d}.pt")
+                # best.pt, which the paper evaluates: the authors' rule, the best mean training return over the window
+                window = progress.returns_window
+                if progress.global_step >= args.learning_starts and window and np.mean(window) > progress.best_return:
+                    progress.best_return = float(np.mean(window))
+                    checkpoint("best.pt")
+                checkpoint("latest.pt", with_buffer=args.save_buffer)
+
+        checkpoint("latest.pt", with_buffer=args.save_buffer)
+    if stop:  # the shell's convention for a process stopped by a signal: 128 + its number (130 Ctrl-C, 143 SIGTERM)
         print(f"stopped at step {progress.global_step:,}; continue with: python vlmrm_sac.py --resume {run_dir / 'checkpoints' / 'latest.pt'}")
-    else:
-        print(f"done: {progress.global_step:,} steps; metrics in {run_dir / 'metrics.csv'}")
+        raise SystemExit(128 + stop[0])
+    print(f"done: {progress.global_step:,} steps; metrics in {run_dir / 'metrics.csv'}")
     return run_dir
 
 
@@ -962,6 +1002,7 @@ class Progress:
     next_video: int = 0
     next_checkpoint: int = 0
     best_return: float = -math.inf  # best.pt's mean training return
+    video_pending: bool = False  # a video was due (armed or recording) when the checkpoint was saved
 
     @classmethod
     def new(cls, args: Args) -> "Progress":
@@ -1014,12 +1055,15 @@ class Stretch:
 
 
 class EpisodeLog:
-    """Each env's running returns; a metrics row for every finished episode; the training returns of the
-    last --best-window episodes (for best.pt) and the returns since the last log row (for the progress bar)."""
+    """Each env's running episode: its returns, length and actions so far; a metrics row for every finished episode;
+    the training returns of the last --best-window episodes (for best.pt) and of the episodes since the last log row
+    (for the progress bar). Its state goes into checkpoints: a run resumed mid-episode replays the episode's actions
+    (EnvGroup.reset) and carries on with its returns, as the straight run would."""
 
     def __init__(self, metrics: "MetricsLog", progress: Progress, n: int, train_on_clip: bool):
         self.metrics, self.progress, self.train_on_clip = metrics, progress, train_on_clip
         self.clip, self.env, self.length = np.zeros(n), np.zeros(n), np.zeros(n, dtype=int)
+        self.actions = [[] for _ in range(n)]  # each env's actions since its reset
         self.recent_clip, self.recent_env = [], []
 
     def record(self, stretch: Stretch, clip_rewards: np.ndarray, first_step: int):
@@ -1028,6 +1072,8 @@ class EpisodeLog:
             self.clip += clip_rewards[t]
             self.env += stretch.env_rewards[t]
             self.length += 1
+            for i in range(n):
+                self.actions[i].append(stretch.actions[t, i])
             for i in np.flatnonzero(stretch.ended[t]):
                 success = stretch.success[t, i]
                 self.metrics.write({"global_step": first_step + (t + 1) * n, "kind": "episode", "env": i,
@@ -1037,7 +1083,19 @@ class EpisodeLog:
                 self.recent_clip.append(self.clip[i])
                 self.progress.returns_window.append(float(self.clip[i] if self.train_on_clip else self.env[i]))
                 self.recent_env.append(self.env[i])
-                self.clip[i], self.env[i], self.length[i] = 0.0, 0.0, 0
+                self.clip[i], self.env[i], self.length[i], self.actions[i] = 0.0, 0.0, 0, []
+
+    def running_actions(self) -> dict:
+        """{env: actions (T, ...)} of the episodes under way, to replay after a resume."""
+        return {i: np.stack(a) for i, a in enumerate(self.actions) if a}
+
+    def state_dict(self) -> dict:
+        return {"clip": self.clip.copy(), "env": self.env.copy(), "length": self.length.copy(),
+                "actions": self.running_actions()}
+
+    def load_state_dict(self, state: dict):
+        self.clip, self.env, self.length = state["clip"].copy(), state["env"].copy(), state["length"].copy()
+        self.actions = [list(state["actions"].get(i, ())) for i in range(len(self.clip))]
 
     def summary(self, with_clip: bool) -> dict:
         """Mean returns since the last call, for the progress bar."""
@@ -1079,7 +1137,8 @@ class VideoRecorder:
             if self.state == "recording" and ended[t]:
                 path = self.folder / f"step_{first_step + (t + 1) * n:09d}.mp4"
                 write_video(path, np.stack(self.frames), np.array(self.rewards), self.label)
-                np.savetxt(path.with_suffix(".rewards.txt"), self.rewards, fmt="%.6f", header=self.label)
+                with writing(path.with_suffix(".rewards.txt")):
+                    np.savetxt(path.with_suffix(".rewards.txt"), self.rewards, fmt="%.6f", header=self.label)
                 self.state, self.frames, self.rewards = "idle", [], []
 
 
@@ -1113,8 +1172,11 @@ class Labeller:
         self.pending, self.labelled = [], 0
         return rewards
 
-    def close(self):
-        self.thread.shutdown()
+    def __enter__(self):
+        return self
+
+    def __exit__(self, error_type, *_):
+        self.thread.shutdown(wait=error_type is None, cancel_futures=True)
         if self.pinned:
             torch.cuda.cudart().cudaHostUnregister(self.frames.ctypes.data)
 
@@ -1154,18 +1216,40 @@ class Learner:
     def _run(self, buffer: ReplayBuffer, first_step: int, sums: dict, counts: dict):
         """The gradient steps of a stretch; their losses are added to `sums` and `counts`."""
         with torch.cuda.stream(self.stream) if self.stream is not None else contextlib.nullcontext():
-            for step in range(first_step, first_step + self.args.gradient_steps):
-                for k, v in self.agent.update(buffer.sample(self.args.batch_size), self.args, step).items():
-                    sums[k], counts[k] = sums.get(k, 0.0) + v, counts.get(k, 0) + 1
-            if sums and not torch.isfinite(torch.stack(list(sums.values()))).all():  # one sync per stretch
-                self.nonfinite = True
+            try:
+                for step in range(first_step, first_step + self.args.gradient_steps):
+                    for k, v in self.agent.update(buffer.sample(self.args.batch_size), self.args, step).items():
+                        sums[k], counts[k] = sums.get(k, 0.0) + v, counts.get(k, 0) + 1
+            except RuntimeError:  # e.g. a categorical policy cannot sample from the non-finite logits of a diverged net
+                if self.finite():
+                    raise
+            # one sync per stretch: the losses, and the networks (a step can make them non-finite from finite losses)
+            self.nonfinite = not self.finite(*sums.values())
         return sums, counts
+
+    def finite(self, *losses) -> bool:
+        weights = [p.detach().sum() for p in self.agent.parameters()]  # a non-finite number makes its sum so
+        return bool(torch.isfinite(torch.stack([*losses, *weights])).all())
 
     def losses(self) -> dict:
         """The mean of each loss since the last call, over the gradient steps that made it."""
         means = {k: float(v) / self.counts[k] for k, v in self.sums.items()}
         self.sums, self.counts = {}, {}
         return means
+
+    def state_dict(self) -> dict:
+        """The losses summed since the last log row, so that a resumed run's next row averages what a straight one's would."""
+        return {"sums": {k: float(v) for k, v in self.sums.items()}, "counts": dict(self.counts)}
+
+    def load_state_dict(self, state: dict):
+        self.sums, self.counts = dict(state["sums"]), dict(state["counts"])
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, error_type, *_):
+        if self.thread is not None:
+            self.thread.shutdown(wait=error_type is None, cancel_futures=True)
 
 
 class TimeSplit:
@@ -1216,15 +1300,17 @@ class TimeSplit:
 
 def stop_on_signals() -> list:
     """Ctrl-C / SIGTERM: the loop finishes its stretch, saves and stops (the list is no longer empty). A second
-    Ctrl-C aborts at once."""
+    signal aborts at once, without saving; later ones are ignored while the workers are stopped."""
     stop = []
 
     def request_stop(signum, frame):
         if stop:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
             raise KeyboardInterrupt
         stop.append(signum)
-        print(f"\n{signal.Signals(signum).name}: finishing this stretch, then saving a checkpoint "
-              "(Ctrl-C again aborts without saving)", flush=True)
+        tqdm.write(f"{signal.Signals(signum).name}: finishing this stretch, then saving a checkpoint "
+                   "(Ctrl-C again aborts without saving)")
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
@@ -1238,20 +1324,90 @@ METRIC_COLUMNS = [
     "qf_loss", "actor_loss", "entropy", "ent_coef", "ent_coef_loss", "sps",
     "share_sim", "share_render", "share_reward", "share_policy", "share_update", "share_other",
 ]
-CHECKPOINT_FORMAT = "vlmrm_sac/2"  # 2: SB3's log-prob, the env pool's args, best.pt by the authors' rule
+CHECKPOINT_FORMAT = "vlmrm_sac/3"  # changed whenever a checkpoint's contents change meaning
 
 
-def run_directory(args: Args, ckpt: Optional[dict]) -> Path:
-    """runs/{env}__{exp}__{seed}__{time}/ with args.json, or the resumed checkpoint's run."""
+def run_folder(args: Args) -> Path:
+    """The folder a run writes into: the resumed run's own, or --run-dir for a new one."""
+    return Path(args.resume).resolve().parent.parent if args.resume else Path(args.run_dir)  # runs/<run>/checkpoints/x.pt
+
+
+def open_run_directory(args: Args, ckpt: Optional[dict], cleanup: contextlib.ExitStack) -> Path:
+    """A new run's directory runs/{env}__{exp}__{seed}__{time}/ with args.json, or the resumed run's. The directory is
+    locked while the run lasts (a second run or resume of it is refused), and a failure from here on ends with one
+    line that names the last checkpoint."""
     if ckpt is not None:
-        run_dir = Path(args.resume).resolve().parent.parent  # runs/<run>/checkpoints/x.pt
+        run_dir = run_folder(args)
         print(f"resuming {run_dir} at step {ckpt['state']['global_step']:,} with the run's saved args")
     else:
-        run_dir = Path(args.run_dir) / f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "args.json").write_text(json.dumps(asdict(args), indent=2))
+        # a run started in the same second with the same name and seed gets a _2 (new_directory)
+        run_dir = new_directory(Path(args.run_dir) / f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}")
+    cleanup.enter_context(locked(run_dir))
+    cleanup.enter_context(explained_failures(run_dir))
+    for stale in (run_dir / "checkpoints").glob("*.pt.tmp"):  # left by a run killed while it wrote one
+        stale.unlink()
+    if ckpt is None or args.clip_model != ckpt["args"]["clip_model"]:  # a resumed run's own, but for a moved model
+        with writing(run_dir / "args.json"):
+            (run_dir / "args.json").write_text(json.dumps(asdict(args), indent=2))
     print(f"run directory: {run_dir}")
     return run_dir
+
+
+@contextlib.contextmanager
+def locked(run_dir: Path):
+    """An exclusive lock on the run directory while the run lasts; the system releases it however the process ends."""
+    import fcntl
+
+    with open(run_dir / ".lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UserError(f"{run_dir} is in use by another process (a run or a resume of it): wait for it to end, "
+                            "or stop it first") from None
+        yield
+
+
+@contextlib.contextmanager
+def explained_failures(run_dir: Path):
+    """A run that fails or is aborted ends with one line that says where its last checkpoint is; a failure's
+    details (a worker's traceback) go to error.log in the run directory."""
+    latest = run_dir / "checkpoints" / "latest.pt"
+    try:
+        yield
+    except RunFailed as e:
+        message = str(e)
+        if e.details:
+            with contextlib.suppress(OSError):
+                (run_dir / "error.log").write_text(e.details)
+                message += f" (details in {run_dir / 'error.log'})"
+        if e.resumable:
+            message += (f"; continue from the last checkpoint with: python vlmrm_sac.py --resume {latest}"
+                        if latest.exists() else "; no checkpoint was saved before it")
+        raise RunFailed(message) from None
+    except KeyboardInterrupt:
+        raise Aborted("aborted without saving" + (f"; the last checkpoint is {latest}" if latest.exists() else "")) from None
+
+
+@contextlib.contextmanager
+def writing(path: Path):
+    """A write that fails (a full disk, a quota, a read-only mount) ends the run with one line that says where."""
+    try:
+        yield
+    except OSError as e:
+        raise RunFailed(f"could not write {path}: {e.strerror or e} ({free_space(path)} free there)") from None
+
+
+def free_space(path: Path) -> str:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    try:
+        return fmt_bytes(shutil.disk_usage(path).free)
+    except OSError:
+        return "unknown space"
+
+
+def fmt_bytes(n: float) -> str:
+    return f"{n / 2**30:,.1f} GB" if n >= 2**30 else f"{n / 2**20:,.1f} MB"
 
 
 def seed_everything(args: Args):
@@ -1267,24 +1423,35 @@ class MetricsLog:
     On resume the file is cut back to the rows the checkpoint knew, so no row is lost or repeated."""
 
     def __init__(self, path: Path, keep_rows: Optional[int] = None):
-        if keep_rows is not None and path.exists():
-            with open(path, newline="") as f:
-                lines = f.readlines()[: keep_rows + 1]  # + header
-            with open(path, "w", newline="") as f:
-                f.writelines(lines)
-        new = not path.exists()
-        self.file = open(path, "a", newline="")
-        self.writer = csv.DictWriter(self.file, METRIC_COLUMNS, extrasaction="ignore")
-        if new:
-            self.writer.writeheader()
+        self.path = path
+        with writing(path):
+            if keep_rows is not None and path.exists():
+                with open(path, newline="") as f:
+                    lines = f.readlines()[: keep_rows + 1]  # + header
+                with open(path, "w", newline="") as f:
+                    f.writelines(lines)
+            new = not path.exists()
+            self.file = open(path, "a", newline="")
+            self.writer = csv.DictWriter(self.file, METRIC_COLUMNS, extrasaction="ignore")
+            if new:
+                self.writer.writeheader()
         self.rows = keep_rows or 0
 
     def write(self, row: dict):
-        self.writer.writerow({k: ("" if v is None or (isinstance(v, float) and math.isnan(v)) else v) for k, v in row.items()})
+        with writing(self.path):
+            self.writer.writerow({k: ("" if v is None or (isinstance(v, float) and math.isnan(v)) else v) for k, v in row.items()})
         self.rows += 1
 
     def flush(self):
-        self.file.flush()
+        with writing(self.path):
+            self.file.flush()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_):
+        with contextlib.suppress(OSError):  # after a failed write, what is left in the buffer is lost
+            self.file.close()
 
 
 def resolve_device(name: str) -> torch.device:
@@ -1299,22 +1466,33 @@ def random_actions(action_space, n: int) -> np.ndarray:
     return (low + (high - low) * torch.rand(n, *action_space.shape)).numpy().astype(action_space.dtype)
 
 
-def save_checkpoint(path: Path, agent: SAC, args: Args, progress: Progress, buffer: Optional[ReplayBuffer] = None):
-    """Networks, optimizers, entropy coefficient, counters, RNG states (and the replay buffer), written atomically."""
+def save_checkpoint(path: Path, agent: SAC, args: Args, progress: Progress, episodes: EpisodeLog, learner: "Learner",
+                    buffer: Optional[ReplayBuffer] = None):
+    """Networks, optimizers, entropy coefficient, counters, the episodes under way, RNG states (and the replay
+    buffer), written to a temporary file and renamed: a checkpoint file is never half written."""
     ckpt = {
         "format": CHECKPOINT_FORMAT,
         "args": asdict(args),
         "state": progress.state_dict(),
+        "episodes": episodes.state_dict(),
+        "learner": learner.state_dict(),
         "agent": agent.state_dict(),
         "optimizers": {k: o.state_dict() for k, o in agent.optimizers().items() if o is not None},
         "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate(),
                 "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None},
         "buffer": buffer.state_dict() if buffer is not None else None,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    torch.save(ckpt, tmp)
-    os.replace(tmp, path)
+    try:
+        with writing(path):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                torch.save(ckpt, tmp)
+            except RuntimeError as e:  # torch reports a failed write (a full disk) as a RuntimeError
+                raise OSError(str(e).splitlines()[0]) from None
+            os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)  # a failed or interrupted write leaves nothing behind
 
 
 def load_checkpoint(path: str) -> dict:
@@ -1364,7 +1542,7 @@ def resume(ckpt: dict, agent: SAC, buffer: ReplayBuffer, args: Args) -> Progress
 
 def write_video(path: Path, frames: np.ndarray, rewards: np.ndarray, label: str, fps: int = 30):
     """mp4 of frames (T, H, W, 3) uint8 with the reward under each frame: its value and the curve so far."""
-    import imageio
+    import imageio.v3
     from PIL import Image, ImageDraw
 
     T, H, W, _ = frames.shape
@@ -1382,9 +1560,24 @@ def write_video(path: Path, frames: np.ndarray, rewards: np.ndarray, label: str,
             draw.line([(xs[i], H + ys[i]) for i in range(t + 1)], fill=(80, 200, 255), width=2)
         draw.text((4, H + 2), f"{label} {rewards[t]:+.4f}  (episode range {lo:+.4f} .. {hi:+.4f})", fill=(255, 255, 255))
         out.append(np.asarray(canvas))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    imageio.mimwrite(path, out, fps=fps, macro_block_size=2)
+    # encoded in memory, then written at once: ffmpeg itself would leave a broken file on a full disk, and say nothing
+    data = imageio.v3.imwrite("<bytes>", np.stack(out), extension=".mp4", fps=fps, macro_block_size=2)
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, data)
 
+
+def atomic_write(path, data: bytes):
+    """Write via a temporary file and a rename: a reader (a parallel env worker, a user) never sees half a file, and
+    a failed write leaves nothing behind."""
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp_")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
 
 
 # ======================================================================================
@@ -1397,38 +1590,36 @@ def evaluate(args: Args):
     eval.csv (per episode: CLIP return, ground-truth return, success), videos/episode_XXX.mp4,
     frames/episode_XXX.npz (every frame, uint8 (T, H, W, 3), and its CLIP rewards) and labels.csv to fill in."""
     ckpt = load_checkpoint(args.eval_checkpoint)
-    run_args = Args(**ckpt["args"])
-    run_args = Args(**{**asdict(run_args), "num_envs": min(run_args.num_envs, args.eval_episodes),
-                       "device": args.device, "num_workers": args.num_workers})
+    saved = ckpt["args"]
+    run_args = Args(**{**saved, "num_envs": min(saved["num_envs"], args.eval_episodes), "device": args.device,
+                       "num_workers": args.num_workers, "clip_model": choose_clip_model(args.clip_model, saved["clip_model"])})
     device = resolve_device(run_args.device)
-    torch.manual_seed(args.seed)
     n = run_args.num_envs
+    run_dir = Path(args.eval_checkpoint).resolve().parent.parent
+    check_writable(run_dir)
+    check_resources(run_args, device, slots=1, render_envs=n, replay=False)
+    torch.manual_seed(args.seed)
     reward_model = None
-    if run_args.reward == "clip" or run_args.log_clip_reward:
+    if uses_clip(run_args):
         reward_model = CLIPReward(run_args.clip_model, run_args.prompt, run_args.baseline_prompt, run_args.alpha,
                                   device=device, precision=run_args.reward_precision, batch_size=run_args.reward_batch_size)
-    envs = make_env_pool(run_args, slots=1, render_envs=n)
-    agent = SAC(int(np.prod(envs.single_observation_space.shape)), envs.single_action_space, run_args, device)
-    restore_agent(agent, ckpt, args.eval_checkpoint)
-    # A new folder for every evaluation: an old labels.csv must never pair with new episodes
-    base = Path(args.eval_checkpoint).resolve().parent.parent / f"eval_{ckpt['state']['global_step']:09d}"
-    out_dir, k = base, 1
-    while out_dir.exists():
-        k += 1
-        out_dir = base.with_name(f"{base.name}_{k}")
-    (out_dir / "frames").mkdir(parents=True)
-    print(f"evaluating {args.eval_checkpoint} for {args.eval_episodes} episodes -> {out_dir}")
+    with contextlib.ExitStack() as cleanup:  # however it ends, the workers are stopped
+        envs = cleanup.enter_context(make_env_pool(run_args, slots=1, render_envs=n))
+        agent = SAC(int(np.prod(envs.single_observation_space.shape)), envs.single_action_space, run_args, device)
+        restore_agent(agent, ckpt, args.eval_checkpoint)
+        # A new folder for every evaluation: an old labels.csv must never pair with new episodes
+        out_dir = new_directory(run_dir / f"eval_{ckpt['state']['global_step']:09d}")
+        (out_dir / "frames").mkdir()
+        print(f"evaluating {args.eval_checkpoint} for {args.eval_episodes} episodes -> {out_dir}")
 
-    from tqdm import tqdm
-
-    episodes = np.zeros(n, dtype=int)
-    eval_seed = lambda i, e: episode_seed(args.seed, 1_000_000 + i, e)  # never a training episode's seed
-    obs = envs.reset({i: eval_seed(i, 0) for i in range(n)})
-    if agent.actor.sde:  # gSDE: a draw of the noise weights per env, again after every episode end
-        agent.actor.resample_noise(n)
-    running = [{"frames": [], "env_rewards": []} for _ in range(n)]
-    rows = []
-    with tqdm(total=args.eval_episodes, unit="episode") as progress:
+        episodes = np.zeros(n, dtype=int)
+        eval_seed = lambda i, e: episode_seed(args.seed, 1_000_000 + i, e)  # never a training episode's seed  # noqa: E731
+        obs = envs.reset({i: eval_seed(i, 0) for i in range(n)})
+        if agent.actor.sde:  # gSDE: a draw of the noise weights per env, again after every episode end
+            agent.actor.resample_noise(n)
+        running = [{"frames": [], "env_rewards": []} for _ in range(n)]
+        rows = []
+        bar = cleanup.enter_context(tqdm(total=args.eval_episodes, unit="episode"))
         while len(rows) < args.eval_episodes:
             actions = agent.act(obs, deterministic=args.deterministic)
             obs, env_rewards, terminated, truncated, success, _, _ = envs.step(actions)
@@ -1440,13 +1631,14 @@ def evaluate(args: Args):
                     k = len(rows)
                     frames = np.stack(running[i]["frames"])  # (T, H, W, 3)
                     clip = reward_model(frames).cpu().numpy() if reward_model else np.full(len(frames), np.nan)
-                    np.savez_compressed(out_dir / "frames" / f"episode_{k:03d}.npz", frames=frames, clip_rewards=clip)
+                    with writing(out_dir / "frames" / f"episode_{k:03d}.npz"):
+                        np.savez_compressed(out_dir / "frames" / f"episode_{k:03d}.npz", frames=frames, clip_rewards=clip)
                     shown = clip if reward_model else np.array(running[i]["env_rewards"])
                     write_video(out_dir / "videos" / f"episode_{k:03d}.mp4", frames, shown,
                                 "CLIP reward" if reward_model else "env reward")
                     rows.append({"episode": k, "clip_return": float(np.sum(clip)), "env_return": sum(running[i]["env_rewards"]),
                                  "success": "" if np.isnan(success[i]) else int(success[i]), "length": len(frames)})
-                    progress.update(1)
+                    bar.update(1)
                 if ended[i]:
                     running[i] = {"frames": [], "env_rewards": []}
             if ended.any():
@@ -1454,16 +1646,27 @@ def evaluate(args: Args):
                 obs[ended] = envs.reset({i: eval_seed(i, int(episodes[i])) for i in np.flatnonzero(ended)})
                 if agent.actor.sde:
                     agent.actor.resample_noise(n)
-    envs.close()
-    with open(out_dir / "eval.csv", "w", newline="") as f:
+    with writing(out_dir / "eval.csv"), open(out_dir / "eval.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, ["episode", "clip_return", "env_return", "success", "length"])
         writer.writeheader()
         writer.writerows(rows)
     labels = out_dir / "labels.csv"  # the paper's protocol: the share of each episode's steps that show the goal
-    labels.write_text("episode,goal_share\n" + "".join(f"{r['episode']},\n" for r in rows))
+    with writing(labels):
+        labels.write_text("episode,goal_share\n" + "".join(f"{r['episode']},\n" for r in rows))
     print(f"wrote {out_dir / 'eval.csv'}; label the episodes in {labels} (goal_share: 0, 25, 50, 75 or 100)")
     return out_dir
 
+
+def new_directory(base: Path) -> Path:
+    """base, or base_2, base_3, ... if taken: mkdir is atomic, so two processes never get the same directory."""
+    path, k = base, 1
+    while True:
+        try:
+            path.mkdir(parents=True)
+            return path
+        except FileExistsError:
+            k += 1
+            path = base.with_name(f"{base.name}_{k}")
 
 
 # ======================================================================================
@@ -1511,11 +1714,11 @@ def check_args(args: Args):
             ok = False
         if not ok:
             raise UserError(f"--ent-coef must be 'auto' or a positive number, got {args.ent_coef!r}")
-    if args.reward == "clip" or args.log_clip_reward:
+    if uses_clip(args):
         check_prompts(args.prompt, args.baseline_prompt, args.alpha, warn=False)  # CLIPReward warns, once
     probe = gym.make(args.env_id)
     try:
-        if (args.reward == "clip" or args.log_clip_reward or args.video_interval) and \
+        if (uses_clip(args) or args.video_interval) and \
                 "rgb_array" not in probe.metadata.get("render_modes", []):
             raise UserError(f"{args.env_id} cannot render rgb_array frames, which the CLIP reward and videos need: "
                             "use --reward env --no-log-clip-reward --video-interval 0, or another env")
@@ -1531,12 +1734,98 @@ def check_args(args: Args):
         raise UserError(f"--device {args.device}: CUDA is not available (install a CUDA build of torch, or use --device cpu)")
 
 
+def uses_clip(args: Args) -> bool:
+    """The CLIP reward is computed: to train on, or only to log (--reward env keeps --log-clip-reward on by default)."""
+    return args.reward == "clip" or args.log_clip_reward
+
+
+def choose_clip_model(given: Optional[str], saved: Optional[str] = None) -> str:
+    """The CLIP model of a run: --clip-model if given, else the resumed or evaluated run's own, else the paper's. A
+    local directory is kept as an absolute path, so that the run can be resumed or evaluated from any folder."""
+    if given is None:
+        return saved or PAPER_CLIP_MODEL
+    chosen = os.path.abspath(given) if os.path.isdir(given) else given
+    if saved is not None and chosen != saved:
+        print(f"note: the run's CLIP model {saved} is replaced by --clip-model {chosen}")
+    return chosen
+
+
+def check_writable(folder: Path):
+    """The folder a run writes into (or the nearest one that exists) takes a file, checked before any model loads."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as e:
+        raise UserError(f"cannot write into {folder} ({existing}: {e.strerror or e}): choose another folder with "
+                        "--run-dir") from None
+
+
+def check_resources(args: Args, device: torch.device, slots: int, render_envs: int, replay: bool = True):
+    """Refuses a run whose buffers cannot fit, before anything is allocated or written: the shared frame buffer
+    (slots x render_envs x H x W x 3 bytes, in /dev/shm or, if it does not fit there, a file in the temp folder),
+    MuJoCo's offscreen buffers (about 56 bytes per pixel per rendering env at paper quality, 14 with --fast-render,
+    measured with CPU rendering), and the replay buffer (on --device)."""
+    probe = gym.make(args.env_id)
+    obs_dim = int(np.prod(probe.observation_space.shape)) + args.time_feature
+    space = probe.action_space
+    probe.close()
+    action_bytes = 8 if isinstance(space, gym.spaces.Discrete) else 4 * int(np.prod(space.shape))
+    replay_bytes = args.buffer_size * (2 * 4 * obs_dim + action_bytes + 4 + 4) if replay else 0  # obs, next obs, a, r, done
+    replay_on_host = device.type != "cuda"
+    shape = frame_shape(args) if render_envs else (0, 0, 0)
+    frame_bytes = slots * render_envs * int(np.prod(shape))
+    gl_bytes = render_envs * args.render_size ** 2 * (14 if args.fast_render else 56) if is_mujoco(args.env_id) else 0
+
+    needs = {f"the frame buffer (--train-frequency {slots} x --num-envs {render_envs} x {shape[0]}x{shape[1]}x3 bytes, "
+             "--render-size for MuJoCo)": frame_bytes,
+             f"MuJoCo's offscreen buffers ({render_envs} envs x --render-size {args.render_size} squared)": gl_bytes,
+             f"the replay buffer (--buffer-size {args.buffer_size:,} transitions of {obs_dim} numbers)":
+                 replay_bytes if replay_on_host else 0}
+    available = memory_available()
+    if sum(needs.values()) > available:
+        parts = ", ".join(f"{what} {fmt_bytes(n)}" for what, n in sorted(needs.items(), key=lambda kv: -kv[1]) if n)
+        raise UserError(f"this run needs {fmt_bytes(sum(needs.values()))} of memory and {fmt_bytes(available)} is "
+                        f"available: {parts}; lower the flags named")
+    shm_free = shutil.disk_usage("/dev/shm").free if os.path.isdir("/dev/shm") else 0
+    if frame_bytes > shm_free:
+        tmp_free = shutil.disk_usage(tempfile.gettempdir()).free
+        if frame_bytes > tmp_free:
+            raise UserError(f"the frame buffer needs {fmt_bytes(frame_bytes)} ({slots} steps per stretch x {render_envs} "
+                            f"envs x {shape[0]}x{shape[1]}x3 bytes), more than /dev/shm ({fmt_bytes(shm_free)} free) or "
+                            f"{tempfile.gettempdir()} ({fmt_bytes(tmp_free)} free) hold: lower --train-frequency, --num-envs "
+                            "or --render-size")
+        print(f"note: the frame buffer ({fmt_bytes(frame_bytes)}) does not fit /dev/shm ({fmt_bytes(shm_free)} free), so "
+              f"it is kept in a file in {tempfile.gettempdir()}")
+    if replay_bytes and not replay_on_host:
+        free = torch.cuda.mem_get_info(device)[0]
+        if replay_bytes > free:
+            raise UserError(f"the replay buffer needs {fmt_bytes(replay_bytes)} on {device} ({args.buffer_size:,} "
+                            f"transitions of {obs_dim} observations) and {fmt_bytes(free)} is free there: lower --buffer-size")
+
+
+def memory_available() -> int:
+    """Bytes of memory available to a new allocation without swapping (Linux's MemAvailable)."""
+    with contextlib.suppress(OSError, StopIteration):
+        with open("/proc/meminfo") as f:
+            return int(next(line for line in f if line.startswith("MemAvailable:")).split()[1]) * 1024
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+
+
 def main(args: Args):
+    """A mistake in the input or a failed run ends with one line on stderr and exit status 1; an aborted run (a second
+    Ctrl-C) with 130. A run stopped by Ctrl-C or SIGTERM saves, then exits with 130 or 143 (train)."""
     try:
         check_args(args)
         return evaluate(args) if args.eval_checkpoint else train(args)
-    except UserError as e:
-        raise SystemExit(f"error: {e}") from None
+    except (UserError, RunFailed) as e:
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(1) from None
+    except (Aborted, KeyboardInterrupt) as e:
+        print(f"{e or 'aborted'}", file=sys.stderr)
+        raise SystemExit(130) from None
 
 
 # ======================================================================================
@@ -1572,9 +1861,18 @@ class EnvGroup:
             rows.append((obs, reward, terminated, truncated, float(info["success"]) if "success" in info else math.nan))
         return [np.array(column) for column in zip(*rows)], sim_time, render_time
 
-    def reset(self, seeds: dict) -> list:
-        """Resets each env whose pool index is in `seeds` with its seed; returns their first observations."""
-        return [self.envs[i - self.first].reset(seed=seed)[0] for i, seed in sorted(seeds.items())]
+    def reset(self, seeds: dict, actions: Optional[dict] = None) -> list:
+        """Resets each env whose pool index is in `seeds` with its seed, then steps it through actions[i], if any,
+        without rendering: the envs are deterministic, so this brings back where a checkpoint stopped mid-episode.
+        Returns their observations."""
+        observations = []
+        for i, seed in sorted(seeds.items()):
+            env = self.envs[i - self.first]
+            obs = env.reset(seed=seed)[0]
+            for action in (actions or {}).get(i, ()):
+                obs = env.step(action)[0]
+            observations.append(obs)
+        return observations
 
     def spaces(self):
         return self.envs[0].observation_space, self.envs[0].action_space
@@ -1585,9 +1883,10 @@ class EnvGroup:
 
 
 def env_worker(conn, env_kwargs: dict, first: int, count: int, frame_buffer, frames_shape):
-    """A worker process: builds envs first .. first + count - 1, then runs the pool's commands until "close"."""
+    """A worker process: builds envs first .. first + count - 1, then runs the pool's commands until "close". It
+    exits quietly when the trainer is gone (its end of the pipe closes)."""
     # Ctrl-C and SIGTERM are handled by the trainer, which finishes its stretch and saves: workers ignore
-    # them so they are still there to finish it.
+    # them so they are still there to finish it. The trainer stops them (and kills them if it must).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     frames = None if frame_buffer is None else np.frombuffer(frame_buffer, np.uint8).reshape(frames_shape)
@@ -1595,16 +1894,18 @@ def env_worker(conn, env_kwargs: dict, first: int, count: int, frame_buffer, fra
     try:
         group = EnvGroup([make_env(**env_kwargs) for _ in range(count)], first, frames)
         conn.send(("ok", group.spaces()))
-        while True:
-            command, data = conn.recv()
-            if command == "close":
-                break
+        while (message := conn.recv())[0] != "close":
+            command, data = message
             conn.send(("ok", getattr(group, command)(*data)))
+    except (EOFError, BrokenPipeError, ConnectionResetError):
+        pass  # the trainer is gone
     except Exception:
-        conn.send(("error", traceback.format_exc()))
+        with contextlib.suppress(OSError):
+            conn.send(("error", traceback.format_exc()))
     finally:
         if group is not None:
-            group.close()
+            with contextlib.suppress(Exception):
+                group.close()
 
 
 class EnvPool:
@@ -1640,27 +1941,48 @@ class EnvPool:
                 child.close()
                 self.conns.append(parent)
                 self.processes.append(process)
-            spaces = self._gather()[0]
+            try:
+                spaces = self._gather()[0]
+            except BaseException:  # an env that cannot be built (or Ctrl-C meanwhile): stop the others too
+                self.close(wait=0.0)
+                raise
         self.single_observation_space, self.single_action_space = spaces
 
     def _gather(self) -> list:
+        """Each worker's reply; a worker that failed or died ends the run with a RunFailed naming its envs."""
         replies = []
-        for conn in self.conns:
+        for k, conn in enumerate(self.conns):
             try:
-                replies.append(conn.recv())
-            except EOFError:  # the worker died without a word (killed, or crashed in C)
-                replies.append(("error", "the worker process exited unexpectedly"))
-        errors = [data for status, data in replies if status == "error"]
-        if errors:
-            self.close()
-            raise RuntimeError(f"an env worker failed:\n{errors[0]}")
-        return [data for _, data in replies]
+                status, data = conn.recv()
+            except (EOFError, OSError):  # it died without a word: killed (out of memory?), or crashed in C
+                raise RunFailed(f"{self._worker(k)} {self._exit_status(k)}") from None
+            if status == "error":
+                raise RunFailed(f"{self._worker(k)} failed: {data.strip().splitlines()[-1]}", details=data)
+            replies.append(data)
+        return replies
+
+    def _worker(self, k: int) -> str:
+        a, b = self.shares[k]
+        return f"env worker {k + 1} of {len(self.conns)} (envs {a}-{b - 1} of {self.num_envs})"
+
+    def _exit_status(self, k: int) -> str:
+        process = self.processes[k]
+        process.join(timeout=1)
+        if process.exitcode is None:
+            return "stopped answering"
+        if process.exitcode < 0:
+            name = signal.Signals(-process.exitcode).name
+            return f"was killed by {name}" + (" (out of memory? see dmesg)" if name == "SIGKILL" else "")
+        return f"exited with status {process.exitcode}"
 
     def _call(self, command: str, per_share: list) -> list:
         if self.local is not None:
             return [getattr(self.local, command)(*per_share[0])]
-        for conn, data in zip(self.conns, per_share):
-            conn.send((command, data))
+        for k, (conn, data) in enumerate(zip(self.conns, per_share)):
+            try:
+                conn.send((command, data))
+            except OSError:  # BrokenPipeError: the worker is gone
+                raise RunFailed(f"{self._worker(k)} {self._exit_status(k)}") from None
         return self._gather()
 
     def step(self, actions: np.ndarray, slot: int = 0):
@@ -1670,25 +1992,39 @@ class EnvPool:
         columns = [np.concatenate(parts) for parts in zip(*(r[0] for r in results))]
         return (*columns, sum(r[1] for r in results), sum(r[2] for r in results))
 
-    def reset(self, seeds: dict) -> np.ndarray:
-        """Resets env i with seed seeds[i], for each i in `seeds`; returns their observations in index order."""
-        parts = self._call("reset", [({i: s for i, s in seeds.items() if a <= i < b},) for a, b in self.shares])
+    def reset(self, seeds: dict, actions: Optional[dict] = None) -> np.ndarray:
+        """Resets env i with seed seeds[i], for each i in `seeds`, and replays actions[i] if given (EnvGroup.reset);
+        returns their observations in index order."""
+        share = lambda d, a, b: {i: v for i, v in (d or {}).items() if a <= i < b}  # noqa: E731
+        parts = self._call("reset", [(share(seeds, a, b), share(actions, a, b)) for a, b in self.shares])
         return np.stack([obs for part in parts for obs in part])
 
     def set_rendering(self, flags):
         self._call("set_rendering", [(list(flags[a:b]),) for a, b in self.shares])
 
-    def close(self):
+    def close(self, wait: float = 10.0):
+        """Stops the workers: each finishes its command and exits; one still running after `wait` s is killed."""
         if self.local is not None:
             self.local.close()
         for conn in self.conns:
             with contextlib.suppress(OSError):
                 conn.send(("close", None))
+        deadline = time.monotonic() + wait
         for process in self.processes:
-            process.join(timeout=10)
+            process.join(timeout=max(0.0, deadline - time.monotonic()))
+        for process in self.processes:
             if process.is_alive():
-                process.terminate()
+                process.kill()
+                process.join()
+        for conn in self.conns:
+            conn.close()
         self.local, self.conns, self.processes = None, [], []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, error_type, *_):
+        self.close(wait=0.0 if error_type else 10.0)  # after a failure, nothing is worth waiting for
 
 
 # ======================================================================================
@@ -1696,14 +2032,6 @@ class EnvPool:
 # ======================================================================================
 
 # --- the paper's looks, generated in code: humanoid textures and camera, MountainCar's landscape ---
-
-
-def _atomic_write(path: str, data: bytes):
-    """Write via temp file + os.replace so parallel env workers never read a half-written file."""
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp_")
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
 
 
 def _value_noise(u: np.ndarray, v: np.ndarray, seed: int, period: int = 0) -> np.ndarray:
@@ -1826,7 +2154,7 @@ def paper_humanoid_xml(textured: bool) -> str:
     import imageio.v3
     os.makedirs(out_dir, exist_ok=True)
     for name, img in [("sky.png", _sky_cross()), ("tiles.png", _slate_tiles()), ("metal.png", _brushed_metal())]:
-        _atomic_write(os.path.join(out_dir, name), imageio.v3.imwrite("<bytes>", img, extension=".png"))
+        atomic_write(os.path.join(out_dir, name), imageio.v3.imwrite("<bytes>", img, extension=".png"))
 
     root = ET.fromstring(src_bytes)
     root.find("default/geom").set("rgba", "1 1 1 1")  # white so the texture colour shows unchanged
@@ -1844,7 +2172,7 @@ def paper_humanoid_xml(textured: bool) -> str:
     light = world.find("light")
     light.attrib.update({"dir": "0 0 -1.5", "pos": "0 0 1", "diffuse": "1 1 1", "specular": ".5 .5 .5"})
     world.find("geom[@name='floor']").set("rgba", "1 1 1 1")
-    _atomic_write(out_xml, ET.tostring(root))
+    atomic_write(out_xml, ET.tostring(root))
     return out_xml
 
 

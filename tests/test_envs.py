@@ -91,9 +91,13 @@ def test_only_the_first_render_envs_render():
 
 def test_a_failing_env_worker_is_reported_with_its_traceback():
     args = vs.Args(env_id="Humanoid-v5", num_envs=2, num_workers=2, render_size=SMALL)
-    pool = vs.make_env_pool(args)
-    with pytest.raises(RuntimeError, match="an env worker failed"):
-        pool.step(np.zeros((2, 3), np.float32))  # wrong action size: MuJoCo refuses it inside the worker
+    with vs.make_env_pool(args) as pool:
+        pool.reset({0: 0, 1: 1})
+        with pytest.raises(vs.RunFailed, match=r"env worker 1 of 2 \(envs 0-0 of 2\) failed: ValueError") as failure:
+            pool.step(np.zeros((2, 3), np.float32))  # wrong action size: MuJoCo refuses it inside the worker
+        assert "Traceback" in failure.value.details and "step" in failure.value.details
+        processes = pool.processes
+    assert not any(p.is_alive() for p in processes)
 
 
 @pytest.mark.parametrize("env_id, length", [("Humanoid-v5", 100), ("CartPole-v1", 200), ("MountainCarContinuous-v0", 200)])

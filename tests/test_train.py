@@ -4,6 +4,7 @@ import csv
 import json
 import math
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -28,10 +29,10 @@ CARTPOLE_SETTINGS = ["--num-envs", 8, "--total-timesteps", 12800, "--learning-st
                      "--checkpoint-interval", 100000, "--seed", 1]
 
 
-def run_script(*flags, timeout=600, check=True):
+def run_script(*flags, timeout=600, check=True, cwd=ROOT):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
     proc = subprocess.run([sys.executable, str(ROOT / "vlmrm_sac.py"), *map(str, flags)], capture_output=True,
-                          text=True, timeout=timeout, env=env, cwd=ROOT)
+                          text=True, timeout=timeout, env=env, cwd=cwd)
     if check and proc.returncode != 0:
         raise AssertionError(f"exit {proc.returncode}\nstdout:\n{proc.stdout[-3000:]}\nstderr:\n{proc.stderr[-3000:]}")
     return proc
@@ -159,6 +160,10 @@ def test_best_checkpoint_follows_the_authors_rule(tmp_path):
     assert blob["state"]["best_return"] == pytest.approx(windows[best_step])
     assert len(set(windows.values())) > 1  # the rule had a real choice to make
 
+    # resumed from a step checkpoint, the run keeps to the grid of step checkpoints
+    run_script("--resume", run / "checkpoints" / "step_000000800.pt")
+    assert sorted(p.name for p in (run / "checkpoints").glob("step_*.pt")) == [f"step_{s:09d}.pt" for s in range(200, 1601, 200)]
+
 
 def test_the_video_frames_carry_the_reward_strip(tmp_path):
     import imageio
@@ -171,10 +176,18 @@ def test_the_video_frames_carry_the_reward_strip(tmp_path):
 
 
 def test_evaluation_writes_episodes_frames_videos_and_labels(tmp_path, tiny_clip):
-    run_script("--env-id", "CartPole-v1", "--clip-model", tiny_clip, "--prompt", "a pole", "--total-timesteps", 200,
-               "--episode-length", 20, "--video-interval", 0, "--run-dir", tmp_path, *QUICK)
-    run = only_run(tmp_path)
-    run_script("--eval-checkpoint", run / "checkpoints" / "latest.pt", "--eval-episodes", 3)
+    """Also: a run's local CLIP is kept as an absolute path, and --clip-model points an evaluation at a model that moved."""
+    shutil.copytree(tiny_clip, tmp_path / "model")
+    run_script("--env-id", "CartPole-v1", "--clip-model", "model", "--prompt", "a pole", "--total-timesteps", 200,
+               "--episode-length", 20, "--video-interval", 0, "--run-dir", tmp_path / "runs", *QUICK, cwd=tmp_path)
+    run = only_run(tmp_path / "runs")
+    assert json.loads((run / "args.json").read_text())["clip_model"] == str(tmp_path / "model")
+    (tmp_path / "model").rename(tmp_path / "moved")
+    proc = run_script("--eval-checkpoint", run / "checkpoints" / "latest.pt", "--eval-episodes", 3, check=False)
+    assert proc.returncode == 1 and "no local directory" in proc.stderr and not list(run.glob("eval_*"))
+    proc = run_script("--eval-checkpoint", run / "checkpoints" / "latest.pt", "--eval-episodes", 3,
+                      "--clip-model", tmp_path / "moved")
+    assert f"replaced by --clip-model {tmp_path / 'moved'}" in proc.stdout
     (out,) = run.glob("eval_*")
     with open(out / "eval.csv", newline="") as f:
         rows = list(csv.DictReader(f))
@@ -187,7 +200,8 @@ def test_evaluation_writes_episodes_frames_videos_and_labels(tmp_path, tiny_clip
 
     # Labels a person filled in are never paired with the episodes of a later evaluation: that one gets a new folder
     (out / "labels.csv").write_text("episode,goal_share\n0,100\n1,0\n2,50\n")
-    run_script("--eval-checkpoint", run / "checkpoints" / "latest.pt", "--eval-episodes", 2, "--deterministic")
+    run_script("--eval-checkpoint", run / "checkpoints" / "latest.pt", "--eval-episodes", 2, "--deterministic",
+               "--clip-model", tmp_path / "moved")
     assert (out / "labels.csv").read_text() == "episode,goal_share\n0,100\n1,0\n2,50\n"
     assert len(list((out / "frames").glob("*.npz"))) == 3
     again = out.with_name(out.name + "_2")
@@ -195,13 +209,15 @@ def test_evaluation_writes_episodes_frames_videos_and_labels(tmp_path, tiny_clip
 
 
 RESUME = ["--env-id", "MountainCarContinuous-v0", "--reward", "env", "--no-log-clip-reward", "--video-interval", 0,
-          "--episode-length", 20, "--num-envs", 2, "--train-frequency", 20, "--gradient-steps", 10,
+          "--episode-length", 151, "--num-envs", 2, "--train-frequency", 20, "--gradient-steps", 10,
           "--learning-starts", 200, "--batch-size", 32, "--buffer-size", 100000, "--log-interval", 400,
           "--checkpoint-interval", 100000, "--total-timesteps", 6000, "--save-buffer", "--num-workers", 0,
           "--seed", 3]
 
 
 def test_sigterm_then_resume_equals_a_straight_run(tmp_path):
+    """SIGTERM: the run saves and exits with 143. Episodes of 151 steps never end at a stretch of 20 within the run,
+    so the stop falls mid-episode: the resumed run replays the episode's actions and equals the straight run."""
     straight, stopped = tmp_path / "straight", tmp_path / "stopped"
     run_script(*RESUME, "--run-dir", straight)
 
@@ -217,17 +233,19 @@ def test_sigterm_then_resume_equals_a_straight_run(tmp_path):
         time.sleep(0.2)
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=300)
-    assert proc.returncode == 0, out
+    assert proc.returncode == 143, out
     assert "--resume" in out
     run = only_run(stopped)
     blob = torch.load(run / "checkpoints" / "latest.pt", weights_only=False)
     stopped_at = blob["state"]["global_step"]
     assert 1200 <= stopped_at < 6000 and blob["buffer"] is not None
+    assert (blob["episodes"]["length"] > 0).all() and blob["episodes"]["actions"]  # mid-episode
 
     run_script("--resume", run / "checkpoints" / "latest.pt")
     a, b = read_metrics(only_run(straight)), read_metrics(run)
     assert len(a) == len(b) and [r["global_step"] for r in a] == [r["global_step"] for r in b]
     assert [r["env_return"] for r in a] == [r["env_return"] for r in b]  # same episodes, same returns
+    assert [r["qf_loss"] for r in a] == [r["qf_loss"] for r in b]  # the same gradient steps, averaged alike
     final_a = torch.load(only_run(straight) / "checkpoints" / "latest.pt", weights_only=False)
     final_b = torch.load(run / "checkpoints" / "latest.pt", weights_only=False)
     assert final_a["state"]["global_step"] == final_b["state"]["global_step"] == 6000
@@ -259,10 +277,16 @@ def test_a_corrupt_checkpoint_gets_a_clear_error(tmp_path):
     (["--env-id", "Blackjack-v1", "--reward", "env", "--no-log-clip-reward", "--video-interval", "0"], "needs a state vector"),
     (["--env-id", "CartPole-v1", "--use-sde"], "--use-sde (state-dependent exploration noise) needs continuous actions"),
     (["--env-id", "Pendulum-v1", "--time-feature"], "--time-feature needs a fixed episode length"),
+    (["--env-id", "CartPole-v1", "--buffer-size", "10000000000"], "the replay buffer (--buffer-size 10,000,000,000"),
+    (["--env-id", "CartPole-v1", "--num-envs", "5000"], "the frame buffer (--train-frequency 100 x --num-envs 5000"),
+    (["--env-id", "Humanoid-v5", "--render-size", "20000", "--train-frequency", "1"], "MuJoCo's offscreen buffers"),
+    (["--run-dir", "/proc/vlmrm_runs"], "cannot write into /proc/vlmrm_runs"),
 ])
 def test_bad_flags_are_refused_before_any_heavy_work(flags, message, tmp_path):
-    proc = run_script(*flags, "--clip-model", tmp_path / "no-model", "--run-dir", tmp_path, check=False)
-    assert proc.returncode != 0 and message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    """Refused with one line, before the model loads (the model given does not exist) and before anything is made."""
+    proc = run_script("--clip-model", tmp_path / "no-model", "--run-dir", tmp_path, *flags, check=False)
+    assert proc.returncode == 1 and message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.strip().count("\n") == 0, proc.stderr  # one line
     assert not any(tmp_path.iterdir())  # no run directory was made
 
 
