@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 import traceback
+import uuid
 import warnings
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, replace
@@ -184,6 +185,14 @@ class Args:
     # --- logging, videos, checkpoints
     log_interval: int = 10_000
     """environment steps between rows of training metrics in metrics.csv"""
+    tensorboard: bool = True
+    """write TensorBoard event files into the run directory, to watch the run live: tensorboard --logdir runs"""
+    track: bool = False
+    """also log the metrics, the args and the videos to Weights & Biases"""
+    wandb_project_name: str = "vlmrm-sac"
+    """the W&B project of --track"""
+    wandb_entity: Optional[str] = None
+    """the W&B user or team of --track (default: yours)"""
     video_interval: int = 100_000
     """record env 0's next episode every this many environment steps (0: no videos)"""
     checkpoint_interval: int = 128_000
@@ -873,9 +882,11 @@ def train(args: Args):
                               torch.long if agent.discrete else torch.float32, device)
         progress = Progress.new(args) if ckpt is None else resume(ckpt, agent, buffer, args)
         learner = cleanup.enter_context(Learner(agent, args, device))
-        metrics = cleanup.enter_context(MetricsLog(run_dir / "metrics.csv", keep_rows=progress.metrics_rows if ckpt else None))
+        tracker = cleanup.enter_context(Tracker(args, run_dir, resumed_at=progress.global_step if ckpt else None))
+        metrics = cleanup.enter_context(MetricsLog(run_dir / "metrics.csv", progress.metrics_rows if ckpt else None, tracker))
         episodes = EpisodeLog(metrics, progress, n, train_on_clip=args.reward == "clip")
-        video = VideoRecorder(run_dir / "videos", args.video_interval, "CLIP reward" if args.reward == "clip" else "env reward")
+        video = VideoRecorder(run_dir / "videos", args.video_interval, "CLIP reward" if args.reward == "clip" else "env reward",
+                              tracker)
         labeller = cleanup.enter_context(Labeller(reward_model, envs.frames, args.reward_batch_size, device)) if reward_model else None
         timer = TimeSplit()
         stop = stop_on_signals()
@@ -944,6 +955,8 @@ def train(args: Args):
             video.record(envs.frames, shown[:, 0], stretch.ended[:, 0], first, n)
             progress.global_step += steps * n
             bar.update(steps * n)
+            if stretch.ended.any():
+                bar.set_postfix(episodes.summary(), refresh=False)
 
             # --- 4. gradient steps
             if progress.global_step >= args.learning_starts:
@@ -964,9 +977,11 @@ def train(args: Args):
                 row = {"global_step": progress.global_step, "kind": "train", **learner.losses(), **timer.row(progress.global_step)}
                 metrics.write(row)
                 metrics.flush()
-                if summary := episodes.summary(reward_model is not None):
-                    bar.set_postfix(summary, sps=row.get("sps", "-"))
+                episodes.sps = row.get("sps", episodes.sps)
                 progress.next_log = next_due(progress.next_log, args.log_interval, progress.global_step)
+            elif progress.global_step // LIVE_LOSS_INTERVAL > first // LIVE_LOSS_INTERVAL:  # the losses' mean since the row
+                tracker.log(progress.global_step, {TRACKED[k]: v for k, v in learner.running_means().items()})
+            tracker.end_stretch()
             if progress.global_step >= progress.next_checkpoint:
                 # the next one is due first, so that a run resumed from any of these checkpoints keeps their grid
                 progress.next_checkpoint = next_due(progress.next_checkpoint, args.checkpoint_interval, progress.global_step)
@@ -1064,7 +1079,8 @@ class EpisodeLog:
         self.metrics, self.progress, self.train_on_clip = metrics, progress, train_on_clip
         self.clip, self.env, self.length = np.zeros(n), np.zeros(n), np.zeros(n, dtype=int)
         self.actions = [[] for _ in range(n)]  # each env's actions since its reset
-        self.recent_clip, self.recent_env = [], []
+        self.recent = collections.deque(maxlen=max(n, 10))  # (clip, env, success) of the last episodes, for the bar
+        self.sps = None  # of the last log row, for the bar
 
     def record(self, stretch: Stretch, clip_rewards: np.ndarray, first_step: int):
         n = self.clip.shape[0]
@@ -1080,9 +1096,8 @@ class EpisodeLog:
                                     "clip_return": float(self.clip[i]), "env_return": float(self.env[i]),
                                     "success": success if np.isnan(success) else int(success),
                                     "episode_length": int(self.length[i])})
-                self.recent_clip.append(self.clip[i])
+                self.recent.append((self.clip[i], self.env[i], success))
                 self.progress.returns_window.append(float(self.clip[i] if self.train_on_clip else self.env[i]))
-                self.recent_env.append(self.env[i])
                 self.clip[i], self.env[i], self.length[i], self.actions[i] = 0.0, 0.0, 0, []
 
     def running_actions(self) -> dict:
@@ -1097,12 +1112,15 @@ class EpisodeLog:
         self.clip, self.env, self.length = state["clip"].copy(), state["env"].copy(), state["length"].copy()
         self.actions = [list(state["actions"].get(i, ())) for i in range(len(self.clip))]
 
-    def summary(self, with_clip: bool) -> dict:
-        """Mean returns since the last call, for the progress bar."""
-        summary = {}
-        if self.recent_clip:
-            summary = {"clip": f"{np.nanmean(self.recent_clip):.3f}" if with_clip else "-", "env": f"{np.mean(self.recent_env):.1f}"}
-        self.recent_clip, self.recent_env = [], []
+    def summary(self) -> dict:
+        """The progress bar's view: mean returns (and success) of the last max(num_envs, 10) episodes, steps/s."""
+        clip, env, success = np.array(self.recent, dtype=float).T
+        summary = {} if np.isnan(clip).all() else {"clip": f"{clip.mean():.3f}"}
+        summary["env"] = f"{env.mean():.1f}"
+        if not np.isnan(success).all():
+            summary["success"] = f"{np.nanmean(success):.0%}"
+        if self.sps is not None:
+            summary["sps"] = self.sps
         return summary
 
 
@@ -1110,8 +1128,8 @@ class VideoRecorder:
     """Every --video-interval steps, records env 0's next whole episode, with the reward under each frame (the
     model's own CLIP reward, as in metrics.csv, or the env's), and those rewards beside it in step_*.rewards.txt."""
 
-    def __init__(self, folder: Path, interval: int, label: str):
-        self.folder, self.interval, self.label = folder, interval, label
+    def __init__(self, folder: Path, interval: int, label: str, tracker: Optional["Tracker"] = None):
+        self.folder, self.interval, self.label, self.tracker = folder, interval, label, tracker
         self.state = "idle"  # idle -> armed (waiting for env 0's next episode) -> recording -> idle
         self.env0_fresh = True  # env 0 is at the start of an episode
         self.frames, self.rewards = [], []
@@ -1135,10 +1153,13 @@ class VideoRecorder:
                 self.rewards.append(rewards[t])
             self.env0_fresh = bool(ended[t])
             if self.state == "recording" and ended[t]:
-                path = self.folder / f"step_{first_step + (t + 1) * n:09d}.mp4"
-                write_video(path, np.stack(self.frames), np.array(self.rewards), self.label)
+                step = first_step + (t + 1) * n
+                path = self.folder / f"step_{step:09d}.mp4"
+                last_frame = write_video(path, np.stack(self.frames), np.array(self.rewards), self.label)
                 with writing(path.with_suffix(".rewards.txt")):
                     np.savetxt(path.with_suffix(".rewards.txt"), self.rewards, fmt="%.6f", header=self.label)
+                if self.tracker is not None:
+                    self.tracker.video(step, path, last_frame)
                 self.state, self.frames, self.rewards = "idle", [], []
 
 
@@ -1233,9 +1254,13 @@ class Learner:
 
     def losses(self) -> dict:
         """The mean of each loss since the last call, over the gradient steps that made it."""
-        means = {k: float(v) / self.counts[k] for k, v in self.sums.items()}
+        means = self.running_means()
         self.sums, self.counts = {}, {}
         return means
+
+    def running_means(self) -> dict:
+        """The mean of each loss since the last call of losses(), so far (the live view's points between log rows)."""
+        return {k: float(v) / self.counts[k] for k, v in self.sums.items()}
 
     def state_dict(self) -> dict:
         """The losses summed since the last log row, so that a resumed run's next row averages what a straight one's would."""
@@ -1422,8 +1447,8 @@ class MetricsLog:
     """metrics.csv: one row per finished episode (kind=episode) and per logging interval (kind=train).
     On resume the file is cut back to the rows the checkpoint knew, so no row is lost or repeated."""
 
-    def __init__(self, path: Path, keep_rows: Optional[int] = None):
-        self.path = path
+    def __init__(self, path: Path, keep_rows: Optional[int] = None, tracker: Optional["Tracker"] = None):
+        self.path, self.tracker = path, tracker
         with writing(path):
             if keep_rows is not None and path.exists():
                 with open(path, newline="") as f:
@@ -1438,13 +1463,19 @@ class MetricsLog:
         self.rows = keep_rows or 0
 
     def write(self, row: dict):
+        """A row to metrics.csv and, with the same values, to the live view (TRACKED names its columns there)."""
+        row = {k: v for k, v in row.items() if v is not None and not (isinstance(v, float) and math.isnan(v))}
         with writing(self.path):
-            self.writer.writerow({k: ("" if v is None or (isinstance(v, float) and math.isnan(v)) else v) for k, v in row.items()})
+            self.writer.writerow(row)
         self.rows += 1
+        if self.tracker is not None:
+            self.tracker.log(row["global_step"], {TRACKED[k]: float(v) for k, v in row.items() if k in TRACKED})
 
     def flush(self):
         with writing(self.path):
             self.file.flush()
+        if self.tracker is not None:
+            self.tracker.flush()
 
     def __enter__(self):
         return self
@@ -1452,6 +1483,110 @@ class MetricsLog:
     def __exit__(self, *_):
         with contextlib.suppress(OSError):  # after a failed write, what is left in the buffer is lost
             self.file.close()
+
+
+TRACKED = {  # metrics.csv column -> its name in TensorBoard and W&B (CleanRL's, where CleanRL has the quantity)
+    "env_return": "charts/episodic_return", "clip_return": "charts/episodic_clip_return",
+    "episode_length": "charts/episodic_length", "success": "charts/success", "sps": "charts/SPS",
+    "qf_loss": "losses/qf_loss", "actor_loss": "losses/actor_loss", "entropy": "losses/entropy",
+    "ent_coef": "losses/ent_coef", "ent_coef_loss": "losses/ent_coef_loss",  # SAC's temperature: --alpha is the paper's
+    **{f"share_{phase}": f"time/share_{phase}" for phase in ("sim", "render", "reward", "policy", "update", "other")},
+}
+LIVE_LOSS_INTERVAL = 100  # env steps: the losses reach the live view this often (CleanRL's), metrics.csv every --log-interval
+
+
+class Tracker:
+    """The live view of a run: TensorBoard event files in the run directory (unless --no-tensorboard) and, with
+    --track, a Weights & Biases run named after the directory. Both get each metrics.csv row's values at its global
+    step (MetricsLog.write), the losses between rows, and a frame of each video (W&B: the video).
+
+    A resumed run first cuts the event files back to its checkpoint's step, so that no step appears twice. W&B's
+    history cannot be cut: the run continues the same W&B run (its id is kept in the run's wandb.json) and skips the
+    steps that W&B already has (the last one sent is written there after every stretch)."""
+
+    def __init__(self, args: Args, run_dir: Path, resumed_at: Optional[int]):
+        self.writer = self.wandb = None
+        self.wandb_state, self.skip_until = run_dir / "wandb.json", -1
+        if args.tensorboard:
+            from torch.utils.tensorboard import SummaryWriter
+
+            if resumed_at is not None:
+                with writing(run_dir):
+                    truncate_events(run_dir, resumed_at)
+            self.writer = SummaryWriter(str(run_dir), flush_secs=30)
+            if resumed_at is None:
+                self.writer.add_text("args", "| flag | value |\n|---|---|\n" +
+                                     "\n".join(f"| --{k.replace('_', '-')} | {v} |" for k, v in asdict(args).items()))
+        if args.track:
+            import wandb
+
+            state = json.loads(self.wandb_state.read_text()) if self.wandb_state.exists() else {"id": uuid.uuid4().hex[:12]}
+            self.skip_until = self.last_sent = state.get("last_step", -1)
+            self.wandb = wandb.init(project=args.wandb_project_name, entity=args.wandb_entity, name=run_dir.name,
+                                    id=state["id"], resume="allow", config=asdict(args), dir=str(run_dir), save_code=True)
+            self.wandb.define_metric("global_step")
+            self.wandb.define_metric("*", step_metric="global_step")
+            self.wandb_id = state["id"]
+            self.flush()
+
+    def log(self, step: int, values: dict):
+        """{name: value} at global step `step` (one W&B history row)."""
+        if not values:
+            return
+        if self.writer is not None:
+            for name, value in values.items():  # stored in double precision, exactly metrics.csv's value
+                self.writer.add_scalar(name, value, step, new_style=True, double_precision=True)
+        if self.wandb is not None and step > self.skip_until:
+            self.wandb.log({**values, "global_step": step})
+            self.last_sent = max(self.last_sent, step)
+
+    def video(self, step: int, path: Path, frame: np.ndarray):
+        """A recorded episode: its last frame, with the reward curve drawn under it, and (W&B) the video itself."""
+        if self.writer is not None:
+            self.writer.add_image("videos/last_frame", frame, step, dataformats="HWC")
+        if self.wandb is not None and step > self.skip_until:
+            import wandb
+
+            self.wandb.log({"videos/episode": wandb.Video(str(path), format="mp4"), "global_step": step})
+
+    def end_stretch(self):
+        """W&B: the last step sent, so that a run resumed after a crash does not send it again."""
+        if self.wandb is not None:
+            with writing(self.wandb_state):
+                atomic_write(self.wandb_state, json.dumps({"id": self.wandb_id, "last_step": self.last_sent}).encode())
+
+    def flush(self):
+        if self.writer is not None:
+            self.writer.flush()
+        self.end_stretch()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, error_type, *_):
+        if self.writer is not None:
+            self.writer.close()
+        if self.wandb is not None:
+            self.end_stretch()
+            self.wandb.finish(exit_code=1 if error_type else 0)
+
+
+def truncate_events(run_dir: Path, step: int):
+    """Rewrites the run's TensorBoard event files with only the events at steps <= `step`."""
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+
+    files = sorted(run_dir.glob("events.out.tfevents.*"))
+    if not files:
+        return
+    writer = EventFileWriter(str(run_dir))
+    for file in files:
+        for event in EventFileLoader(str(file)).Load():
+            if event.step <= step and event.WhichOneof("what") != "file_version":
+                writer.add_event(event)
+    writer.close()
+    for file in files:
+        file.unlink()
 
 
 def resolve_device(name: str) -> torch.device:
@@ -1540,8 +1675,9 @@ def resume(ckpt: dict, agent: SAC, buffer: ReplayBuffer, args: Args) -> Progress
     return progress
 
 
-def write_video(path: Path, frames: np.ndarray, rewards: np.ndarray, label: str, fps: int = 30):
-    """mp4 of frames (T, H, W, 3) uint8 with the reward under each frame: its value and the curve so far."""
+def write_video(path: Path, frames: np.ndarray, rewards: np.ndarray, label: str, fps: int = 30) -> np.ndarray:
+    """mp4 of frames (T, H, W, 3) uint8 with the reward under each frame: its value and the curve so far. Returns the
+    last of them, with the whole episode's curve."""
     import imageio.v3
     from PIL import Image, ImageDraw
 
@@ -1565,13 +1701,17 @@ def write_video(path: Path, frames: np.ndarray, rewards: np.ndarray, label: str,
     with writing(path):
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, data)
+    return out[-1]
 
 
 def atomic_write(path, data: bytes):
     """Write via a temporary file and a rename: a reader (a parallel env worker, a user) never sees half a file, and
     a failed write leaves nothing behind."""
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp_")
+    umask = os.umask(0)
+    os.umask(umask)
     try:
+        os.fchmod(fd, 0o666 & ~umask)  # as open() would make it, not mkstemp's owner-only
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, path)

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import torch
 
+import live_view
 import vlmrm_sac as vs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,9 +30,31 @@ CARTPOLE_SETTINGS = ["--num-envs", 8, "--total-timesteps", 12800, "--learning-st
                      "--checkpoint-interval", 100000, "--seed", 1]
 
 
-def run_script(*flags, timeout=600, check=True, cwd=ROOT):
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.run([sys.executable, str(ROOT / "vlmrm_sac.py"), *map(str, flags)], capture_output=True,
+# Runs the script with an audit hook that writes, at exit, every import of wandb and every network connection or
+# name lookup to the file $AUDIT_LOG
+AUDITED = """
+import json, os, runpy, sys
+seen = []
+def hook(event, args):
+    if event == "import" and args[0].split(".")[0] == "wandb":
+        seen.append(["import", args[0]])
+    elif event == "socket.getaddrinfo" or (event == "socket.connect" and isinstance(args[1], tuple)):
+        seen.append([event, repr(args[1:])])
+sys.addaudithook(hook)
+sys.argv = sys.argv[1:]
+try:
+    runpy.run_path(sys.argv[0], run_name="__main__")
+finally:
+    open(os.environ["AUDIT_LOG"], "w").write(json.dumps(seen))
+"""
+
+
+def run_script(*flags, timeout=600, check=True, cwd=ROOT, env=None, audit_log=None):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", **(env or {})}
+    audit = ["-c", AUDITED] if audit_log else []
+    if audit_log:
+        env["AUDIT_LOG"] = str(audit_log)
+    proc = subprocess.run([sys.executable, *audit, str(ROOT / "vlmrm_sac.py"), *map(str, flags)], capture_output=True,
                           text=True, timeout=timeout, env=env, cwd=cwd)
     if check and proc.returncode != 0:
         raise AssertionError(f"exit {proc.returncode}\nstdout:\n{proc.stdout[-3000:]}\nstderr:\n{proc.stderr[-3000:]}")
@@ -60,10 +83,13 @@ QUICK = ["--num-envs", 2, "--learning-starts", 200, "--train-frequency", 50, "--
     ("MountainCarContinuous-v0", ["--episode-length", 50], 50),
 ])
 def test_end_to_end_clip_reward_run(tmp_path, tiny_clip, env_id, extra, episode_length):
-    """A few hundred steps past learning_starts, so gradient steps happen, on each of the paper's envs."""
+    """A few hundred steps past learning_starts, so gradient steps happen, on each of the paper's envs. The live view
+    (TensorBoard, by default) holds metrics.csv's values; W&B is not imported and nothing reaches the network."""
     run_script("--env-id", env_id, "--clip-model", tiny_clip, "--prompt", "a robot", "--total-timesteps", 600,
-               "--video-interval", 200, "--checkpoint-interval", 400, "--run-dir", tmp_path, *QUICK, *extra)
-    run = only_run(tmp_path)
+               "--video-interval", 200, "--checkpoint-interval", 400, "--run-dir", tmp_path / "runs", *QUICK, *extra,
+               audit_log=tmp_path / "audit.json")
+    assert json.loads((tmp_path / "audit.json").read_text()) == []
+    run = only_run(tmp_path / "runs")
     rows = read_metrics(run)
     episodes = [r for r in rows if r["kind"] == "episode"]
     train = [r for r in rows if r["kind"] == "train"]
@@ -84,6 +110,9 @@ def test_end_to_end_clip_reward_run(tmp_path, tiny_clip, env_id, extra, episode_
     assert blob["state"]["global_step"] == 600 and blob["state"]["gradient_step"] > 0
     assert json.loads((run / "args.json").read_text())["env_id"] == env_id
     assert_same_as_recorded(rows, ROOT / "tests" / "data" / f"golden_metrics_{env_id}.csv")
+    live_view.assert_events_match(run, rows)
+    assert live_view.read_events(run)[1] == [int(v.stem[5:]) for v in videos]  # a frame of each video, at its step
+    assert not (run / "wandb").exists()
 
 
 def assert_same_as_recorded(rows: list[dict], golden: Path):
@@ -145,9 +174,10 @@ def test_gsde_runs_with_and_without_overlapped_updates(tmp_path):
 def test_best_checkpoint_follows_the_authors_rule(tmp_path):
     """best.pt is, among the checkpoints after learning starts, the one with the highest mean training return
     over the last --best-window episodes (the authors: every 128k steps, 512 episodes)."""
+    wandb_env = {"WANDB_MODE": "offline", "WANDB_SILENT": "true"}
     run_script("--env-id", "MountainCarContinuous-v0", "--reward", "env", "--no-log-clip-reward", "--video-interval", 0,
                "--episode-length", 25, "--total-timesteps", 1600, "--checkpoint-interval", 200, "--best-window", 6,
-               "--run-dir", tmp_path, *QUICK)
+               "--track", "--run-dir", tmp_path, *QUICK, env=wandb_env)
     run = only_run(tmp_path)
     episodes = [r for r in read_metrics(run) if r["kind"] == "episode"]
     windows = {}
@@ -160,9 +190,14 @@ def test_best_checkpoint_follows_the_authors_rule(tmp_path):
     assert blob["state"]["best_return"] == pytest.approx(windows[best_step])
     assert len(set(windows.values())) > 1  # the rule had a real choice to make
 
-    # resumed from a step checkpoint, the run keeps to the grid of step checkpoints
-    run_script("--resume", run / "checkpoints" / "step_000000800.pt")
+    # Resumed from a step checkpoint (as after a crash), the run keeps to the grid of step checkpoints; the event
+    # files are cut back to step 800 and hold the new rows once; W&B, which has every step already, gets none again
+    run_script("--resume", run / "checkpoints" / "step_000000800.pt", env=wandb_env)
     assert sorted(p.name for p in (run / "checkpoints").glob("step_*.pt")) == [f"step_{s:09d}.pt" for s in range(200, 1601, 200)]
+    live_view.assert_events_match(run, read_metrics(run))
+    first, second = live_view.read_wandb(run)
+    assert first["id"] == second["id"] and max(r["global_step"] for r in first["history"]) == 1600
+    assert second["history"] == []
 
 
 def test_the_video_frames_carry_the_reward_strip(tmp_path):
@@ -217,13 +252,16 @@ RESUME = ["--env-id", "MountainCarContinuous-v0", "--reward", "env", "--no-log-c
 
 def test_sigterm_then_resume_equals_a_straight_run(tmp_path):
     """SIGTERM: the run saves and exits with 143. Episodes of 151 steps never end at a stretch of 20 within the run,
-    so the stop falls mid-episode: the resumed run replays the episode's actions and equals the straight run."""
+    so the stop falls mid-episode: the resumed run replays the episode's actions and equals the straight run. The
+    stopped run is tracked (W&B offline): its event files and its W&B run hold metrics.csv's values, each step once,
+    and the resumed run continues the same W&B run."""
     straight, stopped = tmp_path / "straight", tmp_path / "stopped"
     run_script(*RESUME, "--run-dir", straight)
 
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, str(ROOT / "vlmrm_sac.py"), *map(str, RESUME), "--run-dir", str(stopped)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT)
+    wandb_env = {"WANDB_MODE": "offline", "WANDB_SILENT": "true"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **wandb_env}
+    proc = subprocess.Popen([sys.executable, str(ROOT / "vlmrm_sac.py"), *map(str, RESUME), "--track", "--run-dir",
+                             str(stopped)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT)
     deadline = time.time() + 300
     while time.time() < deadline:  # stop it once it is training, well before the end
         runs = list(stopped.glob("*/metrics.csv")) if stopped.exists() else []
@@ -241,11 +279,21 @@ def test_sigterm_then_resume_equals_a_straight_run(tmp_path):
     assert 1200 <= stopped_at < 6000 and blob["buffer"] is not None
     assert (blob["episodes"]["length"] > 0).all() and blob["episodes"]["actions"]  # mid-episode
 
-    run_script("--resume", run / "checkpoints" / "latest.pt")
+    run_script("--resume", run / "checkpoints" / "latest.pt", env=wandb_env)
     a, b = read_metrics(only_run(straight)), read_metrics(run)
     assert len(a) == len(b) and [r["global_step"] for r in a] == [r["global_step"] for r in b]
     assert [r["env_return"] for r in a] == [r["env_return"] for r in b]  # same episodes, same returns
     assert [r["qf_loss"] for r in a] == [r["qf_loss"] for r in b]  # the same gradient steps, averaged alike
+
+    live_view.assert_events_match(run, b)
+    first, second = live_view.read_wandb(run)
+    assert first["id"] == second["id"]  # one W&B run
+    assert first["config"] == json.loads((run / "args.json").read_text())
+    history = first["history"] + second["history"]
+    assert max(r["global_step"] for r in first["history"]) == stopped_at < min(r["global_step"] for r in second["history"])
+    assert [r for r in history if not live_view.is_live_loss_point(r, b)] == live_view.tracked(b)
+    live_steps = [r["global_step"] for r in history if live_view.is_live_loss_point(r, b)]
+    assert live_steps and len(live_steps) == len(set(live_steps))
     final_a = torch.load(only_run(straight) / "checkpoints" / "latest.pt", weights_only=False)
     final_b = torch.load(run / "checkpoints" / "latest.pt", weights_only=False)
     assert final_a["state"]["global_step"] == final_b["state"]["global_step"] == 6000
