@@ -3,6 +3,7 @@
     python plot.py landscape   --clip-model M   # Fig. 2: CLIP reward vs CartPole angle / MountainCar position
     python plot.py epic        --clip-models M1 M2 --env-id CartPole-v1   # Fig. 4: EPIC distance vs alpha, vs size
     python plot.py curves      --runs "runs/*"  # training curves: CLIP return, ground-truth return, success
+    python plot.py prompts     --runs "runs/*"  # runs with --log-prompt: each logged sentence's return, the goal's vote
     python plot.py success     --labels kneeling=runs/x/eval_000100000/labels.csv   # Fig. 5/6/8
     python plot.py reward-hist --clip-models M1 M2 --env-id CartPole-v1   # Fig. 7
     python plot.py probe       --prompt "a humanoid robot kneeling" --baseline-prompt "a humanoid robot"
@@ -349,6 +350,42 @@ class RewardHist(LabelledStates):
         save(fig, self.out_dir, self.name or "reward_hist", rows)
 
 
+def read_runs(patterns) -> dict:
+    """{(env, experiment, reward): [episode rows of each seed's metrics.csv]} of the run directories matching `patterns`."""
+    dirs = sorted({Path(p) for pattern in patterns for p in glob.glob(pattern) if (Path(p) / "metrics.csv").exists()})
+    if not dirs:
+        raise SystemExit(f"error: no run with a metrics.csv matches {list(patterns)}")
+    groups = {}
+    for d in dirs:
+        args = json.loads((d / "args.json").read_text())
+        episodes = [r for r in read_csv(d / "metrics.csv") if r["kind"] == "episode"]
+        groups.setdefault(f"{args['env_id']} {args['exp_name']} (reward {args['reward']})", []).append(episodes)
+    return groups
+
+
+def over_seeds(runs: list, metric: str, bins: int):
+    """A metric's episodes averaged in `bins` windows of env steps per seed: (window centers, mean, min, max over
+    seeds), the windows without data left out."""
+    last = max(int(r["global_step"]) for ep in runs for r in ep)
+    edges = np.linspace(0, last, bins + 1)
+    centers = (edges[:-1] + edges[1:]) / 2
+    per_seed = np.full((len(runs), bins), np.nan)
+    for s, episodes in enumerate(runs):
+        steps = np.array([int(r["global_step"]) for r in episodes if r.get(metric, "") != ""])
+        values = np.array([float(r[metric]) for r in episodes if r.get(metric, "") != ""])
+        which = np.clip(np.searchsorted(edges, steps, side="left") - 1, 0, bins - 1)
+        for b in range(bins):
+            if (which == b).any():
+                per_seed[s, b] = values[which == b].mean()
+    ok = ~np.isnan(per_seed).all(0)
+    return centers[ok], np.nanmean(per_seed[:, ok], 0), np.nanmin(per_seed[:, ok], 0), np.nanmax(per_seed[:, ok], 0)
+
+
+def steps_axis(ax):
+    ax.set_xlabel("environment steps")
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda x, _: f"{x / 1000:g}k" if x else "0"))
+
+
 @dataclass
 class Curves:
     """Training curves from runs/*/metrics.csv: mean and spread over seeds, one panel per metric."""
@@ -363,42 +400,64 @@ class Curves:
     """folder for the PNG, PDF and CSV"""
 
     def run(self):
-        dirs = sorted({Path(p) for pattern in self.runs for p in glob.glob(pattern) if (Path(p) / "metrics.csv").exists()})
-        if not dirs:
-            raise SystemExit(f"error: no run with a metrics.csv matches {list(self.runs)}")
-        groups = {}  # (env, experiment, reward) -> list of per-seed episode rows
-        for d in dirs:
-            args = json.loads((d / "args.json").read_text())
-            episodes = [r for r in read_csv(d / "metrics.csv") if r["kind"] == "episode"]
-            groups.setdefault(f"{args['env_id']} {args['exp_name']} (reward {args['reward']})", []).append(episodes)
+        groups = read_runs(self.runs)
         metrics = [m for m in ("clip_return", "env_return", "success")
                    if any(r[m] != "" for runs in groups.values() for ep in runs for r in ep)]
         fig, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.4 + 0.15 * len(groups)), squeeze=False,
                                  layout="constrained")
         rows = []
         for group, runs in groups.items():
-            last = max(int(r["global_step"]) for ep in runs for r in ep)
-            edges = np.linspace(0, last, self.bins + 1)
-            centers = (edges[:-1] + edges[1:]) / 2
             for ax, metric in zip(axes[0], metrics):
-                per_seed = np.full((len(runs), self.bins), np.nan)
-                for s, episodes in enumerate(runs):
-                    steps = np.array([int(r["global_step"]) for r in episodes if r[metric] != ""])
-                    values = np.array([float(r[metric]) for r in episodes if r[metric] != ""])
-                    which = np.clip(np.searchsorted(edges, steps, side="left") - 1, 0, self.bins - 1)
-                    for b in range(self.bins):
-                        if (which == b).any():
-                            per_seed[s, b] = values[which == b].mean()
-                ok = ~np.isnan(per_seed).all(0)
-                mean = np.nanmean(per_seed[:, ok], 0)
-                lo, hi = np.nanmin(per_seed[:, ok], 0), np.nanmax(per_seed[:, ok], 0)
-                ax.plot(centers[ok], mean, label=f"{group}, {len(runs)} seed(s)")
-                ax.fill_between(centers[ok], lo, hi, alpha=0.25)
-                ax.set(xlabel="environment steps", ylabel=metric.replace("_", " "), title=metric.replace("_", " "))
-                ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda x, _: f"{x / 1000:g}k" if x else "0"))
+                centers, mean, lo, hi = over_seeds(runs, metric, self.bins)
+                ax.plot(centers, mean, label=f"{group}, {len(runs)} seed(s)")
+                ax.fill_between(centers, lo, hi, alpha=0.25)
+                ax.set(ylabel=metric.replace("_", " "), title=metric.replace("_", " "))
+                steps_axis(ax)
                 rows += [{"group": group, "metric": metric, "step": float(c), "mean": float(m), "min": float(a),
-                          "max": float(b), "seeds": len(runs)} for c, m, a, b in zip(centers[ok], mean, lo, hi)]
+                          "max": float(b), "seeds": len(runs)} for c, m, a, b in zip(centers, mean, lo, hi)]
         fig.legend(*axes[0][0].get_legend_handles_labels(), loc="outside lower center", fontsize=7)  # below the panels, off their data
+        fig.suptitle("mean over seeds, shaded: min..max over seeds", fontsize=8)
+        save(fig, self.out_dir, self.name, rows)
+
+
+@dataclass
+class Prompts:
+    """What the frames look like to the model during training (runs with --log-prompt): each logged sentence's CLIP
+    return beside the goal's, the share of frames on which the goal beats every logged sentence (CLIP's zero-shot
+    vote), and the ground-truth return. An agent that games its reward shows a logged sentence rising with the goal."""
+
+    runs: tuple[str, ...] = ("runs/*",)
+    """run directories or glob patterns of runs with the same --log-prompt sentences (one figure row per group)"""
+    bins: int = 30
+    """episodes are averaged in this many windows of env steps"""
+    name: str = "prompts"
+    """file name of the figure"""
+    out_dir: str = "results/figures"
+    """folder for the PNG, PDF and CSV"""
+
+    def run(self):
+        groups = {g: runs for g, runs in read_runs(self.runs).items() if "goal_vote_share" in runs[0][0]}
+        if not groups:
+            raise SystemExit(f"error: no run matching {list(self.runs)} logged prompts (vlmrm_sac.py --log-prompt)")
+        fig, axes = plt.subplots(len(groups), 3, figsize=(14, 3.6 * len(groups)), squeeze=False, layout="constrained")
+        rows = []
+        for (group, runs), row_axes in zip(groups.items(), axes):
+            logged = [c for c in runs[0][0] if c.startswith("clip_return[")]
+            panels = [(row_axes[0], ["clip_return", *logged], "CLIP return"), (row_axes[1], ["goal_vote_share"],
+                      "share of frames where the goal beats every logged prompt"), (row_axes[2], ["env_return"],
+                      "ground-truth return")]
+            for ax, metrics, title in panels:
+                for metric in metrics:
+                    centers, mean, lo, hi = over_seeds(runs, metric, self.bins)
+                    label = {"clip_return": "the goal prompt"}.get(metric, metric.removeprefix("clip_return[").removesuffix("]"))
+                    ax.plot(centers, mean, label=label, linestyle="--" if metric in logged else "-")
+                    ax.fill_between(centers, lo, hi, alpha=0.2)
+                    rows += [{"group": group, "metric": metric, "step": float(c), "mean": float(m), "min": float(a),
+                              "max": float(b), "seeds": len(runs)} for c, m, a, b in zip(centers, mean, lo, hi)]
+                ax.set(title=title, ylim=(0, 1) if metrics == ["goal_vote_share"] else None)
+                steps_axis(ax)
+            row_axes[0].legend(fontsize=7)
+            row_axes[0].set_ylabel(f"{group}\n{len(runs)} seed(s)", fontsize=8)
         fig.suptitle("mean over seeds, shaded: min..max over seeds", fontsize=8)
         save(fig, self.out_dir, self.name, rows)
 
@@ -576,6 +635,9 @@ class All:
             if any(runs_dir.glob("*/metrics.csv")):
                 Curves(runs=(str(runs_dir / "*"),), name=f"curves_{runs_dir.name}", out_dir=self.out_dir).run()
                 made.append(f"curves_{runs_dir.name}")
+            if any("goal_vote_share" in p.open().readline() for p in runs_dir.glob("*/metrics.csv")):
+                Prompts(runs=(str(runs_dir / "*"),), name=f"prompts_{runs_dir.name}", out_dir=self.out_dir).run()
+                made.append(f"prompts_{runs_dir.name}")
         labels = sorted(Path(self.results, "labels").glob("*.csv"))
         if labels:
             Success(labels=tuple(f"{p.stem}={p}" for p in labels), out_dir=self.out_dir).run()
@@ -585,7 +647,7 @@ class All:
               "ones trained here in results/mini_clip); their commands are in results/README.md")
 
 
-COMMANDS = {"landscape": Landscape, "epic": Epic, "curves": Curves, "success": Success, "reward-hist": RewardHist,
+COMMANDS = {"landscape": Landscape, "epic": Epic, "curves": Curves, "prompts": Prompts, "success": Success, "reward-hist": RewardHist,
             "probe": Probe, "sheets": Sheets, "frames": Frames, "all": All}
 
 if __name__ == "__main__":

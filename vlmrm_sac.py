@@ -121,6 +121,9 @@ class Args:
     """goal prompt (default: "a humanoid robot kneeling"); several are averaged after normalizing"""
     baseline_prompt: Annotated[tuple[str, ...], Repeatable] = ()
     """baseline prompt for the goal-baseline projection (used when alpha > 0); several are averaged"""
+    log_prompt: Annotated[tuple[str, ...], Repeatable] = ()
+    """a sentence scored on every frame like the goal but never trained on: per episode, its return and the share of
+    frames on which the goal beats every logged sentence are logged (e.g. what the agent may do instead)"""
     alpha: float = 0.0
     """goal-baseline regularization strength in [0, 1] (the paper's humanoid runs: 0)"""
     reward_offset: float = 0.0
@@ -429,13 +432,13 @@ def goal_baseline_reward(image_emb: torch.Tensor, goal_emb: torch.Tensor, baseli
     return 1 - 0.5 * projected.pow(2).sum(-1)
 
 
-def check_prompts(goal_prompts, baseline_prompts, alpha: float, warn: bool = True):
+def check_prompts(goal_prompts, baseline_prompts, alpha: float, log_prompts=(), warn: bool = True):
     """Errors a user can cause with the reward flags, found before any model is loaded."""
     if not goal_prompts:
         raise UserError("no goal prompt: pass one with --prompt \"a humanoid robot kneeling\"")
-    for p in (*goal_prompts, *baseline_prompts):
+    for p in (*goal_prompts, *baseline_prompts, *log_prompts):
         if not isinstance(p, str) or not p.strip():
-            raise UserError(f"empty prompt {p!r}: every --prompt and --baseline-prompt needs some words")
+            raise UserError(f"empty prompt {p!r}: every --prompt, --baseline-prompt and --log-prompt needs some words")
     if not 0.0 <= alpha <= 1.0:
         raise UserError(f"alpha must be in [0, 1] (the goal-baseline regularization strength), got {alpha}")
     if alpha > 0 and not baseline_prompts:
@@ -443,9 +446,17 @@ def check_prompts(goal_prompts, baseline_prompts, alpha: float, warn: bool = Tru
     if alpha > 0 and set(goal_prompts) == set(baseline_prompts):
         raise UserError("goal and baseline prompts are the same, so there is no goal-baseline direction: "
                          "use a baseline that describes the scene without the goal, or --alpha 0")
+    for k, p in enumerate(log_prompts):
+        if p in log_prompts[:k]:
+            raise UserError(f"--log-prompt {p!r} is given twice: log each sentence once")
+        if p in goal_prompts:
+            raise UserError(f"--log-prompt {p!r} is a goal prompt, whose return is logged anyway: log other sentences")
+        if alpha > 0 and {p} == set(baseline_prompts):
+            raise UserError(f"--log-prompt {p!r} is the baseline prompt: with alpha > 0 it has no direction to be "
+                            "scored along; log other sentences")
     if warn and baseline_prompts and alpha == 0:
-        warnings.warn("--baseline-prompt has no effect with --alpha 0 (pure cosine similarity with the goal)",
-                      UserWarning, stacklevel=2)
+        print("warning: --baseline-prompt has no effect with --alpha 0 (the reward is the cosine similarity with the goal)",
+              file=sys.stderr)
 
 
 def load_pretrained(loader, name: str, **kwargs):
@@ -524,10 +535,10 @@ class CLIPReward(nn.Module):
     """
 
     def __init__(self, model_name_or_path: str, goal_prompts, baseline_prompts=(), alpha: float = 0.0,
-                 device="cpu", precision: str = "auto", batch_size: int = 256, shard_devices=()):
+                 device="cpu", precision: str = "auto", batch_size: int = 256, shard_devices=(), log_prompts=()):
         super().__init__()
-        goal_prompts, baseline_prompts = list(goal_prompts), list(baseline_prompts)
-        check_prompts(goal_prompts, baseline_prompts, alpha)
+        goal_prompts, baseline_prompts, self.log_prompts = list(goal_prompts), list(baseline_prompts), list(log_prompts)
+        check_prompts(goal_prompts, baseline_prompts, alpha, self.log_prompts)
         from transformers import AutoImageProcessor, AutoModel, AutoTokenizer
 
         self.device = torch.device(device)
@@ -546,6 +557,7 @@ class CLIPReward(nn.Module):
         self.register_buffer("goal_emb", self.embed_text(goal_prompts).mean(0))  # (D,), not renormalized
         baseline = self.embed_text(baseline_prompts).mean(0) if baseline_prompts else self.goal_emb.clone()
         self.register_buffer("baseline_emb", baseline)
+        self.register_buffer("log_emb", self.embed_text(self.log_prompts) if self.log_prompts else baseline.new_zeros(0, len(baseline)))  # (K, D)
         if alpha > 0 and torch.linalg.vector_norm(self.goal_emb - self.baseline_emb) < 1e-6:
             raise UserError("the goal and baseline prompts embed to the same vector, so there is no "
                              "goal-baseline direction: reword the baseline, or use --alpha 0")
@@ -590,6 +602,19 @@ class CLIPReward(nn.Module):
 
     def forward(self, frames) -> torch.Tensor:
         return goal_baseline_reward(self.embed_images(frames), self.goal_emb, self.baseline_emb, self.alpha)
+
+    @torch.no_grad()
+    def label(self, frames) -> torch.Tensor:
+        """(N, 1) the goal's reward; with K logged prompts, (N, K + 2): then each logged prompt's reward under the same
+        rule (alpha, baseline), and the zero-shot vote, 1.0 where the frame's cosine similarity with the goal beats
+        its similarity with every logged prompt (CLIP's classification among the sentences). One image embedding."""
+        x = self.embed_images(frames)  # (N, D)
+        reward = goal_baseline_reward(x, self.goal_emb, self.baseline_emb, self.alpha)
+        if not self.log_prompts:
+            return reward[:, None]
+        logged = torch.stack([goal_baseline_reward(x, e, self.baseline_emb, self.alpha) for e in self.log_emb], 1)
+        vote = x @ F.normalize(self.goal_emb, dim=0) > (x @ self.log_emb.T).max(1).values  # (N,)
+        return torch.cat([reward[:, None], logged, vote[:, None].float()], 1)
 
 
 def pin_memory(array: np.ndarray) -> bool:
@@ -870,7 +895,7 @@ def train(args: Args):
     if uses_clip(args):
         reward_model = CLIPReward(args.clip_model, args.prompt, args.baseline_prompt, args.alpha, device=device,
                                   precision=args.reward_precision, batch_size=args.reward_batch_size,
-                                  shard_devices=args.reward_devices)
+                                  shard_devices=args.reward_devices, log_prompts=args.log_prompt)
 
     with contextlib.ExitStack() as cleanup:  # however the run ends, its workers are stopped and its files closed
         run_dir = open_run_directory(args, ckpt, cleanup)
@@ -883,8 +908,9 @@ def train(args: Args):
         progress = Progress.new(args) if ckpt is None else resume(ckpt, agent, buffer, args)
         learner = cleanup.enter_context(Learner(agent, args, device))
         tracker = cleanup.enter_context(Tracker(args, run_dir, resumed_at=progress.global_step if ckpt else None))
-        metrics = cleanup.enter_context(MetricsLog(run_dir / "metrics.csv", progress.metrics_rows if ckpt else None, tracker))
-        episodes = EpisodeLog(metrics, progress, n, train_on_clip=args.reward == "clip")
+        metrics = cleanup.enter_context(MetricsLog(run_dir / "metrics.csv", progress.metrics_rows if ckpt else None, tracker,
+                                                   args.log_prompt))
+        episodes = EpisodeLog(metrics, progress, n, train_on_clip=args.reward == "clip", log_prompts=args.log_prompt)
         video = VideoRecorder(run_dir / "videos", args.video_interval, "CLIP reward" if args.reward == "clip" else "env reward",
                               tracker)
         labeller = cleanup.enter_context(Labeller(reward_model, envs.frames, args.reward_batch_size, device)) if reward_model else None
@@ -940,17 +966,18 @@ def train(args: Args):
             timer.split_env()
 
             # --- 2. its CLIP rewards (time here = waiting for CLIP after the envs are done), into the buffer
-            clip_rewards = np.full((steps, n), np.nan, np.float32)
+            labels = np.full((steps, n, 1), np.nan, np.float32)  # (steps, n, C): the CLIP reward, the --log-prompt scores
             if labeller:
                 with timer("reward"):
-                    clip_rewards = labeller.rewards()  # (steps, n)
+                    labels = labeller.labels()
+            clip_rewards = labels[..., 0]  # (steps, n)
             rewards = clip_rewards + args.reward_offset if args.reward == "clip" else stretch.env_rewards
             with timer("update"):
                 learner.wait()  # (--overlap-updates) the previous stretch's gradient steps sample from the buffer
             buffer.add(**stretch.transitions(rewards))
 
             # --- 3. a metrics row per finished episode, and env 0's video, in step order
-            episodes.record(stretch, clip_rewards, first)
+            episodes.record(stretch, labels, first)
             shown = clip_rewards if args.reward == "clip" else stretch.env_rewards  # as logged: CLIP's without the offset
             video.record(envs.frames, shown[:, 0], stretch.ended[:, 0], first, n)
             progress.global_step += steps * n
@@ -1071,46 +1098,50 @@ class Stretch:
 
 class EpisodeLog:
     """Each env's running episode: its returns, length and actions so far; a metrics row for every finished episode;
-    the training returns of the last --best-window episodes (for best.pt) and of the episodes since the last log row
-    (for the progress bar). Its state goes into checkpoints: a run resumed mid-episode replays the episode's actions
-    (EnvGroup.reset) and carries on with its returns, as the straight run would."""
+    the training returns of the last --best-window episodes (for best.pt) and of the latest episodes (for the progress
+    bar). Its state goes into checkpoints: a run resumed mid-episode replays the episode's actions (EnvGroup.reset)
+    and carries on with its returns, as the straight run would."""
 
-    def __init__(self, metrics: "MetricsLog", progress: Progress, n: int, train_on_clip: bool):
-        self.metrics, self.progress, self.train_on_clip = metrics, progress, train_on_clip
-        self.clip, self.env, self.length = np.zeros(n), np.zeros(n), np.zeros(n, dtype=int)
+    def __init__(self, metrics: "MetricsLog", progress: Progress, n: int, train_on_clip: bool, log_prompts=()):
+        self.metrics, self.progress, self.train_on_clip, self.log_prompts = metrics, progress, train_on_clip, log_prompts
+        # sums of the labels' columns (CLIPReward.label): the CLIP return, each logged prompt's, the goal's votes
+        self.scores = np.zeros((n, 1 + (len(log_prompts) + 1 if log_prompts else 0)))
+        self.env, self.length = np.zeros(n), np.zeros(n, dtype=int)
         self.actions = [[] for _ in range(n)]  # each env's actions since its reset
         self.recent = collections.deque(maxlen=max(n, 10))  # (clip, env, success) of the last episodes, for the bar
         self.sps = None  # of the last log row, for the bar
 
-    def record(self, stretch: Stretch, clip_rewards: np.ndarray, first_step: int):
-        n = self.clip.shape[0]
+    def record(self, stretch: Stretch, labels: np.ndarray, first_step: int):
+        """A stretch's steps in order, with their labels (steps, n, C) (NaN where CLIP is not computed)."""
+        n = self.env.shape[0]
         for t in range(len(stretch.ended)):
-            self.clip += clip_rewards[t]
+            self.scores += labels[t]
             self.env += stretch.env_rewards[t]
             self.length += 1
             for i in range(n):
                 self.actions[i].append(stretch.actions[t, i])
             for i in np.flatnonzero(stretch.ended[t]):
-                success = stretch.success[t, i]
+                success, clip = stretch.success[t, i], float(self.scores[i, 0])
                 self.metrics.write({"global_step": first_step + (t + 1) * n, "kind": "episode", "env": i,
-                                    "clip_return": float(self.clip[i]), "env_return": float(self.env[i]),
+                                    "clip_return": clip, "env_return": float(self.env[i]),
                                     "success": success if np.isnan(success) else int(success),
-                                    "episode_length": int(self.length[i])})
-                self.recent.append((self.clip[i], self.env[i], success))
-                self.progress.returns_window.append(float(self.clip[i] if self.train_on_clip else self.env[i]))
-                self.clip[i], self.env[i], self.length[i], self.actions[i] = 0.0, 0.0, 0, []
+                                    "episode_length": int(self.length[i]),
+                                    **prompt_scores(self.log_prompts, self.scores[i], self.length[i])})
+                self.recent.append((clip, self.env[i], success))
+                self.progress.returns_window.append(clip if self.train_on_clip else float(self.env[i]))
+                self.scores[i], self.env[i], self.length[i], self.actions[i] = 0.0, 0.0, 0, []
 
     def running_actions(self) -> dict:
         """{env: actions (T, ...)} of the episodes under way, to replay after a resume."""
         return {i: np.stack(a) for i, a in enumerate(self.actions) if a}
 
     def state_dict(self) -> dict:
-        return {"clip": self.clip.copy(), "env": self.env.copy(), "length": self.length.copy(),
+        return {"scores": self.scores.copy(), "env": self.env.copy(), "length": self.length.copy(),
                 "actions": self.running_actions()}
 
     def load_state_dict(self, state: dict):
-        self.clip, self.env, self.length = state["clip"].copy(), state["env"].copy(), state["length"].copy()
-        self.actions = [list(state["actions"].get(i, ())) for i in range(len(self.clip))]
+        self.scores, self.env, self.length = state["scores"].copy(), state["env"].copy(), state["length"].copy()
+        self.actions = [list(state["actions"].get(i, ())) for i in range(len(self.env))]
 
     def summary(self) -> dict:
         """The progress bar's view: mean returns (and success) of the last max(num_envs, 10) episodes, steps/s."""
@@ -1185,13 +1216,14 @@ class Labeller:
 
     def _label(self, batch) -> torch.Tensor:
         with torch.cuda.stream(self.stream) if self.stream is not None else contextlib.nullcontext():
-            return self.reward_model(batch).cpu()
+            return self.reward_model.label(batch).cpu()
 
-    def rewards(self) -> np.ndarray:
-        """(steps, n) float32 CLIP rewards of the stretch, once all its batches are done."""
-        rewards = torch.cat([f.result() for f in self.pending]).view(self.labelled, -1).numpy()
+    def labels(self) -> np.ndarray:
+        """(steps, n, C) float32 labels of the stretch (CLIPReward.label: column 0 the CLIP reward), once all its
+        batches are done."""
+        labels = torch.cat([f.result() for f in self.pending]).view(self.labelled, self.frames.shape[1], -1).numpy()
         self.pending, self.labelled = [], 0
-        return rewards
+        return labels
 
     def __enter__(self):
         return self
@@ -1349,6 +1381,21 @@ METRIC_COLUMNS = [
     "qf_loss", "actor_loss", "entropy", "ent_coef", "ent_coef_loss", "sps",
     "share_sim", "share_render", "share_reward", "share_policy", "share_update", "share_other",
 ]
+
+
+def prompt_columns(log_prompts) -> list:
+    """The columns of the --log-prompt scores, after METRIC_COLUMNS (in metrics.csv and eval.csv)."""
+    return [f"clip_return[{p}]" for p in log_prompts] + ["goal_vote_share"] if log_prompts else []
+
+
+def prompt_scores(log_prompts, sums: np.ndarray, length: int) -> dict:
+    """An episode's prompt columns from its sums of CLIPReward.label's columns (CLIP reward, logged prompts', votes)."""
+    if not log_prompts:
+        return {}
+    return {**{f"clip_return[{p}]": float(sums[1 + k]) for k, p in enumerate(log_prompts)},
+            "goal_vote_share": float(sums[-1]) / length}
+
+
 CHECKPOINT_FORMAT = "vlmrm_sac/3"  # changed whenever a checkpoint's contents change meaning
 
 
@@ -1447,7 +1494,7 @@ class MetricsLog:
     """metrics.csv: one row per finished episode (kind=episode) and per logging interval (kind=train).
     On resume the file is cut back to the rows the checkpoint knew, so no row is lost or repeated."""
 
-    def __init__(self, path: Path, keep_rows: Optional[int] = None, tracker: Optional["Tracker"] = None):
+    def __init__(self, path: Path, keep_rows: Optional[int] = None, tracker: Optional["Tracker"] = None, log_prompts=()):
         self.path, self.tracker = path, tracker
         with writing(path):
             if keep_rows is not None and path.exists():
@@ -1457,7 +1504,7 @@ class MetricsLog:
                     f.writelines(lines)
             new = not path.exists()
             self.file = open(path, "a", newline="")
-            self.writer = csv.DictWriter(self.file, METRIC_COLUMNS, extrasaction="ignore")
+            self.writer = csv.DictWriter(self.file, METRIC_COLUMNS + prompt_columns(log_prompts), extrasaction="ignore")
             if new:
                 self.writer.writeheader()
         self.rows = keep_rows or 0
@@ -1469,7 +1516,7 @@ class MetricsLog:
             self.writer.writerow(row)
         self.rows += 1
         if self.tracker is not None:
-            self.tracker.log(row["global_step"], {TRACKED[k]: float(v) for k, v in row.items() if k in TRACKED})
+            self.tracker.log(row["global_step"], {live_name(k): float(v) for k, v in row.items() if live_name(k)})
 
     def flush(self):
         with writing(self.path):
@@ -1492,6 +1539,14 @@ TRACKED = {  # metrics.csv column -> its name in TensorBoard and W&B (CleanRL's,
     "ent_coef": "losses/ent_coef", "ent_coef_loss": "losses/ent_coef_loss",  # SAC's temperature: --alpha is the paper's
     **{f"share_{phase}": f"time/share_{phase}" for phase in ("sim", "render", "reward", "policy", "update", "other")},
 }
+
+
+def live_name(column: str) -> Optional[str]:
+    """A metrics.csv column's name in the live view (None: not shown there); --log-prompt columns go under prompts/."""
+    return TRACKED.get(column) or (f"prompts/{column}" if column.startswith("clip_return[") or column == "goal_vote_share"
+                                   else None)
+
+
 LIVE_LOSS_INTERVAL = 100  # env steps: the losses reach the live view this often (CleanRL's), metrics.csv every --log-interval
 
 
@@ -1727,12 +1782,14 @@ def atomic_write(path, data: bytes):
 
 def evaluate(args: Args):
     """Runs --eval-episodes episodes of a checkpoint's policy and writes, under runs/<run>/eval_<step>/:
-    eval.csv (per episode: CLIP return, ground-truth return, success), videos/episode_XXX.mp4,
-    frames/episode_XXX.npz (every frame, uint8 (T, H, W, 3), and its CLIP rewards) and labels.csv to fill in."""
+    eval.csv (per episode: CLIP return, ground-truth return, success; the --log-prompt columns of metrics.csv),
+    videos/episode_XXX.mp4, frames/episode_XXX.npz (every frame, uint8 (T, H, W, 3), its CLIP reward `clip_rewards`;
+    with logged prompts also `log_rewards` (T, K) and `goal_votes` (T,)) and labels.csv to fill in."""
     ckpt = load_checkpoint(args.eval_checkpoint)
     saved = ckpt["args"]
     run_args = Args(**{**saved, "num_envs": min(saved["num_envs"], args.eval_episodes), "device": args.device,
-                       "num_workers": args.num_workers, "clip_model": choose_clip_model(args.clip_model, saved["clip_model"])})
+                       "num_workers": args.num_workers, "clip_model": choose_clip_model(args.clip_model, saved["clip_model"]),
+                       "log_prompt": args.log_prompt or saved["log_prompt"]})  # --log-prompt given: these instead
     device = resolve_device(run_args.device)
     n = run_args.num_envs
     run_dir = Path(args.eval_checkpoint).resolve().parent.parent
@@ -1742,7 +1799,10 @@ def evaluate(args: Args):
     reward_model = None
     if uses_clip(run_args):
         reward_model = CLIPReward(run_args.clip_model, run_args.prompt, run_args.baseline_prompt, run_args.alpha,
-                                  device=device, precision=run_args.reward_precision, batch_size=run_args.reward_batch_size)
+                                  device=device, precision=run_args.reward_precision, batch_size=run_args.reward_batch_size,
+                                  log_prompts=run_args.log_prompt)
+    elif run_args.log_prompt:
+        raise UserError("--log-prompt scores frames with the CLIP model, which this run does not use (--no-log-clip-reward)")
     with contextlib.ExitStack() as cleanup:  # however it ends, the workers are stopped
         envs = cleanup.enter_context(make_env_pool(run_args, slots=1, render_envs=n))
         agent = SAC(int(np.prod(envs.single_observation_space.shape)), envs.single_action_space, run_args, device)
@@ -1770,14 +1830,18 @@ def evaluate(args: Args):
                 if ended[i] and len(rows) < args.eval_episodes:
                     k = len(rows)
                     frames = np.stack(running[i]["frames"])  # (T, H, W, 3)
-                    clip = reward_model(frames).cpu().numpy() if reward_model else np.full(len(frames), np.nan)
+                    labels = reward_model.label(frames).cpu().numpy() if reward_model else np.full((len(frames), 1), np.nan)
+                    clip = labels[:, 0]  # (T,) CLIP rewards; then (--log-prompt) each logged prompt's and the votes
+                    logged = {"log_rewards": labels[:, 1:-1], "goal_votes": labels[:, -1]} if run_args.log_prompt else {}
                     with writing(out_dir / "frames" / f"episode_{k:03d}.npz"):
-                        np.savez_compressed(out_dir / "frames" / f"episode_{k:03d}.npz", frames=frames, clip_rewards=clip)
+                        np.savez_compressed(out_dir / "frames" / f"episode_{k:03d}.npz", frames=frames, clip_rewards=clip,
+                                            **logged)
                     shown = clip if reward_model else np.array(running[i]["env_rewards"])
                     write_video(out_dir / "videos" / f"episode_{k:03d}.mp4", frames, shown,
                                 "CLIP reward" if reward_model else "env reward")
                     rows.append({"episode": k, "clip_return": float(np.sum(clip)), "env_return": sum(running[i]["env_rewards"]),
-                                 "success": "" if np.isnan(success[i]) else int(success[i]), "length": len(frames)})
+                                 "success": "" if np.isnan(success[i]) else int(success[i]), "length": len(frames),
+                                 **prompt_scores(run_args.log_prompt, labels.sum(0), len(frames))})
                     bar.update(1)
                 if ended[i]:
                     running[i] = {"frames": [], "env_rewards": []}
@@ -1787,7 +1851,8 @@ def evaluate(args: Args):
                 if agent.actor.sde:
                     agent.actor.resample_noise(n)
     with writing(out_dir / "eval.csv"), open(out_dir / "eval.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, ["episode", "clip_return", "env_return", "success", "length"])
+        writer = csv.DictWriter(f, ["episode", "clip_return", "env_return", "success", "length",
+                                    *prompt_columns(run_args.log_prompt)])
         writer.writeheader()
         writer.writerows(rows)
     labels = out_dir / "labels.csv"  # the paper's protocol: the share of each episode's steps that show the goal
@@ -1855,7 +1920,9 @@ def check_args(args: Args):
         if not ok:
             raise UserError(f"--ent-coef must be 'auto' or a positive number, got {args.ent_coef!r}")
     if uses_clip(args):
-        check_prompts(args.prompt, args.baseline_prompt, args.alpha, warn=False)  # CLIPReward warns, once
+        check_prompts(args.prompt, args.baseline_prompt, args.alpha, args.log_prompt, warn=False)  # CLIPReward warns, once
+    elif args.log_prompt:
+        raise UserError("--log-prompt scores frames with the CLIP model, which --no-log-clip-reward switches off")
     probe = gym.make(args.env_id)
     try:
         if (uses_clip(args) or args.video_interval) and \

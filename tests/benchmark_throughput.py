@@ -86,6 +86,9 @@ class Bench:
     precision: int = 0
     """only measure each --reward-precision scheme on this many smooth synthetic images (images/s, and the worst
     reward error against fp32 over the std of the fp32 rewards), and exit"""
+    log_prompts: int = 0
+    """only measure the reward model's images/s on this many 480x480 frames with 0, 4 and 16 --log-prompt sentences
+    (CLIPReward.label: one image embedding, scored against each sentence), and exit"""
     render_quality: int = 0
     """only compare --fast-render with paper-quality frames of this many varied humanoid poses at CLIP's input
     (after the project's preprocessing to 224x224), beside the project's preprocessing vs transformers' own, and exit"""
@@ -308,6 +311,36 @@ def precision_table(arch: str, n: int, batch_size: int, device):
             print(f"| {precision} | {speed:.1f} | {float((rewards - exact).abs().max() / exact.std()):.1%} |")
 
 
+def log_prompt_rates(arch: str, n: int, batch_size: int, device):
+    """The reward model's images/s with 0, 4 and 16 logged prompts: the text embeddings are computed once, when the
+    model is made; each frame's image embedding is shared by the goal and every logged prompt."""
+    frames = torch.randint(0, 256, (n, 480, 480, 3), dtype=torch.uint8)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = build_clip(arch, tmp)
+        print(f"{arch}, random weights, {n} random 480x480 frames, batch {batch_size}, on {device_name(device)}")
+        print("| logged prompts | images/s (label: rewards, logged scores, votes) | of which scoring the prompts |\n|---|---|---|")
+        for k in (0, 4, 16):
+            model = vlmrm_sac.CLIPReward(path, ["a humanoid robot kneeling"], ["a humanoid robot"], alpha=0.5, device=device,
+                                         batch_size=batch_size, log_prompts=[f"a humanoid robot pose {i}" for i in range(k)])
+            model.label(frames[:batch_size])  # warm-up
+            sync(device)
+            start = time.perf_counter()
+            for _ in range(2):
+                model.label(frames)
+            sync(device)
+            seconds = (time.perf_counter() - start) / 2
+            x = model.embed_images(frames[:batch_size])
+            start = time.perf_counter()
+            for _ in range(20):  # the scores alone, from a batch's embeddings
+                vlmrm_sac.goal_baseline_reward(x, model.goal_emb, model.baseline_emb, model.alpha)
+                if k:
+                    [vlmrm_sac.goal_baseline_reward(x, e, model.baseline_emb, model.alpha) for e in model.log_emb]
+                    (x @ model.log_emb.T).max(1)
+            sync(device)
+            scoring = (time.perf_counter() - start) / 20 * n / len(x)
+            print(f"| {k} | {n / seconds:.1f} | {scoring / seconds:.2%} |")
+
+
 def device_name(device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
@@ -319,6 +352,8 @@ def main(b: Bench):
         return transfer_rates(b.transfer)
     if b.precision:
         return precision_table(b.arch, b.precision, b.reward_batch_size, vlmrm_sac.resolve_device(b.device))
+    if b.log_prompts:
+        return log_prompt_rates(b.arch, b.log_prompts, b.reward_batch_size, vlmrm_sac.resolve_device(b.device))
     if b.renders:
         return render_rates(b.render_size)
     if b.render_quality:

@@ -24,7 +24,7 @@ def tracked(rows: list[dict]) -> list[dict]:
     """metrics.csv's rows as the live view gets them: {name: value, "global_step": step}, rows without values left out."""
     out = []
     for row in rows:
-        values = {vs.TRACKED[k]: float(v) for k, v in row.items() if k in vs.TRACKED and v != ""}
+        values = {vs.live_name(k): float(v) for k, v in row.items() if vs.live_name(k) and v != ""}
         if values:
             out.append({**values, "global_step": int(row["global_step"])})
     return out

@@ -158,6 +158,28 @@ def test_curves_average_over_seeds(tmp_path):
     assert float(first["mean"]) == pytest.approx(-1000 + 150 + 2) and float(first["min"]) == pytest.approx(-849)
 
 
+def test_prompts_figure_of_runs_with_logged_prompts(tmp_path):
+    """Each logged sentence's return, the goal's vote share and both returns, averaged over seeds."""
+    columns = ["global_step", "kind", "clip_return", "env_return", "success", "clip_return[pole fallen]", "goal_vote_share"]
+    for seed in (1, 2):
+        run = tmp_path / "runs" / f"run{seed}"
+        run.mkdir(parents=True)
+        (run / "args.json").write_text(json.dumps({"env_id": "CartPole-v1", "exp_name": "x", "reward": "clip", "seed": seed}))
+        with open(run / "metrics.csv", "w", newline="") as f:
+            writer = csv.DictWriter(f, columns)
+            writer.writeheader()
+            for step in range(200, 4001, 200):
+                writer.writerow({"global_step": step, "kind": "episode", "clip_return": step / 100, "env_return": step / 20,
+                                 "success": 1, "clip_return[pole fallen]": -step / 100 - seed, "goal_vote_share": step / 4000})
+    write_run(tmp_path / "runs" / "without", 1)  # a run without logged prompts is left out
+    run_plot("prompts", "--runs", f"{tmp_path}/runs/*", "--bins", 4, "--out-dir", tmp_path)
+    rows = assert_figure(tmp_path, "prompts", {"group", "metric", "step", "mean", "min", "max", "seeds"})
+    assert {r["metric"] for r in rows} == {"clip_return", "clip_return[pole fallen]", "goal_vote_share", "env_return"}
+    assert {r["group"] for r in rows} == {"CartPole-v1 x (reward clip)"} and {r["seeds"] for r in rows} == {"2"}
+    fallen = [r for r in rows if r["metric"] == "clip_return[pole fallen]"]
+    assert float(fallen[0]["mean"]) == pytest.approx(-6 - 1.5) and float(fallen[0]["min"]) == pytest.approx(-8)
+
+
 def test_success_histogram_from_labels(tmp_path):
     (tmp_path / "a.csv").write_text("episode,goal_share\n0,100\n1,75\n2,0\n3,50\n")
     (tmp_path / "b.csv").write_text("episode,goal_share\n0,0\n1,25\n")

@@ -79,7 +79,7 @@ QUICK = ["--num-envs", 2, "--learning-starts", 200, "--train-frequency", 50, "--
 # 4096 shadow map), and this run took 80 s instead of 32. The paper's look is tested frame by frame in test_envs.py.
 @pytest.mark.parametrize("env_id, extra, episode_length", [
     ("Humanoid-v5", ["--render-size", 64, "--episode-length", 50, "--fast-render"], 50),
-    ("CartPole-v1", ["--episode-length", 50], 50),
+    ("CartPole-v1", ["--episode-length", 50, "--log-prompt", "a pole", "--log-prompt", "a cart"], 50),
     ("MountainCarContinuous-v0", ["--episode-length", 50], 50),
 ])
 def test_end_to_end_clip_reward_run(tmp_path, tiny_clip, env_id, extra, episode_length):
@@ -99,6 +99,10 @@ def test_end_to_end_clip_reward_run(tmp_path, tiny_clip, env_id, extra, episode_
         assert abs(float(r["clip_return"])) <= episode_length and math.isfinite(float(r["env_return"]))
     if env_id != "Humanoid-v5":
         assert {r["success"] for r in episodes} <= {"0", "1"}
+    if "--log-prompt" in extra:  # scored, never trained on: the golden rows below, recorded without, are unchanged
+        for r in episodes:
+            assert abs(float(r["clip_return[a pole]"])) <= episode_length and 0 <= float(r["goal_vote_share"]) <= 1
+        assert len({r["clip_return[a cart]"] for r in episodes}) > 1
     learning = [r for r in train if r["qf_loss"]]
     assert learning and all(math.isfinite(float(r["qf_loss"])) and float(r["sps"]) > 0 for r in learning)
     shares = [float(learning[-1][f"share_{k}"]) for k in ("sim", "render", "reward", "update")]
@@ -210,8 +214,12 @@ def test_the_video_frames_carry_the_reward_strip(tmp_path):
     assert video[-1][64:].mean() > video[0][64:].mean()  # the curve grows along the episode
 
 
+LOGGED = ["a robot", "a cart"]
+
+
 def test_evaluation_writes_episodes_frames_videos_and_labels(tmp_path, tiny_clip):
-    """Also: a run's local CLIP is kept as an absolute path, and --clip-model points an evaluation at a model that moved."""
+    """Also: a run's local CLIP is kept as an absolute path, and --clip-model points an evaluation at a model that
+    moved; --log-prompt given to an evaluation scores its frames (eval.csv, the npz files)."""
     shutil.copytree(tiny_clip, tmp_path / "model")
     run_script("--env-id", "CartPole-v1", "--clip-model", "model", "--prompt", "a pole", "--total-timesteps", 200,
                "--episode-length", 20, "--video-interval", 0, "--run-dir", tmp_path / "runs", *QUICK, cwd=tmp_path)
@@ -221,7 +229,7 @@ def test_evaluation_writes_episodes_frames_videos_and_labels(tmp_path, tiny_clip
     proc = run_script("--eval-checkpoint", run / "checkpoints" / "latest.pt", "--eval-episodes", 3, check=False)
     assert proc.returncode == 1 and "no local directory" in proc.stderr and not list(run.glob("eval_*"))
     proc = run_script("--eval-checkpoint", run / "checkpoints" / "latest.pt", "--eval-episodes", 3,
-                      "--clip-model", tmp_path / "moved")
+                      "--clip-model", tmp_path / "moved", *[f for p in LOGGED for f in ("--log-prompt", p)])
     assert f"replaced by --clip-model {tmp_path / 'moved'}" in proc.stdout
     (out,) = run.glob("eval_*")
     with open(out / "eval.csv", newline="") as f:
@@ -230,6 +238,16 @@ def test_evaluation_writes_episodes_frames_videos_and_labels(tmp_path, tiny_clip
     episode = np.load(out / "frames" / "episode_001.npz")
     assert episode["frames"].shape == (20, 400, 600, 3) and episode["clip_rewards"].shape == (20,)
     assert float(rows[1]["clip_return"]) == pytest.approx(float(episode["clip_rewards"].sum()), rel=1e-5)
+    # the logged prompts' returns and the goal's vote, computed again from the saved frames by another model instance
+    goal, others = vs.CLIPReward(tiny_clip, ["a pole"]), {p: vs.CLIPReward(tiny_clip, [p]) for p in LOGGED}
+    for row in rows:
+        frames = np.load(out / "frames" / f"episode_{int(row['episode']):03d}.npz")["frames"]
+        x = goal.embed_images(frames)
+        for p, model in others.items():
+            assert float(row[f"clip_return[{p}]"]) == pytest.approx(float(model(frames).sum()), rel=1e-5)
+        closest = torch.stack([x @ goal.goal_emb] + [x @ m.goal_emb for m in others.values()], 1).argmax(1)
+        assert float(row["goal_vote_share"]) == pytest.approx(float((closest == 0).float().mean()))
+    assert len({r["goal_vote_share"] for r in rows} | {r["clip_return[a robot]"] for r in rows}) > 2
     assert len(list((out / "videos").glob("*.mp4"))) == 3
     assert (out / "labels.csv").read_text().splitlines() == ["episode,goal_share", "0,", "1,", "2,"]
 
@@ -329,6 +347,11 @@ def test_a_corrupt_checkpoint_gets_a_clear_error(tmp_path):
     (["--env-id", "CartPole-v1", "--num-envs", "5000"], "the frame buffer (--train-frequency 100 x --num-envs 5000"),
     (["--env-id", "Humanoid-v5", "--render-size", "20000", "--train-frequency", "1"], "MuJoCo's offscreen buffers"),
     (["--run-dir", "/proc/vlmrm_runs"], "cannot write into /proc/vlmrm_runs"),
+    (["--log-prompt", " "], "empty prompt"),
+    (["--log-prompt", "a robot falling", "--log-prompt", "a robot falling"], "is given twice"),
+    (["--log-prompt", "a humanoid robot kneeling"], "is a goal prompt"),
+    (["--alpha", "0.5", "--baseline-prompt", "a robot", "--log-prompt", "a robot"], "is the baseline prompt"),
+    (["--reward", "env", "--no-log-clip-reward", "--log-prompt", "x"], "--log-prompt scores frames with the CLIP model"),
 ])
 def test_bad_flags_are_refused_before_any_heavy_work(flags, message, tmp_path):
     """Refused with one line, before the model loads (the model given does not exist) and before anything is made."""
@@ -502,13 +525,14 @@ def test_each_transition_is_rewarded_for_the_frame_of_the_state_it_reached(tmp_p
     """Frames and rewards line up: every reward in the replay buffer is the CLIP reward of the frame of that
     transition's next state, re-rendered here from the state itself (CartPole observes its whole state), plus
     --reward-offset; each logged CLIP return, and the reward shown under each video frame, is the model's own,
-    without the offset. A reward of the frame one step earlier, or of a neighbouring env's frame, would not match."""
+    without the offset; a --log-prompt's logged return is its reward under the same rule, summed over the same
+    frames. A reward of the frame one step earlier, or of a neighbouring env's frame, would not match."""
     import plot
 
     offset = -0.25
     run_script("--env-id", "CartPole-v1", *CARTPOLE_CLIP, "--num-envs", 3, "--total-timesteps", 450, "--learning-starts",
                450, "--train-frequency", 50, "--episode-length", 40, "--video-interval", 100, "--save-buffer",
-               "--reward-offset", offset, "--run-dir", tmp_path)
+               "--reward-offset", offset, "--log-prompt", "pole fallen to the left", "--run-dir", tmp_path)
     data = torch.load(only_run(tmp_path) / "checkpoints" / "latest.pt", weights_only=False)["buffer"]["data"]
     assert len(data["rewards"]) == 450
     reward = vs.CLIPReward(str(CARTPOLE_CLIP[1]), [CARTPOLE_CLIP[3]], [CARTPOLE_CLIP[5]], alpha=0.5)
@@ -519,9 +543,13 @@ def test_each_transition_is_rewarded_for_the_frame_of_the_state_it_reached(tmp_p
     assert earlier.float().mean() < 0.5
     episodes = [r for r in read_metrics(only_run(tmp_path)) if r["kind"] == "episode"]
     assert len(episodes) == 9
+    fallen = vs.CLIPReward(str(CARTPOLE_CLIP[1]), ["pole fallen to the left"], [CARTPOLE_CLIP[5]], alpha=0.5)
+    fallen = fallen(plot.render_states("CartPole-v1", data["next_obs"].double().numpy()))
     for e in range(3):  # env e's three finished episodes: steps 0-39, 40-79, 80-119 (an offset logged: 10 off)
         logged = [float(r["clip_return"]) for r in episodes if int(r["env"]) == e]
         np.testing.assert_allclose(logged, expected.view(150, 3)[:120, e].reshape(3, 40).sum(1).numpy(), atol=0.02)
+        logged = [float(r["clip_return[pole fallen to the left]"]) for r in episodes if int(r["env"]) == e]
+        np.testing.assert_allclose(logged, fallen.view(150, 3)[:120, e].reshape(3, 40).sum(1).numpy(), atol=0.02)
     # Videos of env 0's next episode at the stretches starting at global steps 0 and 150: its episodes 1 and 3,
     # named by the global step they end at
     videos = sorted((only_run(tmp_path) / "videos").glob("*.rewards.txt"))
