@@ -36,11 +36,7 @@ from tqdm import tqdm
 
 import vlmrm_sac
 
-PAPER_PROMPTS = {  # (goal, baseline), the paper's prompts (README.md lists every humanoid task's)
-    "CartPole": ("pole vertically upright on top of the cart", "pole and cart"),
-    "MountainCarContinuous": ("a car at the peak of the mountain, next to the yellow flag", "a car in the mountain"),
-    "Humanoid": ("a humanoid robot kneeling", "a humanoid robot"),
-}
+PAPER_PROMPTS = vlmrm_sac.PAPER_PROMPTS  # env family -> (goal, baseline)
 DEFAULT_MODEL = vlmrm_sac.PAPER_CLIP_MODEL  # the paper's ViT-bigG-14
 LOOKS = {  # every look of the environments: name -> (env id, make_env keywords); `frames` draws each
     "humanoid_paper_camera_paper_textures": ("Humanoid-v5", {}),
@@ -123,13 +119,13 @@ def labelled_frames(eval_dir: str):
         for row in read_csv(per_frame):
             ep = int(row["episode"])
             if ep not in cache:
-                cache[ep] = np.load(eval_dir / "frames" / f"episode_{ep:03d}.npz")["frames"]
+                cache[ep] = np.load(vlmrm_sac.eval_episode_file(eval_dir, ep))["frames"]
             frames.append(cache[ep][int(row["step"])])
             labels.append(row["goal"].strip().lower() in ("1", "true", "yes"))
     elif (eval_dir / "labels.csv").exists():
         for row in read_csv(eval_dir / "labels.csv"):
             if row["goal_share"].strip() in ("0", "100"):
-                episode = np.load(eval_dir / "frames" / f"episode_{int(row['episode']):03d}.npz")["frames"]
+                episode = np.load(vlmrm_sac.eval_episode_file(eval_dir, int(row["episode"])))["frames"]
                 frames.extend(episode)
                 labels.extend([row["goal_share"].strip() == "100"] * len(episode))
     if not frames:

@@ -73,7 +73,12 @@ class Aborted(Exception):
 
 
 PAPER_CLIP_MODEL = "laion/CLIP-ViT-bigG-14-laion2B-39B-b160k"  # ViT-bigG-14, the paper's humanoid model
-PAPER_PROMPT = "a humanoid robot kneeling"
+PAPER_PROMPTS = {  # env family -> the paper's (goal, baseline); the other humanoid tasks are in README.md
+    "Humanoid": ("a humanoid robot kneeling", "a humanoid robot"),
+    "CartPole": ("pole vertically upright on top of the cart", "pole and cart"),
+    "MountainCarContinuous": ("a car at the peak of the mountain, next to the yellow flag", "a car in the mountain"),
+}
+PAPER_PROMPT = PAPER_PROMPTS["Humanoid"][0]  # --prompt's default
 Repeatable = tyro.conf.UseAppendAction  # --prompt a --prompt b gives ("a", "b")
 
 
@@ -83,9 +88,9 @@ class Args:
     exp_name: str = "vlmrm_sac"
     """the name of this experiment (part of the run name)"""
     seed: int = 1
-    """seed of the experiment (torch, numpy, and every episode's reset)"""
+    """seed of torch, numpy and every episode's reset"""
     torch_deterministic: bool = True
-    """if toggled, `torch.backends.cudnn.deterministic=True`"""
+    """sets torch.backends.cudnn.deterministic"""
     device: str = "auto"
     """torch device for SAC and the reward model: auto (cuda if available), cpu, cuda, cuda:1, ..."""
     run_dir: str = "runs"
@@ -93,60 +98,51 @@ class Args:
 
     # --- environments (as the paper renders them)
     env_id: str = "Humanoid-v5"
-    """gymnasium env id; Humanoid, CartPole-v1 and MountainCarContinuous-v0 follow the paper, others their stock rules"""
+    """gymnasium env id: Humanoid (v4 is the paper's), CartPole-v1, MountainCarContinuous-v0 get the paper's rules and looks"""
     num_envs: int = 32
-    """number of parallel environments (the paper: 32)"""
+    """parallel environments"""
     episode_length: Optional[int] = None
-    """steps per episode, the last one terminal; default: the paper's (Humanoid 100, CartPole and MountainCar 200), stock rules for other envs"""
+    """steps per episode, the last one terminal; None: the paper's (Humanoid 100, CartPole, MountainCar 200), stock for others"""
     time_feature: bool = False
-    """append the share of the episode left (1 after the reset, 0 after the last step) to the observation, a clock
-    for the critic of a fixed-length episode (not the paper's; rl-zoo's TimeFeatureWrapper; results/README.md, MountainCar)"""
+    """append the share of the episode left to the observation, a clock for the critic (not in the paper)"""
     render_size: int = 480
-    """frame height and width for MuJoCo envs (the paper: 480); classic-control envs render at their stock 600x400"""
+    """frame height and width of MuJoCo envs; classic-control envs render at their stock 600x400"""
     paper_camera: bool = True
-    """Humanoid: the paper's fixed front camera (off: the stock side camera tracking the body)"""
+    """Humanoid: the paper's fixed front camera (--no-paper-camera: the stock side camera that follows the body)"""
     textured: bool = True
-    """Humanoid: the paper's sky, floor and metal textures; MountainCar: the paper's drawn landscape (off: stock looks)"""
+    """Humanoid: the paper's sky, floor and metal; MountainCar: the paper's drawn landscape (--no-textured: stock looks)"""
     fast_render: bool = False
-    """MuJoCo envs: render without multisampling and with a smaller shadow map (~3x faster on CPU; frames
-    differ slightly from the paper's, see results/benchmarks.md). Off by default: the paper's look."""
+    """MuJoCo: no multisampling, a 1024 shadow map: about 3x faster on a CPU, but frames differ visibly from the paper's"""
     num_workers: Optional[int] = None
-    """processes that step and render the envs, each a contiguous share of them (default: one per CPU core,
-    at most one per env; 0: all envs in this process)"""
+    """processes that step and render the envs; None: one per CPU core (at most one per env); 0: all in this process"""
 
     # --- reward model
     reward: Literal["clip", "env"] = "clip"
-    """clip: the zero-shot CLIP reward; env: the environment's own reward (sanity baseline). Both returns are logged."""
+    """what SAC trains on: clip, the zero-shot CLIP reward, or env, the environment's own (both returns are logged)"""
     prompt: Annotated[tuple[str, ...], Repeatable] = ()
     """goal prompt (default: "a humanoid robot kneeling"); several are averaged after normalizing"""
     baseline_prompt: Annotated[tuple[str, ...], Repeatable] = ()
-    """baseline prompt for the goal-baseline projection (used when alpha > 0); several are averaged"""
+    """baseline prompt of the goal-baseline projection (used when alpha > 0); several are averaged"""
     log_prompt: Annotated[tuple[str, ...], Repeatable] = ()
-    """a sentence scored on every frame like the goal but never trained on: per episode, its return and the share of
-    frames on which the goal beats every logged sentence are logged (e.g. what the agent may do instead)"""
+    """a sentence scored like the goal on every frame, never trained on: its return and the goal's vote are logged per episode"""
     alpha: float = 0.0
-    """goal-baseline regularization strength in [0, 1] (the paper's humanoid runs: 0)"""
+    """goal-baseline regularization strength in [0, 1]: 0 is the cosine with the goal (the paper's humanoid runs)"""
     reward_offset: float = 0.0
-    """a constant added to the CLIP reward that SAC trains on (the paper: 0; the logged CLIP return stays the
-    model's). Episodes of fixed length end terminal and the state has no clock, so a reward that is positive on
-    every step makes a state's value depend on the unseen time left; an offset that puts the typical reward near 0
-    removes most of that (results/README.md, MountainCar)"""
+    """a constant added to the CLIP reward SAC trains on (the logged CLIP return stays the model's); the paper: 0"""
     clip_model: Annotated[Optional[str], tyro.conf.arg(metavar="MODEL")] = None
-    """hub id or local directory of a CLIP-like model (default: the paper's laion/CLIP-ViT-bigG-14-laion2B-39B-b160k);
-    given with --resume or --eval-checkpoint, it replaces the run's own (e.g. a model that moved)"""
+    """hub id or local directory of a CLIP-like model; None: the paper's laion/CLIP-ViT-bigG-14-laion2B-39B-b160k"""
     log_clip_reward: bool = True
-    """with --reward env, still compute the CLIP reward to log the CLIP return (off: no CLIP model, no rendering)"""
+    """with --reward env, still compute the CLIP reward to log it (--no-log-clip-reward: no CLIP model, no frames)"""
     reward_batch_size: int = 256
-    """frames per CLIP forward pass when labelling a stretch of steps"""
+    """frames per CLIP forward pass"""
     reward_precision: Literal["auto", "fp32", "amp-fp16", "amp-bf16", "fp16", "bf16"] = "auto"
-    """auto: amp-fp16 on CUDA (the authors': fp32 weights, images under fp16 autocast), fp32 on CPU; fp16 / bf16
-    put the image tower's weights in half precision (faster, less precise: results/benchmarks.md)"""
+    """auto: amp-fp16 on CUDA (the authors': fp32 weights, fp16 autocast), fp32 on CPU; fp16/bf16: half-precision weights"""
     reward_devices: tuple[str, ...] = ()
-    """shard each CLIP batch across these devices, one model replica each (e.g. cuda:0 cuda:1 cuda:2 cuda:3); default: --device"""
+    """split each CLIP batch across these devices, a model replica on each (e.g. cuda:0 cuda:1); none: --device"""
 
     # --- SAC
     total_timesteps: int = 10_000_000
-    """total environment steps (all envs together)"""
+    """environment steps, all envs together"""
     buffer_size: int = 1_000_000
     """replay buffer size in transitions"""
     gamma: float = 0.95
@@ -166,28 +162,23 @@ class Args:
     target_network_frequency: int = 1
     """gradient steps between target network updates"""
     train_frequency: int = 100
-    """vector steps per stretch: a stretch is collected, labelled in one batch, then trained on"""
+    """vector steps per stretch: a stretch is collected, labelled by CLIP, then trained on"""
     gradient_steps: int = 100
-    """gradient steps after each stretch (the paper: 100 per 100 vector steps of 32 envs)"""
+    """gradient steps after each stretch"""
     overlap_updates: bool = False
-    """run each stretch's gradient steps while the next stretch is collected, by a copy of the policy from
-    before them: faster on a GPU, but one stretch of policy lag and not bit-reproducible (off: the paper's order)"""
+    """train on a stretch while the next is collected: faster on a GPU, one stretch of policy lag, not the paper's order"""
     use_sde: bool = False
-    """explore with generalized state-dependent noise (gSDE, SB3's use_sde): a random linear function of the policy's
-    last hidden layer, drawn anew for every stretch, instead of independent noise at every step. rl-zoo's
-    MountainCarContinuous settings, which the paper's MountainCar row matches and the authors' SB3 runs could
-    pass through, use it: step-wise noise almost never reaches the flag. Continuous actions only."""
+    """explore with state-dependent noise drawn per stretch (gSDE, SB3's use_sde; rl-zoo's MountainCar), continuous actions"""
     sde_log_std_init: float = -3.0
-    """--use-sde: the initial log std of the noise weights (SB3's log_std_init: -3; rl-zoo's MountainCar: -3.67)"""
+    """--use-sde: the initial log std of the noise weights (SB3's default; rl-zoo's MountainCar: -3.67)"""
     ent_coef: str = "auto"
-    """SAC's entropy coefficient (CleanRL's --alpha / --autotune; here --alpha is the goal-baseline strength):
-    'auto' tunes it to the target entropy, or a fixed number such as 0.1"""
+    """SAC's entropy coefficient (CleanRL's alpha; --alpha here is the paper's): auto (tuned) or a number"""
     hidden_size: int = 256
     """width of the two hidden layers of every network"""
 
     # --- logging, videos, checkpoints
     log_interval: int = 10_000
-    """environment steps between rows of training metrics in metrics.csv"""
+    """environment steps between rows of training metrics (losses, steps/s) in metrics.csv"""
     tensorboard: bool = True
     """write TensorBoard event files into the run directory, to watch the run live: tensorboard --logdir runs"""
     track: bool = False
@@ -195,25 +186,23 @@ class Args:
     wandb_project_name: str = "vlmrm-sac"
     """the W&B project of --track"""
     wandb_entity: Optional[str] = None
-    """the W&B user or team of --track (default: yours)"""
+    """the W&B user or team of --track; None: yours"""
     video_interval: int = 100_000
-    """record env 0's next episode every this many environment steps (0: no videos)"""
+    """record env 0's next episode every this many environment steps (0: none); its last episode is always recorded"""
     checkpoint_interval: int = 128_000
-    """environment steps between checkpoints step_*.pt, among which best.pt is chosen (the authors: 128k); latest.pt
-    is also saved at the end and on Ctrl-C / SIGTERM"""
+    """environment steps between checkpoints step_*.pt, among which best.pt is chosen (latest.pt: at the end and at a stop)"""
     best_window: int = 512
-    """best.pt is the checkpoint with the highest mean training return over the last this many episodes (the
-    authors' rule: 512 episodes, CLIP return with --reward clip)"""
+    """best.pt is the checkpoint with the highest mean training return over this many last episodes"""
     save_buffer: bool = False
-    """put the replay buffer into latest.pt, for an exact resume (large: obs_dim * 8 bytes per transition)"""
+    """also save the replay buffer into latest.pt, so that a resumed run equals a straight one (large)"""
     resume: Optional[str] = None
-    """continue a run from this checkpoint (its saved args are used)"""
+    """continue the run of this checkpoint, with its own args (--clip-model may replace its model, e.g. one that moved)"""
 
     # --- evaluation
     eval_checkpoint: Optional[str] = None
-    """evaluate this checkpoint instead of training: eval.csv, videos and every frame"""
+    """evaluate this checkpoint instead of training: eval.csv, videos, every frame, labels.csv to fill in"""
     eval_episodes: int = 100
-    """episodes to evaluate (the paper: 100)"""
+    """episodes to evaluate"""
     deterministic: bool = False
     """evaluate the policy's mean action instead of sampling (the paper samples)"""
 
@@ -557,7 +546,8 @@ class CLIPReward(nn.Module):
         self.register_buffer("goal_emb", self.embed_text(goal_prompts).mean(0))  # (D,), not renormalized
         baseline = self.embed_text(baseline_prompts).mean(0) if baseline_prompts else self.goal_emb.clone()
         self.register_buffer("baseline_emb", baseline)
-        self.register_buffer("log_emb", self.embed_text(self.log_prompts) if self.log_prompts else baseline.new_zeros(0, len(baseline)))  # (K, D)
+        logged = self.embed_text(self.log_prompts) if self.log_prompts else baseline.new_zeros(0, len(baseline))
+        self.register_buffer("log_emb", logged)  # (K, D), unit norm
         if alpha > 0 and torch.linalg.vector_norm(self.goal_emb - self.baseline_emb) < 1e-6:
             raise UserError("the goal and baseline prompts embed to the same vector, so there is no "
                              "goal-baseline direction: reword the baseline, or use --alpha 0")
@@ -1833,11 +1823,10 @@ def evaluate(args: Args):
                     labels = reward_model.label(frames).cpu().numpy() if reward_model else np.full((len(frames), 1), np.nan)
                     clip = labels[:, 0]  # (T,) CLIP rewards; then (--log-prompt) each logged prompt's and the votes
                     logged = {"log_rewards": labels[:, 1:-1], "goal_votes": labels[:, -1]} if run_args.log_prompt else {}
-                    with writing(out_dir / "frames" / f"episode_{k:03d}.npz"):
-                        np.savez_compressed(out_dir / "frames" / f"episode_{k:03d}.npz", frames=frames, clip_rewards=clip,
-                                            **logged)
+                    with writing(eval_episode_file(out_dir, k)):
+                        np.savez_compressed(eval_episode_file(out_dir, k), frames=frames, clip_rewards=clip, **logged)
                     shown = clip if reward_model else np.array(running[i]["env_rewards"])
-                    write_video(out_dir / "videos" / f"episode_{k:03d}.mp4", frames, shown,
+                    write_video(eval_episode_file(out_dir, k, "videos"), frames, shown,
                                 "CLIP reward" if reward_model else "env reward")
                     rows.append({"episode": k, "clip_return": float(np.sum(clip)), "env_return": sum(running[i]["env_rewards"]),
                                  "success": "" if np.isnan(success[i]) else int(success[i]), "length": len(frames),
@@ -1860,6 +1849,11 @@ def evaluate(args: Args):
         labels.write_text("episode,goal_share\n" + "".join(f"{r['episode']},\n" for r in rows))
     print(f"wrote {out_dir / 'eval.csv'}; label the episodes in {labels} (goal_share: 0, 25, 50, 75 or 100)")
     return out_dir
+
+
+def eval_episode_file(eval_dir, k: int, kind: str = "frames") -> Path:
+    """An evaluation's episode k: frames/episode_XXX.npz (read by plot.py) or videos/episode_XXX.mp4."""
+    return Path(eval_dir) / kind / f"episode_{k:03d}.{'npz' if kind == 'frames' else 'mp4'}"
 
 
 def new_directory(base: Path) -> Path:
@@ -2415,6 +2409,10 @@ def _mc_height(x):
     return np.sin(3 * x) * 0.45 + 0.55  # gymnasium's MountainCar curve
 
 
+def _mc_slope(x):
+    return np.cos(3 * x) * 3 * 0.45  # d _mc_height / dx
+
+
 def _mc_geometry(width, height):
     """Same world->pixel map as gymnasium's renderer: scale = W / 1.8 for both axes, y up from the bottom."""
     scale = width / (MC_MAX_X - MC_MIN_X)
@@ -2486,7 +2484,7 @@ def draw_mountaincar(position: float, width: int = 600, height: int = 400) -> np
     scale, to_col, to_row = _mc_geometry(width, height)
     k = width / 600.0
     x = float(np.clip(position, MC_MIN_X, MC_MAX_X))
-    angle = np.arctan(np.cos(3 * x) * 3 * 0.45)  # slope angle; same in pixels since both axes share `scale`
+    angle = np.arctan(_mc_slope(x))  # the same in pixels: both axes share `scale`
     ca, sa = np.cos(angle), np.sin(angle)
     # car frame: u along the slope (right/uphill), v along the outward normal; image rows point down
     cx, cy = to_col(x), to_row(_mc_height(x))

@@ -21,9 +21,10 @@ import vlmrm_sac as vs
 
 ROOT = Path(__file__).resolve().parents[1]
 # The paper's CartPole prompt, scored by the tiny CLIP trained on the project's frames (tests/mini_clip.py)
-CARTPOLE_CLIP = ["--clip-model", ROOT / "results" / "mini_clip" / "cartpole_tiny", "--prompt",
-                 "pole vertically upright on top of the cart", "--baseline-prompt", "pole and cart", "--alpha", 0.5]
-# Discrete SAC settings that balance CartPole within 12.8k steps, either reward (results/README.md)
+GOAL, BASELINE = vs.PAPER_PROMPTS["CartPole"]
+CARTPOLE_CLIP = ["--clip-model", ROOT / "results" / "mini_clip" / "cartpole_tiny", "--prompt", GOAL,
+                 "--baseline-prompt", BASELINE, "--alpha", 0.5]
+# Discrete SAC settings that balance CartPole within 12.8k steps, on either reward
 CARTPOLE_SETTINGS = ["--num-envs", 8, "--total-timesteps", 12800, "--learning-starts", 2000, "--train-frequency", 25,
                      "--gradient-steps", 50, "--batch-size", 128, "--gamma", 0.99, "--policy-lr", 1e-3, "--q-lr", 1e-3,
                      "--buffer-size", 100000, "--reward-batch-size", 200, "--video-interval", 0, "--log-interval", 4000,
@@ -535,7 +536,7 @@ def test_each_transition_is_rewarded_for_the_frame_of_the_state_it_reached(tmp_p
                "--reward-offset", offset, "--log-prompt", "pole fallen to the left", "--run-dir", tmp_path)
     data = torch.load(only_run(tmp_path) / "checkpoints" / "latest.pt", weights_only=False)["buffer"]["data"]
     assert len(data["rewards"]) == 450
-    reward = vs.CLIPReward(str(CARTPOLE_CLIP[1]), [CARTPOLE_CLIP[3]], [CARTPOLE_CLIP[5]], alpha=0.5)
+    reward = vs.CLIPReward(str(CARTPOLE_CLIP[1]), [GOAL], [BASELINE], alpha=0.5)
     expected = reward(plot.render_states("CartPole-v1", data["next_obs"].double().numpy()))
     matches = (data["rewards"] - (expected + offset)).abs() < 1e-5
     assert matches.float().mean() > 0.98, (data["rewards"][:8], expected[:8])  # float32 observations: a rare pixel
@@ -543,7 +544,7 @@ def test_each_transition_is_rewarded_for_the_frame_of_the_state_it_reached(tmp_p
     assert earlier.float().mean() < 0.5
     episodes = [r for r in read_metrics(only_run(tmp_path)) if r["kind"] == "episode"]
     assert len(episodes) == 9
-    fallen = vs.CLIPReward(str(CARTPOLE_CLIP[1]), ["pole fallen to the left"], [CARTPOLE_CLIP[5]], alpha=0.5)
+    fallen = vs.CLIPReward(str(CARTPOLE_CLIP[1]), ["pole fallen to the left"], [BASELINE], alpha=0.5)
     fallen = fallen(plot.render_states("CartPole-v1", data["next_obs"].double().numpy()))
     for e in range(3):  # env e's three finished episodes: steps 0-39, 40-79, 80-119 (an offset logged: 10 off)
         logged = [float(r["clip_return"]) for r in episodes if int(r["env"]) == e]
