@@ -81,8 +81,8 @@ class Bench:
     """only measure frames/s (step + render, one process) of each env and look, and exit"""
     transfer: int = 0
     """only measure how fast this many CartPole envs (600x400 frames) step and render for 200 vector steps: the
-    env pool (frames rendered into shared memory) beside the way of commit 4fc00e0 (gymnasium's AsyncVectorEnv,
-    frames pickled through a pipe per env in info, then stacked), and exit"""
+    env pool (frames rendered into shared memory) beside gymnasium's AsyncVectorEnv with each env's frame in its
+    info, pickled through a pipe and then stacked, and exit"""
     precision: int = 0
     """only measure each --reward-precision scheme on this many smooth synthetic images (images/s, and the worst
     reward error against fp32 over the std of the fp32 rewards), and exit"""
@@ -250,7 +250,7 @@ def render_quality(poses: int, size: int):
 
 
 class FrameInInfo(vlmrm_sac.gym.Wrapper):
-    """4fc00e0's way: the frame of the reached state travels in info, pickled through the worker's pipe."""
+    """The frame of the reached state travels in info, pickled through AsyncVectorEnv's worker pipe."""
 
     def step(self, action):
         obs, reward, terminated, truncated, info = self.env.step(action)
@@ -266,18 +266,18 @@ def transfer_rates(num_envs: int, steps: int = 200):
     print(f"{num_envs} CartPole-v1 envs, every env renders 600x400 every step, {steps} vector steps, {device_name(torch.device('cpu'))}")
     print("| how frames reach the trainer | workers | vector steps/s | frames/s |\n|---|---|---|---|")
     actions = np.ones(num_envs, dtype=np.int64)
-    old = vlmrm_sac.gym.vector.AsyncVectorEnv([make_framed_cartpole] * num_envs,
-                                              autoreset_mode=vlmrm_sac.gym.vector.AutoresetMode.DISABLED)
-    old.reset(seed=list(range(num_envs)))
+    piped = vlmrm_sac.gym.vector.AsyncVectorEnv([make_framed_cartpole] * num_envs,
+                                                autoreset_mode=vlmrm_sac.gym.vector.AutoresetMode.DISABLED)
+    piped.reset(seed=list(range(num_envs)))
     for _ in range(5):
-        old.step(actions)
+        piped.step(actions)
     start = time.perf_counter()
     for t in range(steps):
-        frames = old.step(actions)[4]["frame"]  # (n, H, W, 3), unpickled and stacked
-        batch = np.concatenate([frames])  # 4fc00e0 concatenated each CLIP batch once more
+        frames = piped.step(actions)[4]["frame"]  # (n, H, W, 3), unpickled and stacked
+        batch = np.concatenate([frames])  # one more copy: a CLIP batch built from the stacked frames
     rate = steps / (time.perf_counter() - start)
-    old.close()
-    print(f"| pickled through a pipe per env (AsyncVectorEnv, 4fc00e0) | {num_envs} | {rate:.1f} | {rate * num_envs:.0f} |")
+    piped.close()
+    print(f"| pickled through a pipe per env (AsyncVectorEnv) | {num_envs} | {rate:.1f} | {rate * num_envs:.0f} |")
     for workers in sorted({num_envs, max(1, len(os.sched_getaffinity(0)))}):
         args = vlmrm_sac.Args(env_id="CartPole-v1", num_envs=num_envs, num_workers=workers, episode_length=200)
         pool = vlmrm_sac.make_env_pool(args, slots=steps, render_envs=num_envs)

@@ -16,9 +16,8 @@ see ENVS) and two sizes:
         --prompt "pole vertically upright on top of the cart" --baseline-prompt "pole and cart" --alpha 0.5 ...
 
 The tiny models are committed (1.2 MB each, so that the test suite's CLIP-rewarded learning check needs no
-training): with --threads 1 this script regenerates them bit for bit (same sha256 of model.safetensors, checked
-on two of these machines' runs). The small ones (5 MB each) are not committed: the commands above make them in
-about five minutes each on 2 cores.
+training): with --threads 1 this script regenerates them bit for bit (the same sha256 of model.safetensors).
+The small ones (5 MB each) are not committed: the commands above make them in about five minutes each on 2 cores.
 
 The states are drawn from this script's seeded RNG, never from RL runs. At the end the saved model is
 loaded through vlmrm_sac.CLIPReward and evaluated on held-out states (a second RNG stream): zero-shot
@@ -55,6 +54,7 @@ logging.disable_progress_bar()
 
 import plot
 import vlmrm_sac as vs
+from tiny_models import CLIP_MEAN, CLIP_STD
 
 
 # ======================================================================================
@@ -73,7 +73,7 @@ class Args:
     seed: int = 0
     """seeds the training states, the captions, the initial weights and the batch order; the held-out states use a second stream of it"""
     threads: int = 2
-    """torch CPU threads; a run repeats bit for bit at the same count, not across counts (measured 1 vs 2)"""
+    """torch CPU threads; a run repeats bit for bit at the same count, not across counts"""
     frames: Optional[int] = None
     """training frames (default: the env's, see ENVS)"""
     eval_frames: int = 1_000
@@ -99,15 +99,14 @@ class Args:
 # Model sizes and captions: a fixed sentence per state class, the paper's goal and baseline prompts among them
 # ======================================================================================
 
-IMAGE_SIZE, PATCH_SIZE, MAX_TOKENS = 64, 16, 32  # patch 8: ~3x slower per step and far slower to learn
+IMAGE_SIZE, PATCH_SIZE, MAX_TOKENS = 64, 16, 32  # 16-pixel patches: smaller ones train slower per step and learn slower
 SIZES = {  # (hidden, MLP width, heads, layers) of each tower, and the shared embedding width
     "small": dict(vision=(128, 512, 4, 4), text=(128, 512, 4, 2), projection_dim=64),
     "tiny": dict(vision=(64, 256, 2, 3), text=(64, 256, 2, 2), projection_dim=32),
 }
-CLIP_MEAN, CLIP_STD = [0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.27577711]  # OpenAI's
 
-CARTPOLE_GOAL, CARTPOLE_BASELINE = "pole vertically upright on top of the cart", "pole and cart"
-MOUNTAINCAR_GOAL, MOUNTAINCAR_BASELINE = "a car at the peak of the mountain, next to the yellow flag", "a car in the mountain"
+CARTPOLE_GOAL, CARTPOLE_BASELINE = vs.PAPER_PROMPTS["CartPole"]
+MOUNTAINCAR_GOAL, MOUNTAINCAR_BASELINE = vs.PAPER_PROMPTS["MountainCarContinuous"]
 POLE = [(0.05, CARTPOLE_GOAL), (0.12, "pole slightly tilted to the {side}"), (0.25, "pole tilted to the {side}"),
         (0.5, "pole leaning far to the {side}"), (1.8, "pole fallen to the {side}"),
         (math.inf, "pole hanging down to the {side}")]  # (upper edge of |angle| in rad, sentence)
@@ -118,11 +117,9 @@ CAR = [(-0.8, "a car on the left slope"), (-0.25, "a car at the bottom of the va
 # Per env: gym id, goal and baseline (the paper's prompts), every class sentence, default training frames,
 # learning rate, and the pixel mean. The mean is the frames' background: the pole or car covers a few pixels
 # of a patch, and each patch embedding is layer-normalized, so the background must be near 0 for them to
-# register. CartPole's is white; MountainCar's landscape has no single colour and CLIP's mean suits it.
-# Measured on 3,000 frames, 128 a batch: each env learned within ~40 steps with its mean; CartPole not within
-# 160 with a mean of 0.85, 0.7 or CLIP's; MountainCar only after ~250 with white, and not within 1,064 steps
-# beside CartPole frames in one model. Hence one model per env. MountainCar's lr: at 2e-3 its loss spiked
-# early and one of two small models ended at 0.76 accuracy (the other 1.00); at 1e-3 two seeds gave 0.997, 0.999.
+# register. CartPole's is white; MountainCar's landscape has no single colour and CLIP's mean suits it. Two
+# backgrounds need two means, hence one model per env. MountainCar's lr is half CartPole's: at CartPole's,
+# its loss can spike early and the model end far less accurate.
 ENVS = {
     "cartpole": SimpleNamespace(
         id="CartPole-v1", goal=CARTPOLE_GOAL, baseline=CARTPOLE_BASELINE, frames=12_000, lr=2e-3,
@@ -164,7 +161,7 @@ def sample_states(env: str, n: int, rng, held_at_flag: float = 0.0) -> np.ndarra
     if env == "cartpole":
         theta = rng.uniform(-1, 1, n) * rng.choice([0.3, 1.0, math.pi], n)
         return np.stack([rng.uniform(-2.4, 2.4, n), np.zeros(n), theta, np.zeros(n)], 1)
-    x = np.where(rng.random(n) < held_at_flag, vs.MOUNTAINCAR_GOAL, rng.uniform(-1.2, 0.6, n))
+    x = np.where(rng.random(n) < held_at_flag, vs.MOUNTAINCAR_GOAL, rng.uniform(*vs.MOUNTAINCAR_X_RANGE, n))
     return np.stack([x, np.zeros(n)], 1)
 
 
@@ -254,8 +251,8 @@ def train(args: Args, model, pixels, caption_ids, tokens):
     groups = [{"params": [p for p in model.parameters() if (id(p) in text) == is_text and (p.ndim >= 2) == decay],
                "lr": text_lr if is_text else lr, "weight_decay": args.weight_decay if decay else 0.0}
               for is_text in (False, True) for decay in (True, False)]  # no decay: biases, norms, logit_scale
-    optimizer = torch.optim.AdamW(groups, betas=(0.9, 0.98))  # beta2 0.98 and clipping as CLIP: without
-    # them MountainCar fell back to chance after its first progress (measured at lr 2e-3)
+    optimizer = torch.optim.AdamW(groups, betas=(0.9, 0.98))  # beta2 0.98 and gradient clipping as CLIP's
+    # training: they keep a large early step from throwing away what the model has learned
     warmup = max(1, round(args.warmup * steps))
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * s / steps)))
@@ -281,7 +278,8 @@ def train(args: Args, model, pixels, caption_ids, tokens):
 # ======================================================================================
 
 BINS = {"cartpole": [0, 0.05, 0.12, 0.21, 0.5, 1.0, 1.8, 2.5, math.pi + 1e-9],  # |angle|, rad
-        "mountaincar": [-1.2, -0.8, -0.5, -0.25, 0.0, 0.2, 0.35, 0.45, 0.6 + 1e-9]}  # position
+        "mountaincar": [vs.MOUNTAINCAR_X_RANGE[0], -0.8, -0.5, -0.25, 0.0, 0.2, 0.35, vs.MOUNTAINCAR_GOAL,
+                        vs.MOUNTAINCAR_X_RANGE[1] + 1e-9]}  # position; the last bin is the goal's
 
 
 def spearman(a, b) -> float:

@@ -7,6 +7,8 @@ from pathlib import Path
 WORDS = ["a", "humanoid", "robot", "kneeling", "standing", "pole", "cart", "car", "hill", "on", "top", "of", "the",
          "balanced", "lying", "down", "flag", "mountain"]
 SMALL = {"hidden_size": 32, "intermediate_size": 64, "num_attention_heads": 2, "num_hidden_layers": 2}
+CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]  # OpenAI CLIP's pixel mean and std, per RGB channel
+CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 
 
 def tokenizer(max_length: int):
@@ -45,22 +47,23 @@ def save_random_model(path, model_cls, config, processor) -> str:
     return str(path)
 
 
-def save_random_clip(path, config) -> str:
+def save_random_clip(path, config, image_mean=CLIP_MEAN, image_std=CLIP_STD) -> str:
+    """A random CLIPModel of `config` whose image processor normalizes with `image_mean` and `image_std`
+    (default: OpenAI's, as the hub's CLIP checkpoints do)."""
     from transformers import CLIPImageProcessor, CLIPModel
 
     size = config.vision_config.image_size
     processor = CLIPImageProcessor(size={"shortest_edge": size}, crop_size={"height": size, "width": size},
-                                   image_mean=[0.48145466, 0.4578275, 0.40821073],
-                                   image_std=[0.26862954, 0.26130258, 0.27577711])
+                                   image_mean=list(image_mean), image_std=list(image_std))
     return save_random_model(path, CLIPModel, config, processor)
 
 
-def build_tiny_clip(path) -> str:
+def build_tiny_clip(path, image_mean=CLIP_MEAN, image_std=CLIP_STD) -> str:
     from transformers import CLIPConfig
 
     config = CLIPConfig(text_config={**SMALL, "max_position_embeddings": 32},
                         vision_config={**SMALL, "image_size": 32, "patch_size": 8}, projection_dim=16)
-    return save_random_clip(path, config)
+    return save_random_clip(path, config, image_mean, image_std)
 
 
 def build_tiny_siglip(path) -> str:
