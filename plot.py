@@ -8,10 +8,11 @@
     python plot.py reward-hist --clip-models M1 M2 --env-id CartPole-v1   # Fig. 7
     python plot.py probe       --prompt "a humanoid robot kneeling" --baseline-prompt "a humanoid robot"
     python plot.py sheets      --eval-dir runs/x/eval_000100000   # one contact sheet per episode, to label from
-    python plot.py frames      # results/frames/: one PNG per look of the environments
+    python plot.py frames      # one PNG per look of the environments
     python plot.py all         # every figure whose data is in results/ (no GPU, no model download)
 
-Every subcommand writes PNG and PDF plus the CSV it plotted into --out-dir (default results/figures).
+Every subcommand writes PNG and PDF plus the CSV it plotted into --out-dir (default figures/; `all` writes the
+committed results/figures).
 Frames and labels come from `vlmrm_sac.py --eval-checkpoint` (frames/episode_XXX.npz, labels.csv,
 frame_labels.csv: see README's labelling guide) or, for CartPole and MountainCar, from ground truth
 over uniformly sampled states.
@@ -203,7 +204,31 @@ def rescale(x: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class Landscape:
+class Figure:
+    """Where a subcommand's figure goes, and its title's note: the fields every figure-drawing subcommand shares."""
+
+    out_dir: str = "figures"
+    """folder for the PNG, PDF and CSV (the committed figures are in results/figures)"""
+    name: Optional[str] = None
+    """file name of the figure; None: the subcommand's (e.g. curves)"""
+    note: str = ""
+    """a line under the figure's title, e.g. where the model comes from"""
+
+    def save(self, fig, default_name: str, rows: list[dict], title: str = "", suffix: str = ""):
+        """The figure as --name (or `default_name`) + suffix, its title followed by --note."""
+        if title := "\n".join(t for t in (title, self.note) if t):
+            fig.suptitle(title, fontsize=8)
+        save(fig, self.out_dir, (self.name or default_name) + suffix, rows)
+
+
+@dataclass
+class ModelFigure(Figure):
+    device: str = "auto"
+    """torch device for the CLIP model: auto (cuda if available), cpu, cuda, ..."""
+
+
+@dataclass
+class Landscape(ModelFigure):
     """Fig. 2: the CLIP reward as CartPole's pole angle and MountainCar's position sweep, one line per alpha."""
 
     clip_model: str = DEFAULT_MODEL
@@ -214,12 +239,6 @@ class Landscape:
     """goal-baseline regularization strengths to plot"""
     points: int = 61
     """states per sweep"""
-    device: str = "auto"
-    """torch device for the CLIP model: auto (cuda if available), cpu, cuda, ..."""
-    out_dir: str = "results/figures"
-    """folder for the PNG, PDF and CSV"""
-    note: str = ""
-    """a line under the figure's title, e.g. where the model comes from"""
 
     def run(self):
         sweeps = [  # (env, look, x label, states, x values, goal)
@@ -241,13 +260,11 @@ class Landscape:
             ax.axvline(goal, color="k", ls="--", lw=1)
             ax.set(xlabel=xlabel, ylabel="CLIP reward (rescaled)", title=f"{vlmrm_sac.env_family(env_id)} ({look})")
         fig.colorbar(plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(0, 1)), ax=axes, label="alpha")
-        fig.suptitle(f"Reward landscapes: {' / '.join(dict.fromkeys(names.values()))}" + (f"\n{self.note}" if self.note else ""),
-                     fontsize=9)
-        save(fig, self.out_dir, "landscape", rows)
+        self.save(fig, "landscape", rows, title=f"Reward landscapes: {' / '.join(dict.fromkeys(names.values()))}")
 
 
 @dataclass
-class LabelledStates:
+class LabelledStates(ModelFigure):
     """Frames with binary goal labels and the prompts to score them, shared by `epic` and `reward-hist`."""
 
     clip_models: tuple[str, ...] = (DEFAULT_MODEL,)
@@ -266,14 +283,6 @@ class LabelledStates:
     """MountainCar: the textured look"""
     seed: int = 0
     """seed of the sampled states"""
-    device: str = "auto"
-    """torch device for the CLIP model: auto (cuda if available), cpu, cuda, ..."""
-    out_dir: str = "results/figures"
-    """folder for the PNG, PDF and CSV"""
-    note: str = ""
-    """a line under the figure's title, e.g. where the model comes from"""
-    name: Optional[str] = None
-    """file name of the figure (default: epic / reward_hist)"""
 
     def load(self):
         """(frames (N, H, W, 3) uint8, labels (N,) bool, goal prompt, baseline prompt)."""
@@ -315,9 +324,7 @@ class Epic(LabelledStates):
         for r in at0:
             ax_b.annotate(r["model"].split("/")[-1], (math.log10(r["parameters"]), r["epic"]), fontsize=6)
         ax_b.set(xlabel="log10(parameters)", ylabel="EPIC distance (alpha 0)", title="(b) EPIC distance vs model size")
-        if self.note:
-            fig.suptitle(self.note, fontsize=8)
-        save(fig, self.out_dir, self.name or "epic", rows)
+        self.save(fig, "epic", rows)
 
 
 @dataclass
@@ -341,13 +348,12 @@ class RewardHist(LabelledStates):
             ax.legend(fontsize=7)
             rows += [{"model": name, "alpha": self.alpha, "goal": int(g), "reward": float(v), "standardized": float(s)}
                      for g, v, s in zip(labels, r, z)]
-        if self.note:
-            fig.suptitle(self.note, fontsize=8)
-        save(fig, self.out_dir, self.name or "reward_hist", rows)
+        self.save(fig, "reward_hist", rows)
 
 
 def read_runs(patterns) -> dict:
-    """{(env, experiment, reward): [episode rows of each seed's metrics.csv]} of the run directories matching `patterns`."""
+    """{"env experiment (reward r)": [episode rows of each seed's metrics.csv]} of the run directories matching
+    `patterns`."""
     dirs = sorted({Path(p) for pattern in patterns for p in glob.glob(pattern) if (Path(p) / "metrics.csv").exists()})
     if not dirs:
         raise SystemExit(f"error: no run with a metrics.csv matches {list(patterns)}")
@@ -383,27 +389,25 @@ def steps_axis(ax):
 
 
 @dataclass
-class Curves:
-    """Training curves from runs/*/metrics.csv: mean and spread over seeds, one panel per metric."""
+class Curves(Figure):
+    """Training curves from runs/*/metrics.csv: mean and spread over seeds, one panel per metric and env."""
 
     runs: tuple[str, ...] = ("runs/*",)
     """run directories or glob patterns (each with args.json and metrics.csv)"""
     bins: int = 30
     """episodes are averaged in this many windows of env steps"""
-    name: str = "curves"
-    """file name of the figure"""
-    out_dir: str = "results/figures"
-    """folder for the PNG, PDF and CSV"""
 
     def run(self):
         groups = read_runs(self.runs)
         metrics = [m for m in ("clip_return", "env_return", "success")
                    if any(r[m] != "" for runs in groups.values() for ep in runs for r in ep)]
-        fig, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.4 + 0.15 * len(groups)), squeeze=False,
-                                 layout="constrained")
+        envs = list(dict.fromkeys(group.split()[0] for group in groups))  # one row of panels per env
+        fig, axes = plt.subplots(len(envs), len(metrics), figsize=(4.5 * len(metrics), (3.4 + 0.15 * len(groups)) * len(envs)),
+                                 squeeze=False, layout="constrained")
         rows = []
         for group, runs in groups.items():
-            for ax, metric in zip(axes[0], metrics):
+            row_axes = axes[envs.index(group.split()[0])]
+            for ax, metric in zip(row_axes, metrics):
                 centers, mean, lo, hi = over_seeds(runs, metric, self.bins)
                 ax.plot(centers, mean, label=f"{group}, {len(runs)} seed(s)")
                 ax.fill_between(centers, lo, hi, alpha=0.25)
@@ -411,13 +415,16 @@ class Curves:
                 steps_axis(ax)
                 rows += [{"group": group, "metric": metric, "step": float(c), "mean": float(m), "min": float(a),
                           "max": float(b), "seeds": len(runs)} for c, m, a, b in zip(centers, mean, lo, hi)]
-        fig.legend(*axes[0][0].get_legend_handles_labels(), loc="outside lower center", fontsize=7)  # below the panels, off their data
-        fig.suptitle("mean over seeds, shaded: min..max over seeds", fontsize=8)
-        save(fig, self.out_dir, self.name, rows)
+        if len(envs) == 1:
+            fig.legend(*axes[0][0].get_legend_handles_labels(), loc="outside lower center", fontsize=7)  # off the data
+        else:
+            for row_axes in axes:
+                row_axes[0].legend(fontsize=6)
+        self.save(fig, "curves", rows, title="mean over seeds, shaded: min..max over seeds")
 
 
 @dataclass
-class Prompts:
+class Prompts(Figure):
     """What the frames look like to the model during training (runs with --log-prompt): each logged sentence's CLIP
     return beside the goal's, the share of frames on which the goal beats every logged sentence (CLIP's zero-shot
     vote), and the ground-truth return. An agent that games its reward shows a logged sentence rising with the goal."""
@@ -426,10 +433,6 @@ class Prompts:
     """run directories or glob patterns of runs with the same --log-prompt sentences (one figure row per group)"""
     bins: int = 30
     """episodes are averaged in this many windows of env steps"""
-    name: str = "prompts"
-    """file name of the figure"""
-    out_dir: str = "results/figures"
-    """folder for the PNG, PDF and CSV"""
 
     def run(self):
         groups = {g: runs for g, runs in read_runs(self.runs).items() if "goal_vote_share" in runs[0][0]}
@@ -454,20 +457,15 @@ class Prompts:
                 steps_axis(ax)
             row_axes[0].legend(fontsize=7)
             row_axes[0].set_ylabel(f"{group}\n{len(runs)} seed(s)", fontsize=8)
-        fig.suptitle("mean over seeds, shaded: min..max over seeds", fontsize=8)
-        save(fig, self.out_dir, self.name, rows)
+        self.save(fig, "prompts", rows, title="mean over seeds, shaded: min..max over seeds")
 
 
 @dataclass
-class Success:
+class Success(Figure):
     """Fig. 5/6/8: histograms of the share of steps that show the goal, per task / model / alpha."""
 
     labels: tuple[str, ...] = ()
     """NAME=PATH pairs of labels.csv files (episode, goal_share in 0/25/50/75/100), one bar group each"""
-    out_dir: str = "results/figures"
-    """folder for the PNG, PDF and CSV"""
-    name: str = "success"
-    """file name of the figure"""
 
     def run(self):
         if not self.labels:
@@ -488,11 +486,11 @@ class Success:
         ax.set_xticks(np.arange(5) + width * (len(self.labels) - 1) / 2, [f"{s}%" for s in shares])
         ax.set(xlabel="share of steps that show the goal", ylabel="fraction of episodes")
         ax.legend(fontsize=7)
-        save(fig, self.out_dir, self.name, rows)
+        self.save(fig, "success", rows)
 
 
 @dataclass
-class Probe:
+class Probe(ModelFigure):
     """Does the model understand my prompt? Score a few hundred varied states of an env before any RL and
     save a sheet of the top and bottom frames with their rewards, plus the reward histogram per alpha."""
 
@@ -514,12 +512,6 @@ class Probe:
     """frame height and width of MuJoCo envs"""
     seed: int = 0
     """seed of the varied states"""
-    device: str = "auto"
-    """torch device for the CLIP model: auto (cuda if available), cpu, cuda, ..."""
-    out_dir: str = "results/figures"
-    """folder for the PNG, PDF and CSV"""
-    name: str = "probe"
-    """file name prefix of the figures"""
 
     def run(self):
         model = clip_model(self.clip_model, self.prompt, self.baseline_prompt, self.device)  # errors before rendering
@@ -530,8 +522,8 @@ class Probe:
         for ax, (alpha, r) in zip(axes[0], by_alpha.items()):
             ax.hist(r, 30)
             ax.set(xlabel="CLIP reward", ylabel="states", title=f"alpha {alpha}")
-        fig.suptitle(f"'{self.prompt}' vs '{self.baseline_prompt}' on {len(frames)} {self.env_id} states", fontsize=8)
-        save(fig, self.out_dir, f"{self.name}_hist", rows)
+        self.save(fig, "probe", rows, f"'{self.prompt}' vs '{self.baseline_prompt}' on {len(frames)} {self.env_id} states",
+                  suffix="_hist")
         alpha = self.alphas[0]
         order = np.argsort(by_alpha[alpha])[::-1]
         k = min(self.top, len(frames) // 2)
@@ -541,9 +533,10 @@ class Probe:
             ax.imshow(frames[i])
             ax.set_title(f"{where} {by_alpha[alpha][i]:.4f}", fontsize=7)
             ax.axis("off")
-        fig.suptitle(f"highest (top row) and lowest CLIP rewards, alpha {alpha}: '{self.prompt}'", fontsize=8)
-        save(fig, self.out_dir, f"{self.name}_sheet", [{"rank": n, "where": w, "state": int(i), "alpha": alpha,
-                                                         "reward": float(by_alpha[alpha][i])} for n, (w, i) in enumerate(picks)])
+        rows = [{"rank": n, "where": w, "state": int(i), "alpha": alpha, "reward": float(by_alpha[alpha][i])}
+                for n, (w, i) in enumerate(picks)]
+        self.save(fig, "probe", rows, f"highest (top row) and lowest CLIP rewards, alpha {alpha}: '{self.prompt}'",
+                  suffix="_sheet")
 
 
 @dataclass
@@ -582,11 +575,11 @@ class Sheets:
 
 @dataclass
 class Frames:
-    """results/frames/: one PNG per look (the humanoid's paper camera and textures and their ablations,
+    """One PNG per look (the humanoid's paper camera and textures and their ablations,
     --fast-render beside paper quality, CartPole, MountainCar stock and textured)."""
 
-    out_dir: str = "results/frames"
-    """folder for the PNGs"""
+    out_dir: str = "figures/frames"
+    """folder for the PNGs (the committed ones are in results/frames)"""
     render_size: int = 480
     """frame height and width of the humanoid"""
     steps: int = 10

@@ -188,7 +188,7 @@ class Args:
     wandb_entity: Optional[str] = None
     """the W&B user or team of --track; None: yours"""
     video_interval: int = 100_000
-    """record env 0's next episode every this many environment steps (0: none); its last episode is always recorded"""
+    """record env 0's next episode every this many environment steps, and its last whole episode (0: no videos)"""
     checkpoint_interval: int = 128_000
     """environment steps between checkpoints step_*.pt, among which best.pt is chosen (latest.pt: at the end and at a stop)"""
     best_window: int = 512
@@ -459,10 +459,12 @@ def load_pretrained(loader, name: str, **kwargs):
             hint = f"there is no local directory {name!r}"
         elif os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0") or os.environ.get("TRANSFORMERS_OFFLINE", "0") not in ("", "0"):
             hint = ("you are offline (HF_HUB_OFFLINE) and it is not in the local Hugging Face cache: download it "
-                    "once on a machine with network, or pass a local directory saved with save_pretrained")
+                    "once on a machine with network, or pass a local directory saved with save_pretrained (e.g. "
+                    "results/mini_clip/cartpole_tiny, README's demo)")
         else:
             hint = ("it is not on the Hugging Face hub or the hub cannot be reached: check the id for typos "
-                    "(the paper's is laion/CLIP-ViT-bigG-14-laion2B-39B-b160k), or pass a local directory")
+                    "(the paper's is laion/CLIP-ViT-bigG-14-laion2B-39B-b160k), or pass a local directory (offline, "
+                    "--clip-model results/mini_clip/cartpole_tiny runs README's demo)")
         raise UserError(f"could not load {name!r}: {hint}. ({type(e).__name__}: {str(e).splitlines()[0][:200]})") from None
 
 
@@ -518,7 +520,7 @@ class CLIPReward(nn.Module):
 
     `precision` (see PRECISIONS): "amp-fp16" is the authors' (fp32 weights, images encoded under fp16
     autocast) and the default on CUDA; "fp32" the default on CPU; "fp16"/"bf16" put the weights in half
-    precision, faster and less precise (results/benchmarks.md measures each). Batches are split into chunks
+    precision, faster and less precise. Batches are split into chunks
     of `batch_size`. With several `shard_devices`, each batch is split evenly across one model replica per
     device (the paper used four GPUs).
     """
@@ -920,6 +922,9 @@ def train(args: Args):
             save_checkpoint(run_dir / "checkpoints" / name, agent, args, progress, episodes, learner,
                             buffer if with_buffer else None)
 
+        # env 0's last whole episode, recorded whatever --video-interval: with fixed-length episodes, they all end together
+        length = episode_length_for(args)
+        final_start = (math.ceil(args.total_timesteps / n) // length - 1) * length * n if length else -1
         # each env at the start of its episode; after a resume, replayed to where the checkpoint stopped
         seeds = {i: episode_seed(args.seed, i, int(e)) for i, e in enumerate(progress.episodes)}
         obs = envs.reset(seeds, episodes.running_actions())
@@ -928,7 +933,7 @@ def train(args: Args):
             steps = min(args.train_frequency, math.ceil((args.total_timesteps - first) / n))
             if first + steps * n >= args.learning_starts:
                 timer.start(first)  # steps/s and the time split count from the first stretch that is trained on
-            video.arm(first, progress)
+            video.arm(first, progress, final_start if args.video_interval and first <= final_start < first + steps * n else None)
             if args.use_sde:  # gSDE: each env explores the stretch with one draw of the noise weights
                 learner.policy.resample_noise(n)
             if reward_model is None:  # only env 0 renders, and only while a video is recorded
@@ -1153,21 +1158,29 @@ class VideoRecorder:
         self.folder, self.interval, self.label, self.tracker = folder, interval, label, tracker
         self.state = "idle"  # idle -> armed (waiting for env 0's next episode) -> recording -> idle
         self.env0_fresh = True  # env 0 is at the start of an episode
+        self.final_start = None  # the global step at which the run's last whole episode begins, in its stretch
         self.frames, self.rewards = [], []
 
     @property
     def active(self) -> bool:
         return self.state != "idle"
 
-    def arm(self, global_step: int, progress: Progress):
-        if self.interval and self.state == "idle" and global_step >= progress.next_video:
+    def arm(self, global_step: int, progress: Progress, final_start: Optional[int] = None):
+        """At a stretch's start: every --video-interval steps, env 0's next episode is due. In the stretch where the
+        run's last whole episode begins (final_start), that episode is due instead: a run ends with a video of the
+        policy it trained."""
+        if final_start is not None:
+            self.final_start = final_start
+            self.state = "armed" if self.state == "idle" else self.state
+        elif self.interval and self.state == "idle" and global_step >= progress.next_video:
             self.state = "armed"
             progress.next_video = next_due(progress.next_video, self.interval, global_step)
 
     def record(self, frames: Optional[np.ndarray], rewards: np.ndarray, ended: np.ndarray, first_step: int, n: int):
         """A stretch: the frame buffer (slots, render_envs, H, W, 3), env 0's rewards and episode ends (steps,)."""
         for t in range(len(ended)):
-            if self.state == "armed" and self.env0_fresh:
+            waiting = self.final_start is not None and first_step + t * n < self.final_start  # for the last episode
+            if self.state == "armed" and self.env0_fresh and not waiting:
                 self.state = "recording"
             if self.state == "recording":
                 self.frames.append(frames[t, 0].copy())  # its slot is rendered into again next stretch
@@ -1181,7 +1194,10 @@ class VideoRecorder:
                     np.savetxt(path.with_suffix(".rewards.txt"), self.rewards, fmt="%.6f", header=self.label)
                 if self.tracker is not None:
                     self.tracker.video(step, path, last_frame)
-                self.state, self.frames, self.rewards = "idle", [], []
+                done = self.final_start is not None and step > self.final_start  # (the last episode recorded)
+                self.state = "armed" if self.final_start is not None and not done else "idle"
+                self.final_start = None if done else self.final_start
+                self.frames, self.rewards = [], []
 
 
 class Labeller:
@@ -2232,8 +2248,6 @@ class EnvPool:
 # Appendix B: the paper's looks, generated in code
 # ======================================================================================
 
-# --- the paper's looks, generated in code: humanoid textures and camera, MountainCar's landscape ---
-
 
 def _value_noise(u: np.ndarray, v: np.ndarray, seed: int, period: int = 0) -> np.ndarray:
     """Smooth 2D value noise in [0, 1] at float coords (u, v); lattice of random values, smoothstep-blended.
@@ -2379,8 +2393,7 @@ def paper_humanoid_xml(textured: bool) -> str:
 
 def set_render_quality(model, offsamples: int = 0, shadowsize: int = 1024):
     """--fast-render (opt-in): no multisampling, a 1024 shadow map instead of 4096. Set on the MjModel
-    before the first render (gymnasium builds its render context lazily and reads these then). Shadows
-    stay; the change is measured and shown side by side in results/ (benchmarks.md, frames/)."""
+    before the first render (gymnasium builds its render context lazily and reads these then). Shadows stay."""
     model.vis.quality.offsamples = offsamples  # MSAA samples of the offscreen buffer (default 4)
     model.vis.quality.shadowsize = shadowsize  # shadow map resolution (default 4096)
 

@@ -110,6 +110,7 @@ def test_end_to_end_clip_reward_run(tmp_path, tiny_clip, env_id, extra, episode_
     assert all(0 <= s <= 1 for s in shares) and sum(shares) <= 1.01
     videos = sorted((run / "videos").glob("*.mp4"))
     assert videos and all(v.stat().st_size > 1000 for v in videos)
+    assert [v.name for v in videos] == [f"step_{s:09d}.mp4" for s in (100, 300, 500, 600)]  # every 200 steps, and the last
     assert {"latest.pt", "step_000000400.pt"} <= {p.name for p in (run / "checkpoints").iterdir()}
     blob = torch.load(run / "checkpoints" / "latest.pt", weights_only=False)
     assert blob["state"]["global_step"] == 600 and blob["state"]["gradient_step"] > 0
@@ -122,10 +123,8 @@ def test_end_to_end_clip_reward_run(tmp_path, tiny_clip, env_id, extra, episode_
 
 def assert_same_as_recorded(rows: list[dict], golden: Path):
     """The same command gives the same run: every metrics row (episodes: CLIP and ground-truth returns, so the
-    frames CLIP saw; train rows: every loss) equals the one recorded in tests/data by this test's command at
-    commit 169204d, before the training loop was rewritten for reading (the humanoid's rows re-recorded there
-    with --fast-render when the test took it up; HEAD then gave the same rows). Floats to 1e-4 relative: a refactor
-    that changes behaviour moves them by far more; another CPU's rounding by far less."""
+    frames CLIP saw; train rows: every loss) equals the one recorded in tests/data by this test's command. Floats to
+    1e-4 relative: a change of behaviour moves them by far more, another CPU's rounding by far less."""
     with open(golden, newline="") as f:
         expected = list(csv.DictReader(f))
     assert len(rows) == len(expected)
@@ -496,7 +495,7 @@ def test_replay_buffer_wraps_around_and_round_trips():
 
 @pytest.mark.slow
 def test_sac_learns_pendulum(tmp_path):
-    """Measured at this seed: the last 10 episodes' mean return -142.6 (random play ~ -1,200)."""
+    """SAC on the ground-truth reward: the last 10 episodes' mean return far above random play's (about -1,200)."""
     run_script("--env-id", "Pendulum-v1", "--reward", "env", "--no-log-clip-reward", "--video-interval", 0,
                "--num-envs", 1, "--total-timesteps", 10000, "--learning-starts", 4000, "--train-frequency", 1,
                "--gradient-steps", 1, "--batch-size", 256, "--gamma", 0.99, "--policy-lr", 3e-4, "--q-lr", 1e-3,
@@ -509,8 +508,7 @@ def test_sac_learns_pendulum(tmp_path):
 
 @pytest.mark.slow
 def test_discrete_sac_balances_cartpole(tmp_path):
-    """The settings of the CLIP-rewarded check below, on the ground-truth reward. Measured: last 16 episodes' return
-    179.9 at this seed (169.0, 187.0 at seeds 2, 3: results/runs/cartpole_mini_clip_vs_env at 12.8k steps)."""
+    """Discrete SAC with the settings of the CLIP-rewarded check below, on the ground-truth reward, balances the pole."""
     run_script("--env-id", "CartPole-v1", "--reward", "env", "--no-log-clip-reward", *CARTPOLE_SETTINGS,
                "--run-dir", tmp_path, timeout=1200)
     returns = [float(r["env_return"]) for r in read_metrics(only_run(tmp_path)) if r["kind"] == "episode"]
@@ -562,14 +560,9 @@ def test_each_transition_is_rewarded_for_the_frame_of_the_state_it_reached(tmp_p
 @pytest.mark.slow
 def test_clip_rewarded_discrete_sac_balances_cartpole(tmp_path):
     """Discrete SAC trained only on the CLIP reward of the paper's CartPole prompt and baseline, scored by a CLIP
-    trained here on the project's frames (results/mini_clip/cartpole_tiny; no pretrained CLIP can be downloaded here).
-    The ground-truth return, which SAC never sees, must end far above random play's ~30 of 200.
-
-    Last 16 episodes, measured on the 2-core CPU: 166.5 at this seed (190.1, 185.4 at seeds 2, 3). With the reward's
-    sign flipped: 19.9; with each reward taken from the neighbouring env's frame: 46.1; with each reward taken from
-    the frame one step earlier (rolled within each stretch): 105.5 (170.8, 149.1 at seeds 2, 3). That shift leaves
-    the optimal policy unchanged and only slows learning, so beyond this seed the test above, which compares rewards
-    with frames directly, guards it."""
+    trained on the project's frames (results/mini_clip/cartpole_tiny), balances the pole: the ground-truth return,
+    which SAC never sees, ends far above random play's (about 30 of 200). A reward of the wrong sign or of another
+    env's frame fails it; a reward one frame late only slows learning, which the alignment test above catches."""
     run_script("--env-id", "CartPole-v1", *CARTPOLE_CLIP, *CARTPOLE_SETTINGS, "--run-dir", tmp_path, timeout=1200)
     returns = [float(r["env_return"]) for r in read_metrics(only_run(tmp_path)) if r["kind"] == "episode"]
     assert len(returns) == 8 * 8  # 8 envs x 8 episodes of 200 steps
