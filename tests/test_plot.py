@@ -205,7 +205,7 @@ def test_all_on_a_clean_checkout(tmp_path):
     assert "not made by `all`" in proc.stdout
     committed = sorted(p.name for p in (ROOT / "results" / "figures").glob("*.csv")) if (ROOT / "results" / "figures").exists() else []
     made = sorted(p.name for p in (checkout / "results" / "figures").glob("*.csv")) if (checkout / "results" / "figures").exists() else []
-    assert made == [n for n in committed if n.startswith(("curves_", "success"))]
+    assert made == [n for n in committed if n.startswith(("curves_", "prompts_", "success"))]
 
 
 def test_frames_one_png_per_look(tmp_path):
