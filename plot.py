@@ -123,8 +123,8 @@ def labelled_frames(eval_dir: str):
                 cache[ep] = np.load(vlmrm_sac.eval_episode_file(eval_dir, ep))["frames"]
             frames.append(cache[ep][int(row["step"])])
             labels.append(row["goal"].strip().lower() in ("1", "true", "yes"))
-    elif (eval_dir / "labels.csv").exists():
-        for row in read_csv(eval_dir / "labels.csv"):
+    elif (eval_dir / vlmrm_sac.LABELS_CSV).exists():
+        for row in read_csv(eval_dir / vlmrm_sac.LABELS_CSV):
             if row["goal_share"].strip() in ("0", "100"):
                 episode = np.load(vlmrm_sac.eval_episode_file(eval_dir, int(row["episode"])))["frames"]
                 frames.extend(episode)

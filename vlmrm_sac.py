@@ -1860,11 +1860,14 @@ def evaluate(args: Args):
                                     *prompt_columns(run_args.log_prompt)])
         writer.writeheader()
         writer.writerows(rows)
-    labels = out_dir / "labels.csv"  # the paper's protocol: the share of each episode's steps that show the goal
+    labels = out_dir / LABELS_CSV  # the paper's protocol: the share of each episode's steps that show the goal
     with writing(labels):
         labels.write_text("episode,goal_share\n" + "".join(f"{r['episode']},\n" for r in rows))
     print(f"wrote {out_dir / 'eval.csv'}; label the episodes in {labels} (goal_share: 0, 25, 50, 75 or 100)")
     return out_dir
+
+
+LABELS_CSV = "labels.csv"  # an evaluation's episodes, for people to label (goal_share); plot.py reads it
 
 
 def eval_episode_file(eval_dir, k: int, kind: str = "frames") -> Path:
