@@ -2175,7 +2175,7 @@ class EnvPool:
             try:
                 status, data = conn.recv()
             except (EOFError, OSError):  # it died without a word: killed (out of memory?), or crashed in C
-                raise RunFailed(f"{self._worker(k)} {self._exit_status(k)}") from None
+                raise self._gone(k) from None
             if status == "error":
                 raise RunFailed(f"{self._worker(k)} failed: {data.strip().splitlines()[-1]}", details=data)
             replies.append(data)
@@ -2185,15 +2185,18 @@ class EnvPool:
         a, b = self.shares[k]
         return f"env worker {k + 1} of {len(self.conns)} (envs {a}-{b - 1} of {self.num_envs})"
 
-    def _exit_status(self, k: int) -> str:
+    def _gone(self, k: int) -> RunFailed:
+        """The failure of worker k, whose pipe closed: how it ended, by its exit code."""
         process = self.processes[k]
         process.join(timeout=1)
         if process.exitcode is None:
-            return "stopped answering"
-        if process.exitcode < 0:
+            how = "stopped answering"
+        elif process.exitcode < 0:
             name = signal.Signals(-process.exitcode).name
-            return f"was killed by {name}" + (" (out of memory? see dmesg)" if name == "SIGKILL" else "")
-        return f"exited with status {process.exitcode}"
+            how = f"was killed by {name}" + (" (out of memory? see dmesg)" if name == "SIGKILL" else "")
+        else:
+            how = f"exited with status {process.exitcode}"
+        return RunFailed(f"{self._worker(k)} {how}")
 
     def _call(self, command: str, per_share: list) -> list:
         if self.local is not None:
@@ -2202,7 +2205,7 @@ class EnvPool:
             try:
                 conn.send((command, data))
             except OSError:  # BrokenPipeError: the worker is gone
-                raise RunFailed(f"{self._worker(k)} {self._exit_status(k)}") from None
+                raise self._gone(k) from None
         return self._gather()
 
     def step(self, actions: np.ndarray, slot: int = 0):
