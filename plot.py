@@ -24,7 +24,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Union
+from typing import Literal, Optional, Union
 
 import matplotlib
 import matplotlib.ticker
@@ -40,15 +40,18 @@ import vlmrm_sac
 PAPER_PROMPTS = vlmrm_sac.PAPER_PROMPTS  # env family -> (goal, baseline)
 DEFAULT_MODEL = vlmrm_sac.PAPER_CLIP_MODEL  # the paper's ViT-bigG-14
 LOOKS = {  # every look of the environments: name -> (env id, make_env keywords); `frames` draws each
-    "humanoid_paper_camera_paper_textures": ("Humanoid-v5", {}),
-    "humanoid_stock_camera_paper_textures": ("Humanoid-v5", {"paper_camera": False}),
-    "humanoid_paper_camera_stock_textures": ("Humanoid-v5", {"textured": False}),
-    "humanoid_stock_camera_stock_textures": ("Humanoid-v5", {"paper_camera": False, "textured": False}),
+    "humanoid_paper_camera_paper_look": ("Humanoid-v5", {}),
+    "humanoid_stock_camera_paper_look": ("Humanoid-v5", {"paper_camera": False}),
+    "humanoid_paper_camera_stock_look": ("Humanoid-v5", {"look": "stock"}),
+    "humanoid_stock_camera_stock_look": ("Humanoid-v5", {"paper_camera": False, "look": "stock"}),
+    "humanoid_paper_camera_generated_look": ("Humanoid-v5", {"look": "generated"}),
     "humanoid_fast_render": ("Humanoid-v5", {"fast_render": True}),
     "cartpole": ("CartPole-v1", {}),
-    "mountaincar_stock": ("MountainCarContinuous-v0", {"textured": False}),
-    "mountaincar_textured": ("MountainCarContinuous-v0", {"textured": True}),
+    "mountaincar_paper_look": ("MountainCarContinuous-v0", {}),
+    "mountaincar_stock_look": ("MountainCarContinuous-v0", {"look": "stock"}),
+    "mountaincar_generated_look": ("MountainCarContinuous-v0", {"look": "generated"}),
 }
+Look = Literal["paper", "generated", "stock"]
 
 
 # ======================================================================================
@@ -82,9 +85,9 @@ def read_csv(path) -> list[dict]:
 # ======================================================================================
 
 
-def render_states(env_id: str, states: np.ndarray, textured: bool = False) -> np.ndarray:
+def render_states(env_id: str, states: np.ndarray, look: Look = "stock", look_dir: Optional[str] = None) -> np.ndarray:
     """Frames (N, H, W, 3) uint8 of CartPole states (x, x_dot, theta, theta_dot) or MountainCar (x, v)."""
-    env = vlmrm_sac.make_env(env_id, textured=textured)
+    env = vlmrm_sac.make_env(env_id, look=look, look_dir=look_dir)
     env.reset(seed=0)
     frames = []
     for s in states:
@@ -134,7 +137,7 @@ def labelled_frames(eval_dir: str):
     return np.stack(frames), np.array(labels, dtype=bool)
 
 
-def probe_frames(env_id: str, n: int, seed: int, render_size: int = 480):
+def probe_frames(env_id: str, n: int, seed: int, render_size: int = 480, look: Look = "paper", look_dir: Optional[str] = None):
     """Varied states of an env and their frames. Humanoid: from the standing start, a random constant
     action held for a random number of steps (0 to 100: standing, stumbling, sitting, kneeling-like,
     lying), then 20 steps of zero action so the pose settles. CartPole / MountainCar: uniform states.
@@ -142,8 +145,8 @@ def probe_frames(env_id: str, n: int, seed: int, render_size: int = 480):
     family = vlmrm_sac.env_family(env_id)
     if family in ("CartPole", "MountainCarContinuous"):
         states, _ = ground_truth_states(env_id, n, seed)
-        return render_states(env_id, states, textured=True)
-    env = vlmrm_sac.make_env(env_id, render_size=render_size)
+        return render_states(env_id, states, look, look_dir)
+    env = vlmrm_sac.make_env(env_id, render_size=render_size, look=look, look_dir=look_dir)
     frames = [env.render() for _ in tqdm(varied_poses(env, n, seed), total=n, desc=f"rendering {env_id} poses", unit="pose")]
     env.close()
     return np.stack(frames)
@@ -225,6 +228,10 @@ class Figure:
 class ModelFigure(Figure):
     device: str = "auto"
     """torch device for the CLIP model: auto (cuda if available), cpu, cuda, ..."""
+    look: Look = "paper"
+    """the look of Humanoid and MountainCar frames, as vlmrm_sac.py's --look (the CLIPs trained here: generated)"""
+    look_dir: Optional[str] = None
+    """a folder holding the authors' image files, as vlmrm_sac.py's --look-dir"""
 
 
 @dataclass
@@ -244,14 +251,14 @@ class Landscape(ModelFigure):
         sweeps = [  # (env, look, x label, states, x values, goal)
             ("CartPole-v1", "stock", "pole angle (rad)", lambda v: [0, 0, v, 0], np.linspace(-0.3, 0.3, self.points), 0.0),
             ("MountainCarContinuous-v0", "stock", "car position", lambda v: [v, 0], np.linspace(*vlmrm_sac.MOUNTAINCAR_X_RANGE, self.points), vlmrm_sac.MOUNTAINCAR_GOAL),
-            ("MountainCarContinuous-v0", "textured", "car position", lambda v: [v, 0], np.linspace(*vlmrm_sac.MOUNTAINCAR_X_RANGE, self.points), vlmrm_sac.MOUNTAINCAR_GOAL),
+            ("MountainCarContinuous-v0", self.look, "car position", lambda v: [v, 0], np.linspace(*vlmrm_sac.MOUNTAINCAR_X_RANGE, self.points), vlmrm_sac.MOUNTAINCAR_GOAL),
         ]
         names = {"CartPole": self.clip_model, "MountainCarContinuous": self.mountaincar_clip_model or self.clip_model}
         models = {name: clip_model(name, *PAPER_PROMPTS["CartPole"], self.device) for name in set(names.values())}
         fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), layout="constrained")
         rows, cmap = [], plt.get_cmap("viridis")
         for ax, (env_id, look, xlabel, state, xs, goal) in zip(axes, sweeps):
-            frames = render_states(env_id, np.array([state(v) for v in xs]), textured=look == "textured")
+            frames = render_states(env_id, np.array([state(v) for v in xs]), look, self.look_dir)
             family = vlmrm_sac.env_family(env_id)  # each model is loaded once; the prompts are the env's
             for alpha, r in rewards_by_alpha(models[names[family]], frames, self.alphas, PAPER_PROMPTS[family]).items():
                 ax.plot(xs, rescale(r), color=cmap(alpha))
@@ -279,8 +286,6 @@ class LabelledStates(ModelFigure):
     """baseline prompt (default: the paper's for the env)"""
     states: int = 500
     """uniformly sampled states (ground-truth labels)"""
-    textured: bool = True
-    """MountainCar: the textured look"""
     seed: int = 0
     """seed of the sampled states"""
 
@@ -293,7 +298,7 @@ class LabelledStates(ModelFigure):
         if self.eval_dir:
             return (*labelled_frames(self.eval_dir), goal, baseline)
         states, labels = ground_truth_states(self.env_id, self.states, self.seed)
-        return render_states(self.env_id, states, textured=self.textured), labels, goal, baseline
+        return render_states(self.env_id, states, self.look, self.look_dir), labels, goal, baseline
 
 
 @dataclass
@@ -515,7 +520,7 @@ class Probe(ModelFigure):
 
     def run(self):
         model = clip_model(self.clip_model, self.prompt, self.baseline_prompt, self.device)  # errors before rendering
-        frames = probe_frames(self.env_id, self.states, self.seed, self.render_size)
+        frames = probe_frames(self.env_id, self.states, self.seed, self.render_size, self.look, self.look_dir)
         by_alpha = rewards_by_alpha(model, frames, self.alphas)
         rows = [{"state": i, "alpha": a, "reward": float(r[i])} for a, r in by_alpha.items() for i in range(len(frames))]
         fig, axes = plt.subplots(1, len(self.alphas), figsize=(4 * len(self.alphas), 3), squeeze=False)
@@ -575,11 +580,15 @@ class Sheets:
 
 @dataclass
 class Frames:
-    """One PNG per look (the humanoid's paper camera and textures and their ablations,
-    --fast-render beside paper quality, CartPole, MountainCar stock and textured)."""
+    """One PNG per look (the humanoid's paper camera and look and their ablations, the generated look,
+    --fast-render beside paper quality, CartPole, MountainCar's paper, stock and generated looks)."""
 
     out_dir: str = "figures/frames"
     """folder for the PNGs (the committed ones are in results/frames)"""
+    looks: tuple[str, ...] = tuple(LOOKS)
+    """the looks to draw (the paper looks need the authors' images: downloaded, or --look-dir)"""
+    look_dir: Optional[str] = None
+    """a folder holding the authors' image files, as vlmrm_sac.py's --look-dir"""
     render_size: int = 480
     """frame height and width of the humanoid"""
     steps: int = 10
@@ -591,8 +600,9 @@ class Frames:
         out = Path(self.out_dir)
         out.mkdir(parents=True, exist_ok=True)
         frames = {}
-        for name, (env_id, kwargs) in LOOKS.items():
-            env = vlmrm_sac.make_env(env_id, render_size=self.render_size, **kwargs)
+        for name in self.looks:
+            env_id, kwargs = LOOKS[name]
+            env = vlmrm_sac.make_env(env_id, render_size=self.render_size, **{"look_dir": self.look_dir, **kwargs})
             env.reset(seed=0)
             space = env.action_space
             for _ in range(self.steps):
@@ -600,12 +610,14 @@ class Frames:
             frames[name] = frame = env.render()
             env.close()
             imageio.imwrite(out / f"{name}.png", frame)
-        paper, fast = frames["humanoid_paper_camera_paper_textures"], frames["humanoid_fast_render"]
-        diff = np.abs(paper.astype(int) - fast.astype(int))
-        amplified = np.clip(diff * 10, 0, 255).astype(np.uint8)
-        imageio.imwrite(out / "humanoid_fast_render_side_by_side.png", np.concatenate([paper, fast, amplified], 1))
-        print(f"wrote {len(frames) + 1} PNGs to {out}; --fast-render vs paper quality: mean |diff| "
-              f"{diff.mean():.2f}/255, 99th percentile {np.percentile(diff, 99):.0f}/255, max {diff.max()}/255")
+        print(f"wrote {len(frames)} PNGs to {out}")
+        if {"humanoid_paper_camera_paper_look", "humanoid_fast_render"} <= set(frames):
+            paper, fast = frames["humanoid_paper_camera_paper_look"], frames["humanoid_fast_render"]
+            diff = np.abs(paper.astype(int) - fast.astype(int))
+            amplified = np.clip(diff * 10, 0, 255).astype(np.uint8)
+            imageio.imwrite(out / "humanoid_fast_render_side_by_side.png", np.concatenate([paper, fast, amplified], 1))
+            print(f"and humanoid_fast_render_side_by_side.png; --fast-render vs paper quality: mean |diff| "
+                  f"{diff.mean():.2f}/255, 99th percentile {np.percentile(diff, 99):.0f}/255, max {diff.max()}/255")
 
 
 @dataclass

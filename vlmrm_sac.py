@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 import traceback
+import urllib.request
 import uuid
 import warnings
 import xml.etree.ElementTree as ET
@@ -109,8 +110,11 @@ class Args:
     """frame height and width of MuJoCo envs; classic-control envs render at their stock 600x400"""
     paper_camera: bool = True
     """Humanoid: the paper's fixed front camera (--no-paper-camera: the stock side camera that follows the body)"""
-    textured: bool = True
-    """Humanoid: the paper's sky, floor and metal; MountainCar: the paper's drawn landscape (--no-textured: stock looks)"""
+    look: Literal["paper", "generated", "stock"] = "paper"
+    """Humanoid, MountainCar: paper (the authors' image files, downloaded once), generated (stand-ins drawn in code,
+    offline), stock (gymnasium's; the paper's Fig. 3 ablation)"""
+    look_dir: Optional[str] = None
+    """a folder holding the authors' image files, or a clone of their repository, instead of downloading them"""
     fast_render: bool = False
     """MuJoCo: no multisampling, a 1024 shadow map: about 3x faster on a CPU, but frames differ visibly from the paper's"""
     num_workers: Optional[int] = None
@@ -196,7 +200,7 @@ class Args:
     save_buffer: bool = False
     """also save the replay buffer into latest.pt, so that a resumed run equals a straight one (large)"""
     resume: Optional[str] = None
-    """continue the run of this checkpoint, with its own args (--clip-model may replace its model, e.g. one that moved)"""
+    """continue the run of this checkpoint, with its own args (--clip-model and --look-dir may replace its model, images)"""
 
     # --- evaluation
     eval_checkpoint: Optional[str] = None
@@ -218,7 +222,8 @@ PAPER_EPISODE_LENGTH = {"Humanoid": 100, "CartPole": 200, "MountainCarContinuous
 CARTPOLE_X_LIMIT = 2.4  # the cart is clipped to the stock track, +-2.4
 CARTPOLE_UPRIGHT = 12 * 2 * math.pi / 360  # the stock termination angle: inside it the pole is up
 MOUNTAINCAR_X_RANGE = (-1.2, 0.6)  # the stock track
-MOUNTAINCAR_GOAL = 0.45  # the flag: reached, the car is held there
+MOUNTAINCAR_GOAL = 0.45  # the flag: once reached, x is capped there
+LOOK_FAMILIES = ("Humanoid", "MountainCarContinuous")  # the envs whose look --look chooses (Appendix B)
 
 
 def env_family(env_id: str) -> str:
@@ -280,13 +285,15 @@ class CartPoleRules(gym.Wrapper):
 
 
 class MountainCarRules(gym.Wrapper):
-    """The paper's MountainCar: once the car reaches x >= 0.45 the goal is reached and the car is held
-    there for the rest of the episode. info: `success` = goal reached. Ground-truth reward: the stock
-    one until the goal, 0 after it. `textured` swaps the stock rendering for the paper's landscape."""
+    """The paper's MountainCar (the authors' rule): once the car has reached x >= 0.45 in an episode, x is capped at
+    0.45 after every later step while the velocity and the physics go on, so the car rolls back unless it is pushed;
+    the stock termination is ignored. info: `success` = the flag reached in this episode. Ground-truth reward: the
+    stock one until the flag is first reached, 0 after it. `look` chooses the frame: the authors' photograph and car
+    sprite (paper; `images` from authors_images), a landscape drawn in code (generated), or gymnasium's (stock)."""
 
-    def __init__(self, env, textured: bool):
+    def __init__(self, env, look: str, images: Optional[dict] = None):
         super().__init__(env)
-        self.textured = textured
+        self.look, self.images = look, images
 
     def reset(self, **kwargs):
         obs, info = self.env.reset(**kwargs)
@@ -295,19 +302,19 @@ class MountainCarRules(gym.Wrapper):
 
     def step(self, action):
         car = self.env.unwrapped
-        if self.reached:  # held at the flag: no more physics, no more reward
-            return np.array(car.state, dtype=np.float32), 0.0, False, False, {"success": True}
-        obs, reward, _, _, info = self.env.step(action)
-        if car.state[0] >= MOUNTAINCAR_GOAL:
-            self.reached = True
-            car.state = np.array([MOUNTAINCAR_GOAL, 0.0])
-            obs = np.array(car.state, dtype=np.float32)
-        return obs, float(reward), False, False, {**info, "success": self.reached}
+        _, reward, _, _, info = self.env.step(action)
+        reward = 0.0 if self.reached else float(reward)
+        x, velocity = car.state
+        self.reached |= bool(x >= MOUNTAINCAR_GOAL)
+        if self.reached:
+            car.state = np.array([min(x, MOUNTAINCAR_GOAL), velocity])
+        return np.array(car.state, dtype=np.float32), reward, False, False, {**info, "success": self.reached}
 
     def render(self):
-        if self.textured:
-            return draw_mountaincar(float(self.env.unwrapped.state[0]))
-        return self.env.render()
+        x = float(self.env.unwrapped.state[0])
+        if self.look == "paper":
+            return draw_authors_mountaincar(x, self.images)
+        return draw_mountaincar(x) if self.look == "generated" else self.env.render()
 
 
 # Paper camera: fixed free camera in front of the robot (robot faces +x; azimuth 180 puts the
@@ -329,9 +336,11 @@ STOCK_CAMERA = {"camera_name": "track"}
 
 
 def make_env(env_id: str, episode_length: Optional[int] = None, render_size: int = 480, paper_camera: bool = True,
-             textured: bool = True, fast_render: bool = False, time_feature: bool = False) -> gym.Env:
+             look: str = "paper", look_dir: Optional[str] = None, fast_render: bool = False,
+             time_feature: bool = False) -> gym.Env:
     """One env with the paper's rules and looks; built inside the worker process that steps it."""
     family = env_family(env_id)
+    images = authors_images(look_dir) if look == "paper" and family in LOOK_FAMILIES else None
     kwargs = {"render_mode": "rgb_array"}
     if episode_length:
         kwargs["max_episode_steps"] = episode_length  # FixedLength ends it; no earlier TimeLimit
@@ -340,16 +349,16 @@ def make_env(env_id: str, episode_length: Optional[int] = None, render_size: int
     if family == "Humanoid":
         kwargs.update(terminate_when_unhealthy=False, **({} if paper_camera else STOCK_CAMERA))
         if env_id != "Humanoid-v4":  # v5 takes the look as arguments; v4 gets it below
-            kwargs.update(xml_file=paper_humanoid_xml(textured), **({"default_camera_config": PAPER_CAMERA} if paper_camera else {}))
+            kwargs.update(xml_file=humanoid_xml(look, images), **({"default_camera_config": PAPER_CAMERA} if paper_camera else {}))
     env = gym.make(env_id, **kwargs)
     if env_id == "Humanoid-v4":
-        humanoid_v4_look(env.unwrapped, textured, paper_camera)
+        humanoid_v4_look(env.unwrapped, humanoid_xml(look, images), paper_camera)
     if is_mujoco(env_id) and fast_render:
         set_render_quality(env.unwrapped.model)
     if family == "CartPole":
         env = CartPoleRules(env)
     elif family == "MountainCarContinuous":
-        env = MountainCarRules(env, textured)
+        env = MountainCarRules(env, look, images)
     if episode_length:
         env = FixedLength(env, episode_length, clock=time_feature)
     return env
@@ -378,7 +387,8 @@ def make_env_pool(args: Args, slots: int = 1, render_envs: int = 0) -> "EnvPool"
     pool.step(actions, slot=t) steps every env, and env i < render_envs renders the state it reached into
     pool.frames[t, i], a (slots, render_envs, H, W, 3) uint8 array that CLIP reads in place."""
     env_kwargs = dict(env_id=args.env_id, episode_length=episode_length_for(args), render_size=args.render_size,
-                      paper_camera=args.paper_camera, textured=args.textured, fast_render=args.fast_render,
+                      paper_camera=args.paper_camera, look=args.look if render_envs else "stock",  # none is drawn
+                      look_dir=args.look_dir, fast_render=args.fast_render,
                       time_feature=args.time_feature)
     # the shared buffer is made before any worker starts, so its frame size is found here
     shape = frame_shape(args) if render_envs else None
@@ -390,7 +400,7 @@ def frame_shape(args: Args) -> tuple:
     """(H, W, 3) of the env's frames: --render-size for MuJoCo, else what a probe renders (classic control: 400 x 600)."""
     if is_mujoco(args.env_id):
         return (args.render_size, args.render_size, 3)
-    probe = make_env(args.env_id, textured=args.textured)
+    probe = make_env(args.env_id, look=args.look, look_dir=args.look_dir)
     probe.reset(seed=0)
     shape = probe.render().shape
     probe.close()
@@ -873,8 +883,8 @@ class SAC(nn.Module):
 
 def train(args: Args):
     ckpt = load_checkpoint(args.resume) if args.resume else None
-    if ckpt is not None:  # a resumed run keeps its own args; only --clip-model may replace its model
-        args = Args(**{**ckpt["args"], "resume": args.resume,
+    if ckpt is not None:  # a resumed run keeps its own args; --clip-model and --look-dir may say where its files are
+        args = Args(**{**ckpt["args"], "resume": args.resume, "look_dir": args.look_dir or ckpt["args"]["look_dir"],
                        "clip_model": choose_clip_model(args.clip_model, ckpt["args"]["clip_model"])})
     else:
         args = replace(args, clip_model=choose_clip_model(args.clip_model))
@@ -1795,6 +1805,7 @@ def evaluate(args: Args):
     saved = ckpt["args"]
     run_args = Args(**{**saved, "num_envs": min(saved["num_envs"], args.eval_episodes), "device": args.device,
                        "num_workers": args.num_workers, "clip_model": choose_clip_model(args.clip_model, saved["clip_model"]),
+                       "look_dir": args.look_dir or saved["look_dir"],
                        "log_prompt": args.log_prompt or saved["log_prompt"]})  # --log-prompt given: these instead
     device = resolve_device(run_args.device)
     n = run_args.num_envs
@@ -1988,6 +1999,8 @@ def check_resources(args: Args, device: torch.device, slots: int, render_envs: i
     (slots x render_envs x H x W x 3 bytes, in /dev/shm or, if it does not fit there, a file in the temp folder),
     MuJoCo's offscreen buffers (about 56 bytes per pixel per rendering env at paper quality, 14 with --fast-render,
     measured with CPU rendering), and the replay buffer (on --device)."""
+    if render_envs and args.look == "paper" and env_family(args.env_id) in LOOK_FAMILIES:
+        authors_images(args.look_dir)  # the paper look's image files: downloaded by the first run, or refused here
     probe = gym.make(args.env_id)
     obs_dim = int(np.prod(probe.observation_space.shape)) + args.time_feature
     space = probe.action_space
@@ -2251,8 +2264,90 @@ class EnvPool:
 
 
 # ======================================================================================
-# Appendix B: the paper's looks, generated in code
+# Appendix B: the looks. The paper's: the authors' image files, fetched once and checked. The generated
+# stand-ins, drawn in code, for offline use (the committed small CLIPs were trained on them).
 # ======================================================================================
+
+AUTHORS_REPO, AUTHORS_COMMIT = "AlignmentResearch/vlmrm", "811d8207abf5f67d1e0514a7acf01ee9b9e62702"  # MIT licence
+AUTHORS_URL = "https://raw.githubusercontent.com/{repo}/{commit}/{path}"
+AUTHORS_IMAGES = {  # file -> (its path in the authors' repository, its sha256)
+    "sky.png": ("src/vlmrm/envs/mujoco/sky.png", "f31d70b2ad3c0b21a284f56038e35cf60c0214f8da1c28c369aaad371a7dd402"),
+    "tiles.png": ("src/vlmrm/envs/mujoco/tiles.png", "b88f028edd3a931f75bdbd54c1fa9b8d7bfb4f2eade3f56c1fe1daa305180984"),
+    "robot.png": ("src/vlmrm/envs/mujoco/robot.png", "7b603885b8f962b7908ecfd8abe36a5a727354e4ad007e510cf1555abd7acab1"),
+    "mountain_car_background.png": ("src/vlmrm/envs/classic_control/mountain_car_background.png",
+                                    "ac60e3ef1ba491a100456f7168ba68734092a42ee6baf8a9580dbd413d1532d1"),
+    "mountain_car.png": ("src/vlmrm/envs/classic_control/mountain_car.png",
+                         "73d8a8760ec1b03e383d77d298c47bc0d9f667a8e9c8d6eae49ca93340d9a543"),
+}
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "vlmrm_sac"
+
+
+def authors_images(look_dir: Optional[str] = None) -> dict:
+    """{file: path} of the authors' images, each checked against its sha256. From `look_dir` (the files themselves,
+    or a clone of the authors' repository) if given; else from the cache, which the first call fills from their
+    repository at AUTHORS_COMMIT. A file that cannot be had, or has other bytes, is refused with a UserError."""
+    ways_on = (f"give a folder that holds them (or a clone of github.com/{AUTHORS_REPO} at {AUTHORS_COMMIT[:7]}) with "
+               "--look-dir, or render the generated look with --look generated")
+    found = {}
+    for name, (repo_path, sha256) in AUTHORS_IMAGES.items():
+        if look_dir:
+            candidates = [Path(look_dir).expanduser() / name, Path(look_dir).expanduser() / repo_path]
+            path = next((p for p in candidates if p.is_file()), None)
+            if path is None:
+                raise UserError(f"the authors' image {name} is not in --look-dir {look_dir} (looked for "
+                                f"{candidates[0]} and {candidates[1]}): {ways_on}")
+            source, data = path, path.read_bytes()
+        else:
+            path = cache_dir() / f"authors_{AUTHORS_COMMIT[:7]}" / name
+            if path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == sha256:
+                found[name] = path.resolve()
+                continue
+            source = AUTHORS_URL.format(repo=AUTHORS_REPO, commit=AUTHORS_COMMIT, path=repo_path)
+            try:
+                with urllib.request.urlopen(source, timeout=30) as response:
+                    data = response.read()
+            except OSError as e:
+                raise UserError(f"could not download the authors' image {name} from {source} "
+                                f"({getattr(e, 'reason', e)}): {ways_on}") from None
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise UserError(f"the authors' image {name} from {source} is not theirs (sha256 "
+                            f"{hashlib.sha256(data).hexdigest()[:12]}..., expected {sha256[:12]}...), so it was not "
+                            f"used{'' if look_dir else ' or cached'}: {ways_on}")
+        if not look_dir:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, data)
+        found[name] = path.resolve()
+    return found
+
+
+def draw_authors_mountaincar(position: float, images: dict) -> np.ndarray:
+    """The paper's MountainCar frame, as the authors' renderer makes it: their photograph (600x400) and their car
+    sprite, rotated with the slope, its centre 15 px above the track. pygame draws y up, so the sprite is flipped,
+    rotated and placed in a flipped frame, which is flipped back at the end (the same operations as theirs)."""
+    import pygame
+
+    background, car = _authors_sprites(str(images["mountain_car_background.png"]), str(images["mountain_car.png"]))
+    width, height = background.get_size()
+    scale = width / (MOUNTAINCAR_X_RANGE[1] - MOUNTAINCAR_X_RANGE[0])
+    surface = pygame.Surface((width, height))
+    surface.fill((255, 255, 255))  # the photograph's alpha (247-255) blends with white, as theirs does
+    surface.blit(background, (0, 0))
+    sprite = pygame.transform.rotate(car, -math.degrees(math.atan(math.cos(3 * position) * 0.45 * 3)))
+    rect = sprite.get_rect()
+    rect.center = ((position - MOUNTAINCAR_X_RANGE[0]) * scale, 15 + (math.sin(3 * position) * 0.45 + 0.55) * scale)
+    surface.blit(sprite, rect)
+    return np.transpose(pygame.surfarray.array3d(pygame.transform.flip(surface, False, True)), (1, 0, 2))
+
+
+@functools.lru_cache(maxsize=2)
+def _authors_sprites(background_file: str, car_file: str):
+    """The authors' MountainCar images as pygame surfaces, flipped into pygame's y-up frame; loaded once."""
+    import pygame
+
+    return tuple(pygame.transform.flip(pygame.image.load(f), False, True) for f in (background_file, car_file))
 
 
 def _value_noise(u: np.ndarray, v: np.ndarray, seed: int, period: int = 0) -> np.ndarray:
@@ -2282,7 +2377,7 @@ def _fbm(u, v, seed, octaves=5, period=0):
 
 
 # ----------------------------------------------------------------------------------------------
-# Humanoid: paper textures (sky, slate tiles, brushed metal) written next to a patched humanoid.xml
+# Humanoid: generated stand-ins for the authors' sky, stone floor and brushed metal
 # ----------------------------------------------------------------------------------------------
 
 
@@ -2354,47 +2449,53 @@ def _stock_humanoid_xml() -> str:
     return os.path.join(os.path.dirname(gymnasium.envs.mujoco.__file__), "assets", "humanoid.xml")
 
 
-_LOOKS_VERSION = "2"  # bump when the generated textures change, so stale caches are not reused
+_LOOKS_VERSION = "3"  # bump when the written XML or the generated textures change, so stale caches are not reused
 
 
-def paper_humanoid_xml(textured: bool) -> str:
-    """Path of the Humanoid XML for rendering. textured=False -> gymnasium's stock file.
-    textured=True -> stock XML with the paper's sky/tiles/metal/light, written once into a cache dir
-    keyed by a hash of the stock XML, so bodies/joints (hence observations) stay identical."""
+def humanoid_xml(look: str, images: Optional[dict] = None) -> str:
+    """Path of the Humanoid XML to render: gymnasium's stock file (look "stock"), or the stock bodies with the
+    look's sky, floor, body texture and light, as the authors' humanoid_textured.xml has them ("paper": their image
+    files, `images`; "generated": stand-ins drawn here). Written once into the cache, keyed by what it holds; the
+    bodies and joints, hence the observations, stay the stock ones."""
     src = _stock_humanoid_xml()
-    if not textured:
+    if look == "stock":
         return src
     with open(src, "rb") as fh:
         src_bytes = fh.read()
-    key = hashlib.sha1(src_bytes + _LOOKS_VERSION.encode()).hexdigest()[:12]
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    out_dir = os.path.join(cache, "vlmrm_sac", f"humanoid_{key}")
-    out_xml = os.path.join(out_dir, "humanoid_textured.xml")
-    if os.path.exists(out_xml):  # written last, so its presence means all textures are there
-        return out_xml
-    import imageio.v3
-    os.makedirs(out_dir, exist_ok=True)
-    for name, img in [("sky.png", _sky_cross()), ("tiles.png", _slate_tiles()), ("metal.png", _brushed_metal())]:
-        atomic_write(os.path.join(out_dir, name), imageio.v3.imwrite("<bytes>", img, extension=".png"))
-
+    if look == "generated":
+        key = hashlib.sha1(src_bytes + _LOOKS_VERSION.encode()).hexdigest()[:12]
+        out_dir = cache_dir() / f"humanoid_generated_{key}"
+        images = {name: out_dir / name for name in ("sky.png", "tiles.png", "robot.png")}
+        if not all(p.is_file() for p in images.values()):
+            import imageio.v3
+            out_dir.mkdir(parents=True, exist_ok=True)
+            for (name, path), img in zip(images.items(), (_sky_cross(), _slate_tiles(), _brushed_metal())):
+                atomic_write(path, imageio.v3.imwrite("<bytes>", img, extension=".png"))
+        sky = {"gridsize": "3 4", "gridlayout": ".U..LFRB.D.."}  # the generated sky is a cross of six faces
+    else:
+        sky = {"height": "100", "width": "100"}  # as the authors' XML: one image, MuJoCo maps it onto every face
+    files = {name: str(images[name]) for name in ("sky.png", "tiles.png", "robot.png")}
+    key = hashlib.sha1(src_bytes + _LOOKS_VERSION.encode() + json.dumps(files).encode()).hexdigest()[:12]
+    out_xml = cache_dir() / f"humanoid_{look}_{key}.xml"
+    if out_xml.is_file():
+        return str(out_xml)
     root = ET.fromstring(src_bytes)
     root.find("default/geom").set("rgba", "1 1 1 1")  # white so the texture colour shows unchanged
     asset = root.find("asset")
     for child in list(asset):
         asset.remove(child)
-    # file paths are relative to the XML's folder
-    ET.SubElement(asset, "texture", type="skybox", file="sky.png", gridsize="3 4", gridlayout=".U..LFRB.D..")
-    ET.SubElement(asset, "texture", name="texplane", type="2d", file="tiles.png")
+    ET.SubElement(asset, "texture", type="skybox", file=files["sky.png"], **sky)
+    ET.SubElement(asset, "texture", name="texplane", type="2d", file=files["tiles.png"], height="100", width="100")
     ET.SubElement(asset, "material", name="MatPlane", texture="texplane", texrepeat="60 60",
-                  reflectance="0", shininess="0", specular="0")  # matte slate, no mirror image
-    ET.SubElement(asset, "texture", name="texgeom", type="cube", file="metal.png")
+                  reflectance="0", shininess="0", specular="0")  # matte stone, no mirror image
+    ET.SubElement(asset, "texture", name="texgeom", type="cube", file=files["robot.png"], height="1278", width="127")
     ET.SubElement(asset, "material", name="geom", texture="texgeom", texuniform="true", specular="1", shininess="1")
     world = root.find("worldbody")
-    light = world.find("light")
-    light.attrib.update({"dir": "0 0 -1.5", "pos": "0 0 1", "diffuse": "1 1 1", "specular": ".5 .5 .5"})
+    world.find("light").attrib.update({"dir": "0 0 -1.5", "pos": "0 0 1", "diffuse": "1 1 1", "specular": ".5 .5 .5"})
     world.find("geom[@name='floor']").set("rgba", "1 1 1 1")
+    out_xml.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(out_xml, ET.tostring(root))
-    return out_xml
+    return str(out_xml)
 
 
 def set_render_quality(model, offsamples: int = 0, shadowsize: int = 1024):
@@ -2404,21 +2505,20 @@ def set_render_quality(model, offsamples: int = 0, shadowsize: int = 1024):
     model.vis.quality.shadowsize = shadowsize  # shadow map resolution (default 4096)
 
 
-def humanoid_v4_look(env, textured: bool, paper_camera: bool):
+def humanoid_v4_look(env, xml_file: str, paper_camera: bool):
     """Humanoid-v4 takes neither `xml_file` nor `default_camera_config` (it passes its own), so its model is
-    reloaded from the textured XML (the same bodies and joints, hence the same states) and its renderer,
-    which makes its GL context only at the first frame, gets the paper camera."""
-    if textured:
-        env.fullpath = paper_humanoid_xml(True)
+    reloaded from the look's XML (the same bodies and joints, hence the same states) and its renderer, which
+    makes its GL context only at the first frame, gets the paper camera."""
+    if xml_file != env.fullpath:
+        env.fullpath = xml_file
         env.model, env.data = env._initialize_simulation()
         env.mujoco_renderer.model, env.mujoco_renderer.data = env.model, env.data
     if paper_camera:
         env.mujoco_renderer.default_cam_config = PAPER_CAMERA
 
 
-
 # ----------------------------------------------------------------------------------------------
-# MountainCar: "textured" look drawn in numpy (sky, hills, grassy rock mountain, flag, red car)
+# MountainCar: the generated look, drawn in numpy (sky, hills, grassy rock mountain, flag, red car)
 # ----------------------------------------------------------------------------------------------
 
 MC_MIN_X, MC_MAX_X = MOUNTAINCAR_X_RANGE
@@ -2499,7 +2599,7 @@ def _mc_background(width: int, height: int) -> np.ndarray:
 
 
 def draw_mountaincar(position: float, width: int = 600, height: int = 400) -> np.ndarray:
-    """Paper's "textured" MountainCar frame: static landscape + red car tilted with the slope at x=position."""
+    """The generated MountainCar frame: static landscape + red car tilted with the slope at x=position."""
     scale, to_col, to_row = _mc_geometry(width, height)
     k = width / 600.0
     x = float(np.clip(position, MC_MIN_X, MC_MAX_X))

@@ -29,6 +29,37 @@ def tiny_siglip(tmp_path_factory) -> str:
     return build_tiny_siglip(tmp_path_factory.mktemp("tiny_siglip"))
 
 
+@pytest.fixture
+def authors_like(tmp_path, monkeypatch) -> str:
+    """A folder of stand-ins for the authors' five image files (theirs cannot be downloaded here), with the same
+    names, sizes and alpha channels, and vlmrm_sac's checksums set to theirs for this test: the paper look's code
+    runs on them as on the real files."""
+    import hashlib
+
+    import imageio.v3 as iio
+    import numpy as np
+
+    import vlmrm_sac as vs
+
+    rng = np.random.default_rng(0)
+    sky = vs._sky_cross(256)[256:512, 256:512]  # one face of the generated sky, as one square image
+    car = np.zeros((33, 70, 4), np.uint8)
+    car[4:29, 3:67] = (200, 20, 20, 255)  # a red car, transparent around it
+    background = np.concatenate([(vs._mc_background(600, 400) * 255).astype(np.uint8),
+                                 rng.integers(247, 256, (400, 600, 1), dtype=np.uint8)], -1)
+    files = {"sky.png": sky, "tiles.png": vs._slate_tiles(), "robot.png": vs._brushed_metal(),
+             "mountain_car_background.png": background, "mountain_car.png": car}
+    folder = tmp_path / "authors_like"
+    folder.mkdir()
+    table = {}
+    for name, image in files.items():
+        iio.imwrite(folder / name, image)
+        table[name] = (vs.AUTHORS_IMAGES[name][0], hashlib.sha256((folder / name).read_bytes()).hexdigest())
+    monkeypatch.setattr(vs, "AUTHORS_IMAGES", table)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return str(folder)
+
+
 def pytest_collection_modifyitems(items):
     """The learning checks (slow-marked, 1-3 minutes each) run first, the rest keep their order: collected last,
     they were handed out last, and the two workers could finish one to two minutes apart."""

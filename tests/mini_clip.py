@@ -1,7 +1,7 @@
 """Train a small CLIP on the project's own rendered frames, to show CLIP-rewarded RL working offline.
 
 Pretrained CLIP weights cannot be downloaded on the project's machines, so this script makes its own:
-frames of random CartPole or textured-MountainCar states, rendered as vlmrm_sac.py renders them, each
+frames of random CartPole or MountainCar states (its generated look), rendered as vlmrm_sac.py renders them, each
 captioned from its state with a fixed set of sentences that include the paper's prompts exactly. A real
 `transformers.CLIPModel`, shrunk, learns them contrastively and is saved like a hub checkpoint, so the
 README's commands take it unchanged. One model per env (each normalizes pixels around its own background;
@@ -65,7 +65,7 @@ from tiny_models import CLIP_MEAN, CLIP_STD
 @dataclass
 class Args:
     env: Literal["cartpole", "mountaincar"] = "cartpole"
-    """the env whose frames the model learns: CartPole-v1 or MountainCarContinuous-v0 (textured)"""
+    """the env whose frames the model learns: CartPole-v1 or MountainCarContinuous-v0 (the generated look)"""
     size: Literal["small", "tiny"] = "small"
     """model size: small (~1.3M parameters) or tiny (~0.3M); see SIZES"""
     out: Optional[str] = None
@@ -157,7 +157,7 @@ def sample_states(env: str, n: int, rng, held_at_flag: float = 0.0) -> np.ndarra
     """Random states at rest. CartPole: cart anywhere on the track, the angle uniform within +-0.3, +-1 or
     +-pi rad (a third each: near upright matters most, and the paper's never-ending episodes visit fallen
     poles). MountainCar: uniform over the track, a share `held_at_flag` exactly at the flag (x = 0.45),
-    where the paper's car is held once it gets there."""
+    where the paper's car is capped once it gets there."""
     if env == "cartpole":
         theta = rng.uniform(-1, 1, n) * rng.choice([0.3, 1.0, math.pi], n)
         return np.stack([rng.uniform(-2.4, 2.4, n), np.zeros(n), theta, np.zeros(n)], 1)
@@ -168,7 +168,7 @@ def sample_states(env: str, n: int, rng, held_at_flag: float = 0.0) -> np.ndarra
 def frames(env: str, states, chunk: int = 250):
     """Yields uint8 (chunk, 400, 600, 3) frames of `states`, rendered as vlmrm_sac.py renders the env."""
     for i in tqdm(range(0, len(states), chunk), desc=f"render {ENVS[env].id}", leave=False):
-        yield plot.render_states(ENVS[env].id, states[i:i + chunk], textured=True)
+        yield plot.render_states(ENVS[env].id, states[i:i + chunk], look="generated")
 
 
 # ======================================================================================

@@ -14,7 +14,10 @@ SMALL = 64  # humanoid frames in tests: 480x480 renders at ~9 frames/s on a CI c
 
 
 def make(env_id, **kw):
+    """An env as vlmrm_sac.py makes it, with the generated look unless one is given (the authors' images cannot be
+    downloaded here; the paper look is tested on stand-in files below)."""
     kw.setdefault("render_size", SMALL)
+    kw.setdefault("look", "generated")
     return vs.make_env(env_id, episode_length=kw.pop("episode_length", None), **kw)
 
 
@@ -40,7 +43,7 @@ def test_frames_are_uint8_rgb_of_the_right_shape(env_id, shape):
 
 def pool_rollout(env_id, num_workers, steps=3, num_envs=3, render_envs=3):
     """Observations and the shared frame buffer after `steps` steps of a pool with fixed seeds and actions."""
-    args = vs.Args(env_id=env_id, num_envs=num_envs, render_size=SMALL, num_workers=num_workers)
+    args = vs.Args(env_id=env_id, num_envs=num_envs, render_size=SMALL, num_workers=num_workers, look="generated")
     pool = vs.make_env_pool(args, slots=steps, render_envs=render_envs)
     obs = [pool.reset({i: 10 + i for i in range(num_envs)})]
     rng = np.random.default_rng(0)
@@ -93,7 +96,7 @@ def test_only_the_first_render_envs_render():
 
 
 def test_a_failing_env_worker_is_reported_with_its_traceback():
-    args = vs.Args(env_id="Humanoid-v5", num_envs=2, num_workers=2, render_size=SMALL)
+    args = vs.Args(env_id="Humanoid-v5", num_envs=2, num_workers=2, render_size=SMALL, look="generated")
     with vs.make_env_pool(args) as pool:
         pool.reset({0: 0, 1: 1})
         with pytest.raises(vs.RunFailed, match=r"env worker 1 of 2 \(envs 0-0 of 2\) failed: ValueError") as failure:
@@ -182,17 +185,41 @@ def test_cartpole_success_by_the_stock_rule_when_the_pole_stays_up():
     assert info["pole_up"] and info["success"]
 
 
-def test_mountaincar_goal_is_reached_then_held_with_success():
+def test_mountaincar_goal_caps_x_and_lets_the_car_roll_back_as_the_authors_rule_does():
+    """From x = 0.43, v = 0.03 with zero actions the car reaches the flag, is held at x = 0.45 while its velocity
+    decays under gravity, then rolls back down: the authors' rule (x capped at 0.45, velocity and physics going
+    on), whose numbers these are. Success is kept for the rest of the episode; the stock +100 is paid once."""
     env = make("MountainCarContinuous-v0", episode_length=200)
     env.reset(seed=0)
     assert env.step(np.array([0.0]))[4]["success"] is False
+    env.unwrapped.state = np.array([0.43, 0.03])
+    xs, rewards, infos = {}, [], []
+    for t in range(1, 121):
+        obs, reward, terminated, _, info = env.step(np.array([0.0]))
+        xs[t] = obs[0]
+        rewards.append(reward)
+        infos.append(info)
+    assert [round(float(xs[t]), 3) for t in (1, 40, 80, 120)] == [0.450, 0.450, 0.181, -1.097]
+    assert rewards[0] == 100 and not any(rewards[1:])  # ground truth: the stock reward until the flag, 0 after it
+    assert all(i["success"] for i in infos) and not terminated  # the episode runs to its fixed length
+
+
+def test_mountaincar_at_the_flag_stays_there_only_while_pushed():
+    env = make("MountainCarContinuous-v0", episode_length=200)
+    env.reset(seed=0)
     env.unwrapped.state = np.array([0.44, 0.05])
-    obs, reward, _, _, info = env.step(np.array([1.0]))
-    assert info["success"] and obs[0] == pytest.approx(vs.MOUNTAINCAR_GOAL) and reward > 50  # stock +100 at the goal
-    for _ in range(5):
-        obs, reward, terminated, _, info = env.step(np.array([-1.0]))
-        assert obs[0] == pytest.approx(vs.MOUNTAINCAR_GOAL) and obs[1] == 0 and info["success"] and reward == 0
-    assert not terminated  # the episode still runs to its fixed length
+    for _ in range(60):
+        obs, *_ = env.step(np.array([1.0]))
+    assert obs[0] == pytest.approx(vs.MOUNTAINCAR_GOAL)  # full throttle holds the car on the peak
+
+
+def test_mountaincar_success_is_per_episode():
+    env = make("MountainCarContinuous-v0", episode_length=200)
+    env.reset(seed=0)
+    env.unwrapped.state = np.array([0.44, 0.05])
+    assert env.step(np.array([1.0]))[4]["success"]
+    _, info = env.reset(seed=1)
+    assert info["success"] is False and env.step(np.array([0.0]))[4]["success"] is False
 
 
 def test_mountaincar_without_reaching_the_goal_is_no_success():
@@ -202,35 +229,75 @@ def test_mountaincar_without_reaching_the_goal_is_no_success():
     assert not any(i["success"] for i in infos)
 
 
-@pytest.mark.parametrize("switch", ["paper_camera", "textured"])
+@pytest.mark.parametrize("switch", [{"paper_camera": False}, {"look": "stock"}])
 def test_humanoid_ablation_switches_change_the_picture(switch):
     actions = [np.zeros(17, dtype=np.float32)] * 2
     paper = rollout_frames(make("Humanoid-v5"), actions)[-1]
-    ablated = rollout_frames(make("Humanoid-v5", **{switch: False}), actions)[-1]
+    ablated = rollout_frames(make("Humanoid-v5", **switch), actions)[-1]
     assert np.abs(paper.astype(int) - ablated.astype(int)).mean() > 5
 
 
-def test_textured_humanoid_has_the_stock_body_so_the_policy_sees_the_same_states():
+def test_every_humanoid_look_has_the_stock_body_so_the_policy_sees_the_same_states(authors_like):
     actions = [np.full(17, 0.3, dtype=np.float32)] * 5
     observations = []
-    for textured in (True, False):
-        env = make("Humanoid-v5", textured=textured)
+    for look in ("paper", "generated", "stock"):
+        env = make("Humanoid-v5", look=look, look_dir=authors_like)
         observations.append([env.reset(seed=4)[0]] + [env.step(a)[0] for a in actions])
     np.testing.assert_array_equal(np.array(observations[0]), np.array(observations[1]))
+    np.testing.assert_array_equal(np.array(observations[0]), np.array(observations[2]))
 
 
-def test_textured_humanoid_xml_is_generated_once_and_deterministically(tmp_path, monkeypatch):
+def test_generated_humanoid_look_is_written_once_and_deterministically(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "a"))
-    first = Path(vs.paper_humanoid_xml(True))
+    first = Path(vs.humanoid_xml("generated"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "b"))
-    second = Path(vs.paper_humanoid_xml(True))
-    assert first != second and vs.paper_humanoid_xml(True) == str(second)
-    for name in ("sky.png", "tiles.png", "metal.png", first.name):
-        assert (first.parent / name).read_bytes() == (second.parent / name).read_bytes()
-    assert vs.paper_humanoid_xml(False).endswith("humanoid.xml")
+    second = Path(vs.humanoid_xml("generated"))
+    assert first != second and vs.humanoid_xml("generated") == str(second)
+    images = lambda xml: sorted(Path(xml).parent.glob("humanoid_generated_*/*.png"))  # noqa: E731
+    assert [p.name for p in images(first)] == ["robot.png", "sky.png", "tiles.png"]
+    for a, b in zip(images(first), images(second)):
+        assert a.read_bytes() == b.read_bytes()
+    assert vs.humanoid_xml("stock").endswith("humanoid.xml")
 
 
-@pytest.mark.parametrize("switches", [{}, {"textured": False}, {"paper_camera": False}, {"fast_render": True}])
+def test_paper_humanoid_look_uses_the_authors_files_as_their_xml_places_them(authors_like):
+    """The paper look's XML is gymnasium's stock bodies with the authors' assets: their three files, the sky as one
+    image (no cross layout), the floor repeated 60x60 without reflectance, the metal on every body, their light."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.parse(vs.humanoid_xml("paper", vs.authors_images(authors_like))).getroot()
+    textures = {t.get("type"): t.attrib for t in root.iter("texture")}
+    assert Path(textures["skybox"]["file"]) == Path(authors_like, "sky.png").resolve() and "gridsize" not in textures["skybox"]
+    assert Path(textures["2d"]["file"]).name == "tiles.png" and Path(textures["cube"]["file"]).name == "robot.png"
+    floor = root.find("asset/material[@name='MatPlane']").attrib
+    assert floor["texrepeat"] == "60 60" and floor["reflectance"] == "0"
+    assert root.find("worldbody/light").get("dir") == "0 0 -1.5"
+    paper = rollout_frames(make("Humanoid-v5", look="paper", look_dir=authors_like), [np.zeros(17)])[-1]
+    generated = rollout_frames(make("Humanoid-v5"), [np.zeros(17)])[-1]
+    assert np.abs(paper.astype(int) - generated.astype(int)).mean() > 1  # the files given are what is drawn
+
+
+def test_paper_mountaincar_look_is_the_authors_photograph_with_their_car_on_the_track(authors_like):
+    """The frame is the background file (its alpha blended with white, as pygame blits it onto a white surface)
+    except around the car, whose sprite sits on the track where the car is."""
+    import imageio.v3 as iio
+
+    env = make("MountainCarContinuous-v0", look="paper", look_dir=authors_like)
+    env.reset(seed=0)
+    background = iio.imread(Path(authors_like, "mountain_car_background.png")).astype(float)
+    expected = background[..., :3] * background[..., 3:] / 255 + 255 * (1 - background[..., 3:] / 255)
+    for x in (-1.0, 0.3):
+        env.unwrapped.state = np.array([x, 0.0])
+        frame = env.render()
+        changed = np.abs(frame - expected).max(-1) > 2  # (400, 600): where the sprite covers the photograph
+        rows, cols = np.nonzero(changed)
+        col = (x + 1.2) / 1.8 * 600
+        row = 400 - 15 - (np.sin(3 * x) * 0.45 + 0.55) * 600 / 1.8  # the sprite's centre, 15 px above the track
+        assert frame.shape == (400, 600, 3) and changed.mean() < 0.02
+        assert abs(cols.mean() - col) < 6 and abs(rows.mean() - row) < 6
+
+
+@pytest.mark.parametrize("switches", [{}, {"look": "stock"}, {"paper_camera": False}, {"fast_render": True}])
 def test_humanoid_v4_the_papers_env_has_the_same_looks_as_v5(switches):
     """The paper used Humanoid-v4 (observations of 376 numbers; v5 has 348). v4 takes neither xml_file nor a
     camera config, so its look is set after it is made: the same pose must give the same frame in both."""
@@ -269,15 +336,15 @@ def test_fast_render_is_opt_in_and_changes_the_picture_only_slightly():
     assert 0.3 < diff.mean() < 2.0
 
 
-def test_mountaincar_textured_look_differs_from_stock_and_follows_the_car():
-    stock, textured = make("MountainCarContinuous-v0", textured=False), make("MountainCarContinuous-v0", textured=True)
-    for env in (stock, textured):
+def test_mountaincar_generated_look_differs_from_stock_and_follows_the_car():
+    stock, generated = make("MountainCarContinuous-v0", look="stock"), make("MountainCarContinuous-v0")
+    for env in (stock, generated):
         env.reset(seed=0)
-    assert np.abs(stock.render().astype(int) - textured.render().astype(int)).mean() > 5
-    textured.unwrapped.state = np.array([-1.0, 0.0])
-    left = textured.render()
-    textured.unwrapped.state = np.array([0.4, 0.0])
-    assert not np.array_equal(left, textured.render())
+    assert np.abs(stock.render().astype(int) - generated.render().astype(int)).mean() > 5
+    generated.unwrapped.state = np.array([-1.0, 0.0])
+    left = generated.render()
+    generated.unwrapped.state = np.array([0.4, 0.0])
+    assert not np.array_equal(left, generated.render())
 
 
 @pytest.mark.parametrize("env_id", ["Humanoid-v5", "CartPole-v1", "MountainCarContinuous-v0"])
@@ -316,3 +383,72 @@ def test_episode_seeds_differ_per_env_and_episode_and_are_reproducible():
                            cwd=Path(vs.__file__).parent, env={**os.environ, "PYTHONHASHSEED": "123"},
                            capture_output=True, text=True, check=True)
     assert child.stdout.strip() == str(seeds)
+
+
+# --- the authors' image files: fetched once, checked, cached; or read from a folder; never a silent substitute
+
+
+def serve_as_the_authors_repo(folder, monkeypatch) -> Path:
+    """A file:// copy of the authors' repository layout holding `folder`'s files, which the download reads."""
+    repo = Path(folder).parent / "repo"
+    for name, (repo_path, _) in vs.AUTHORS_IMAGES.items():
+        (repo / repo_path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / repo_path).write_bytes(Path(folder, name).read_bytes())
+    monkeypatch.setattr(vs, "AUTHORS_URL", f"file://{repo}/{{path}}")
+    return repo
+
+
+def test_authors_images_are_downloaded_once_checked_and_cached(authors_like, monkeypatch):
+    repo = serve_as_the_authors_repo(authors_like, monkeypatch)
+    first = vs.authors_images()
+    assert set(first) == set(vs.AUTHORS_IMAGES) and all(p.parent.parent == vs.cache_dir() for p in first.values())
+    for name, path in first.items():
+        assert path.read_bytes() == Path(authors_like, name).read_bytes()
+    import shutil
+    shutil.rmtree(repo)  # no source any more: the cache serves
+    assert vs.authors_images() == first
+
+
+def test_a_download_with_other_bytes_is_refused_in_one_line_and_nothing_is_cached(authors_like, monkeypatch):
+    repo = serve_as_the_authors_repo(authors_like, monkeypatch)
+    (repo / vs.AUTHORS_IMAGES["tiles.png"][0]).write_bytes(b"not the authors' tiles")
+    with pytest.raises(vs.UserError) as refused:
+        vs.authors_images()
+    message = str(refused.value)
+    assert "tiles.png" in message and "not theirs" in message and "--look-dir" in message and "--look generated" in message
+    assert "\n" not in message and not list(vs.cache_dir().rglob("tiles.png"))
+
+
+def test_an_unreachable_download_says_which_file_from_where_and_the_ways_on(authors_like, monkeypatch):
+    monkeypatch.setattr(vs, "AUTHORS_URL", "file:///nonexistent/{path}")
+    with pytest.raises(vs.UserError, match=r"could not download the authors' image sky.png from file:///nonexistent/"
+                                           r"src/vlmrm/envs/mujoco/sky.png .*--look-dir.*--look generated"):
+        vs.authors_images()
+    assert not vs.cache_dir().exists() or not list(vs.cache_dir().rglob("*.png"))
+
+
+def test_the_folder_option_takes_the_files_or_a_clone_of_the_authors_repository(authors_like, monkeypatch):
+    monkeypatch.setattr(vs, "AUTHORS_URL", "file:///nonexistent/{path}")  # never downloaded
+    flat = vs.authors_images(authors_like)
+    clone = vs.authors_images(str(serve_as_the_authors_repo(authors_like, monkeypatch)))
+    for name in vs.AUTHORS_IMAGES:
+        assert flat[name] == Path(authors_like, name).resolve() and clone[name].read_bytes() == flat[name].read_bytes()
+    Path(authors_like, "robot.png").unlink()
+    with pytest.raises(vs.UserError, match="robot.png is not in --look-dir"):
+        vs.authors_images(authors_like)
+    Path(authors_like, "sky.png").write_bytes(b"a different sky")
+    with pytest.raises(vs.UserError, match="sky.png from .* is not theirs"):
+        vs.authors_images(authors_like)
+
+
+def test_a_run_without_the_authors_images_stops_in_one_line_before_anything_starts(tmp_path):
+    """The paper look is the default: a run that cannot have its images ends before a model loads or a run folder
+    is made, with one line naming the file and the two ways on (no download: the folder given is empty)."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = subprocess.run([sys.executable, str(Path(vs.__file__)), "--env-id", "MountainCarContinuous-v0",
+                             "--look-dir", str(empty), "--run-dir", str(tmp_path / "runs"), "--clip-model", "nowhere"],
+                            capture_output=True, text=True, env={**os.environ, "XDG_CACHE_HOME": str(tmp_path)})
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"error: the authors' image sky.png is not in --look-dir {empty}")
+    assert "--look generated" in result.stderr and not (tmp_path / "runs").exists()

@@ -79,9 +79,9 @@ QUICK = ["--num-envs", 2, "--learning-starts", 200, "--train-frequency", 50, "--
 # The humanoid renders with --fast-render here: at paper quality one 64x64 frame costs 0.12 s on this CPU (its
 # 4096 shadow map), and this run took 80 s instead of 32. The paper's look is tested frame by frame in test_envs.py.
 @pytest.mark.parametrize("env_id, extra, episode_length", [
-    ("Humanoid-v5", ["--render-size", 64, "--episode-length", 50, "--fast-render"], 50),
+    ("Humanoid-v5", ["--render-size", 64, "--episode-length", 50, "--fast-render", "--look", "generated"], 50),
     ("CartPole-v1", ["--episode-length", 50, "--log-prompt", "a pole", "--log-prompt", "a cart"], 50),
-    ("MountainCarContinuous-v0", ["--episode-length", 50], 50),
+    ("MountainCarContinuous-v0", ["--episode-length", 50, "--look", "generated"], 50),
 ])
 def test_end_to_end_clip_reward_run(tmp_path, tiny_clip, env_id, extra, episode_length):
     """A few hundred steps past learning_starts, so gradient steps happen, on each of the paper's envs. The live view
