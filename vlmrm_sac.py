@@ -28,6 +28,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 import traceback
 import urllib.request
@@ -161,8 +162,6 @@ class Args:
     """learning rate of the policy and of the entropy coefficient"""
     q_lr: float = 6e-4
     """learning rate of the Q networks"""
-    policy_frequency: int = 1
-    """gradient steps between policy updates (CleanRL's delayed update, compensated)"""
     target_network_frequency: int = 1
     """gradient steps between target network updates"""
     train_frequency: int = 100
@@ -176,7 +175,7 @@ class Args:
     sde_log_std_init: float = -3.0
     """--use-sde: the initial log std of the noise weights (SB3's default; rl-zoo's MountainCar: -3.67)"""
     ent_coef: str = "auto"
-    """SAC's entropy coefficient (CleanRL's alpha; --alpha here is the paper's): auto (tuned) or a number"""
+    """SAC's entropy coefficient (--alpha here is the paper's): auto (tuned from 1, SB3's), auto_X (tuned from X) or a number"""
     hidden_size: int = 256
     """width of the two hidden layers of every network"""
 
@@ -361,6 +360,8 @@ def make_env(env_id: str, episode_length: Optional[int] = None, render_size: int
         env = MountainCarRules(env, look, images)
     if episode_length:
         env = FixedLength(env, episode_length, clock=time_feature)
+    if isinstance(env.action_space, gym.spaces.Box):  # SAC acts in [-1, 1], as SB3's: the env's bounds are its own
+        env = gym.wrappers.RescaleAction(env, -1.0, 1.0)
     return env
 
 
@@ -658,26 +659,25 @@ class SoftQNetwork(nn.Module):
         return self.net(torch.cat([obs, action], -1)).squeeze(-1)
 
 
-LOG_STD_MIN, LOG_STD_MAX = -5, 2
+LOG_STD_MIN, LOG_STD_MAX = -20, 2  # SB3's clamp of the policy's log std
 
 
 class Actor(nn.Module):
-    """Tanh-squashed Gaussian policy (continuous) or a categorical policy (discrete).
+    """Tanh-squashed Gaussian policy (continuous) or a categorical policy (discrete), as SB3 2.0's SAC (the authors'):
+    actions live in [-1, 1]; make_env rescales them to the env's bounds, so the replay buffer and the critics see
+    [-1, 1] too.
 
     With `sde_log_std_init` (--use-sde), continuous exploration is SB3's generalized state-dependent noise (gSDE):
-    the net gives only the mean, and the noise is h(s) @ W, h the last hidden layer (detached), W ~ N(0, exp(log_std)^2)
-    of shape (hidden, A) with log_std learned. W is drawn again by `resample_noise`: per env at every stretch, and
-    once per gradient step for the whole batch (as SB3 does), so within a stretch each env explores with one
-    consistent, perturbed policy. Its Gaussian has std sqrt(h^2 @ exp(log_std)^2) per action dimension."""
+    the net gives only the mean, and the noise is h(s) @ W, h the last hidden layer, W ~ N(0, exp(log_std)^2) of
+    shape (hidden, A) with log_std learned; as in SB3's SAC the actor loss also trains h through the noise. W is
+    drawn again by `resample_noise`: per env at every stretch, and once per gradient step for the whole batch (as
+    SB3 does), so within a stretch each env explores with one consistent, perturbed policy. Its Gaussian has std
+    sqrt(h^2 @ exp(log_std)^2) per action dimension."""
 
-    def __init__(self, obs_dim: int, act_dim: int, discrete: bool, hidden: int, low=None, high=None,
-                 sde_log_std_init: Optional[float] = None):
+    def __init__(self, obs_dim: int, act_dim: int, discrete: bool, hidden: int, sde_log_std_init: Optional[float] = None):
         super().__init__()
         self.discrete, self.sde = discrete, sde_log_std_init is not None
         self.net = mlp(obs_dim, act_dim if discrete or self.sde else 2 * act_dim, hidden)
-        if not discrete:  # actions are rescaled from tanh's (-1, 1) to the env's bounds
-            self.register_buffer("action_scale", torch.tensor((high - low) / 2.0, dtype=torch.float32))
-            self.register_buffer("action_bias", torch.tensor((high + low) / 2.0, dtype=torch.float32))
         if self.sde:
             self.sde_log_std = nn.Parameter(torch.full((hidden, act_dim), float(sde_log_std_init)))
             self.noise_weights = None  # (k, hidden, A): one draw per env (k = num_envs) or for a whole batch (k = 1)
@@ -687,10 +687,9 @@ class Actor(nn.Module):
             return self.net(obs)  # logits (B, n_actions)
         if self.sde:  # the mean, and the last hidden layer that the noise is a function of
             h = self.net[:-1](obs)  # (B, hidden)
-            return F.hardtanh(self.net[-1](h), -2.0, 2.0), h.detach()  # SB3 clips gSDE's mean to +-2
+            return F.hardtanh(self.net[-1](h), -2.0, 2.0), h  # SB3 clips gSDE's mean to +-2
         mean, log_std = self.net(obs).chunk(2, dim=-1)
-        log_std = LOG_STD_MIN + 0.5 * (LOG_STD_MAX - LOG_STD_MIN) * (torch.tanh(log_std) + 1)
-        return mean, log_std
+        return mean, log_std.clamp(LOG_STD_MIN, LOG_STD_MAX)
 
     def resample_noise(self, k: int = 1):
         """gSDE: new noise weights, one (hidden, A) matrix for each of k envs (k = 1: one for any batch)."""
@@ -698,7 +697,7 @@ class Actor(nn.Module):
         self.noise_weights = std * torch.randn(k, *std.shape, device=std.device)  # rsample: differentiable in log_std
 
     def get_action(self, obs, deterministic: bool = False):
-        """Continuous: (action (B, A), log_prob (B,)). Discrete: (action (B,), log_probs (B, n), probs (B, n))."""
+        """Continuous: (action in [-1, 1] (B, A), log_prob (B,)). Discrete: (action (B,), log_probs (B, n), probs (B, n))."""
         if self.discrete:
             logits = self(obs)
             # validate_args=False: the checks would cost a GPU->CPU sync per call
@@ -709,22 +708,21 @@ class Actor(nn.Module):
             log_std = 0.5 * torch.log(h.pow(2) @ self.sde_log_std.exp().pow(2) + 1e-6)  # (B, A), SB3's epsilon
             w = self.noise_weights  # (1 or B, hidden, A)
             noise = h @ w[0] if len(w) != len(h) else torch.einsum("bh,bha->ba", h, w)
-            return squash(mean if deterministic else mean + noise, mean, log_std, self.action_scale, self.action_bias)
+            u = mean if deterministic else mean + noise
+            # SB3's gSDE takes the log-prob at atanh(tanh(u)), which differs from u only where tanh saturates
+            y = torch.tanh(u).clamp(-1 + torch.finfo(u.dtype).eps, 1 - torch.finfo(u.dtype).eps)
+            return squash(torch.atanh(y), mean, log_std)
         mean, log_std = self(obs)
-        u = mean if deterministic else mean + log_std.exp() * torch.randn_like(mean)
-        return squash(u, mean, log_std, self.action_scale, self.action_bias)
+        return squash(mean if deterministic else mean + log_std.exp() * torch.randn_like(mean), mean, log_std)
 
 
-def squash(u, mean, log_std, scale, bias):
-    """a = tanh(u) * scale + bias for u ~ N(mean, std), and log pi of y = tanh(u) in the squashed [-1, 1] space.
-
-    As in SB3 2.0's SAC, which the authors ran: the rescaling to the env's bounds is not part of the log-prob,
-    so the entropy target -|A| means the same for every action range. (CleanRL subtracts log(scale) too: for
-    the humanoid's [-0.4, 0.4] that makes the tuned entropy 17 ln(1 / 0.4) = 15.6 nats looser.)"""
+def squash(u, mean, log_std):
+    """a = tanh(u) in [-1, 1] for u ~ N(mean, std), and log pi(a) (B,): SB3's, with its epsilon. The rescaling to
+    the env's bounds is not part of the log-prob, so the entropy target -|A| means the same for every action range."""
     y = torch.tanh(u)
     log_prob = torch.distributions.Normal(mean, log_std.exp(), validate_args=False).log_prob(u)  # no GPU sync
-    log_prob = log_prob - torch.log(1 - y.pow(2) + 1e-6)  # SB3's epsilon
-    return y * scale + bias, log_prob.sum(-1)
+    log_prob = log_prob - torch.log(1 - y.pow(2) + 1e-6)
+    return y, log_prob.sum(-1)
 
 
 class ReplayBuffer:
@@ -772,7 +770,8 @@ def soft_update(target: nn.Module, source: nn.Module, tau: float):
 
 
 def critic_loss(batch, actor, qf1, qf2, qf1_target, qf2_target, ent_coef, gamma):
-    """Soft Bellman error of both Q networks; the target uses the smaller target Q (clipped double Q)."""
+    """Soft Bellman error of both Q networks, 0.5 (MSE1 + MSE2) as SB3's; the target uses the smaller target Q
+    (clipped double Q) and does not bootstrap through a done transition (the paper's episode end)."""
     with torch.no_grad():
         if actor.discrete:
             _, next_log_probs, next_probs = actor.get_action(batch["next_obs"])
@@ -788,20 +787,19 @@ def critic_loss(batch, actor, qf1, qf2, qf1_target, qf2_target, ent_coef, gamma)
         q1, q2 = qf1(batch["obs"]).gather(1, a).squeeze(-1), qf2(batch["obs"]).gather(1, a).squeeze(-1)
     else:
         q1, q2 = qf1(batch["obs"], batch["actions"]), qf2(batch["obs"], batch["actions"])
-    return F.mse_loss(q1, target) + F.mse_loss(q2, target)
+    return 0.5 * (F.mse_loss(q1, target) + F.mse_loss(q2, target))
 
 
-def actor_loss(batch, actor, qf1, qf2, ent_coef):
-    """Returns (policy loss, log pi of the policy's actions (B,) for the entropy-coefficient loss)."""
-    if actor.discrete:
-        _, log_probs, probs = actor.get_action(batch["obs"])
+def actor_loss(obs, pi, qf1, qf2, ent_coef):
+    """The policy loss E[ent_coef log pi(a|s) - min Q(s, a)] for `pi`, the actor's output on obs (a sample of
+    actions and their log-probs; discrete: the whole distribution, whose expectation is exact)."""
+    if len(pi) == 3:  # discrete: (action, log_probs, probs)
+        _, log_probs, probs = pi
         with torch.no_grad():
-            q = torch.min(qf1(batch["obs"]), qf2(batch["obs"]))
-        loss = (probs * (ent_coef * log_probs - q)).sum(-1).mean()
-        return loss, (probs * log_probs).sum(-1)
-    actions, log_prob = actor.get_action(batch["obs"])
-    q = torch.min(qf1(batch["obs"], actions), qf2(batch["obs"], actions))
-    return (ent_coef * log_prob - q).mean(), log_prob
+            q = torch.min(qf1(obs), qf2(obs))
+        return (probs * (ent_coef * log_probs - q)).sum(-1).mean()
+    actions, log_prob = pi
+    return (ent_coef * log_prob - torch.min(qf1(obs, actions), qf2(obs, actions))).mean()
 
 
 class SAC(nn.Module):
@@ -811,19 +809,19 @@ class SAC(nn.Module):
         super().__init__()
         self.discrete = isinstance(action_space, gym.spaces.Discrete)
         act_dim = int(action_space.n) if self.discrete else int(np.prod(action_space.shape))
-        bounds = {} if self.discrete else {"low": action_space.low, "high": action_space.high}
-        self.actor = Actor(obs_dim, act_dim, self.discrete, args.hidden_size, **bounds,
+        self.actor = Actor(obs_dim, act_dim, self.discrete, args.hidden_size,
                            sde_log_std_init=args.sde_log_std_init if args.use_sde else None)
         self.qf1, self.qf2, self.qf1_target, self.qf2_target = (
             SoftQNetwork(obs_dim, act_dim, self.discrete, args.hidden_size) for _ in range(4))
         self.qf1_target.load_state_dict(self.qf1.state_dict())
         self.qf2_target.load_state_dict(self.qf2.state_dict())
-        self.autotune = args.ent_coef == "auto"
-        # Target entropy: -|A| (continuous, SB3's; of the policy in the squashed space, see `squash`);
-        # 0.89 of the uniform policy's entropy (discrete, as CleanRL's discrete SAC).
+        # ent_coef: "auto" (SB3's: tuned, from 1), "auto_X" (tuned from X) or a fixed number
+        self.autotune = args.ent_coef.startswith("auto")
+        initial = float(args.ent_coef.partition("_")[2] or 1.0) if self.autotune else float(args.ent_coef)
+        # Target entropy: -|A| (continuous, SB3's; of the policy in [-1, 1], see `squash`);
+        # 0.89 of the uniform policy's entropy (discrete, as CleanRL's discrete SAC: SB3's SAC has no discrete actions).
         self.target_entropy = 0.89 * math.log(act_dim) if self.discrete else -float(act_dim)
-        self.log_ent_coef = nn.Parameter(torch.zeros(1) if self.autotune else torch.tensor([math.log(float(args.ent_coef))]),
-                                         requires_grad=self.autotune)
+        self.log_ent_coef = nn.Parameter(torch.tensor([math.log(initial)]), requires_grad=self.autotune)
         self.to(device)
         # CleanRL's discrete SAC uses eps=1e-4. On CUDA each Adam step is one fused kernel instead of dozens.
         adam = functools.partial(torch.optim.Adam, eps=1e-4 if self.discrete else 1e-8, fused=torch.device(device).type == "cuda")
@@ -835,39 +833,37 @@ class SAC(nn.Module):
         return {"q": self.q_optimizer, "actor": self.actor_optimizer, "ent": self.ent_optimizer}
 
     def update(self, batch, args: Args, gradient_step: int) -> dict:
-        """One gradient step. Returns loss tensors (no .item(): no GPU sync in the hot loop); the actor's and
-        the entropy coefficient's only on the steps that update them, averaged over their updates."""
+        """One gradient step in SB3's order: one sample of the policy's actions; the entropy coefficient's step;
+        the critics' step; the actor's step on that sample, scored by the updated critics; the target networks.
+        Critic and actor use the entropy coefficient of before its step. `gradient_step` counts the steps after
+        this stretch's first. Returns loss tensors (no .item(): no GPU sync in the hot loop)."""
         if self.actor.sde:
             self.actor.resample_noise()  # gSDE: a draw for this gradient step's whole batch (SB3's reset_noise)
         ent_coef = self.log_ent_coef.exp().detach()
+        pi = self.actor.get_action(batch["obs"])
+        log_pi = (pi[2] * pi[1]).sum(-1) if self.discrete else pi[1]  # (B,): log pi(a|s), its mean for discrete
+        out = {"entropy": -log_pi.detach().mean(), "ent_coef": ent_coef.squeeze()}
+        if self.autotune:  # SB3's loss is on log(ent_coef) (used for the discrete policy too)
+            ent_loss = -(self.log_ent_coef * (log_pi + self.target_entropy).detach()).mean()
+            self.ent_optimizer.zero_grad()
+            ent_loss.backward()
+            self.ent_optimizer.step()
+            out["ent_coef_loss"] = ent_loss.detach()
+
         qf_loss = critic_loss(batch, self.actor, self.qf1, self.qf2, self.qf1_target, self.qf2_target, ent_coef, args.gamma)
         self.q_optimizer.zero_grad()
         qf_loss.backward()
         self.q_optimizer.step()
-        out = {"qf_loss": qf_loss.detach()}
 
-        if gradient_step % args.policy_frequency == 0:
-            policy_losses = collections.defaultdict(list)
-            for _ in range(args.policy_frequency):  # compensate for the delay (CleanRL)
-                ent_coef = self.log_ent_coef.exp().detach()
-                pi_loss, log_prob = actor_loss(batch, self.actor, self.qf1, self.qf2, ent_coef)
-                self.actor_optimizer.zero_grad()
-                pi_loss.backward()
-                self.actor_optimizer.step()
-                policy_losses["actor_loss"].append(pi_loss.detach())
-                policy_losses["entropy"].append(-log_prob.detach().mean())
-                if self.autotune:
-                    ent_loss = -(self.log_ent_coef.exp() * (log_prob.detach() + self.target_entropy)).mean()
-                    self.ent_optimizer.zero_grad()
-                    ent_loss.backward()
-                    self.ent_optimizer.step()
-                    policy_losses["ent_coef_loss"].append(ent_loss.detach())
-            out.update({k: torch.stack(v).mean() for k, v in policy_losses.items()})
+        pi_loss = actor_loss(batch["obs"], pi, self.qf1, self.qf2, ent_coef)
+        self.actor_optimizer.zero_grad()
+        pi_loss.backward()
+        self.actor_optimizer.step()
+        out.update(qf_loss=qf_loss.detach(), actor_loss=pi_loss.detach())
 
         if gradient_step % args.target_network_frequency == 0:
             soft_update(self.qf1_target, self.qf1, args.tau)
             soft_update(self.qf2_target, self.qf2, args.tau)
-        out["ent_coef"] = self.log_ent_coef.detach().exp().squeeze()
         return out
 
     @torch.no_grad()
@@ -941,7 +937,7 @@ def train(args: Args):
         while progress.global_step < args.total_timesteps and not stop:
             first = progress.global_step  # of the stretch
             steps = min(args.train_frequency, math.ceil((args.total_timesteps - first) / n))
-            if first + steps * n >= args.learning_starts:
+            if first + steps * n > args.learning_starts:
                 timer.start(first)  # steps/s and the time split count from the first stretch that is trained on
             video.arm(first, progress, final_start if args.video_interval and first <= final_start < first + steps * n else None)
             if args.use_sde:  # gSDE: each env explores the stretch with one draw of the noise weights
@@ -991,9 +987,9 @@ def train(args: Args):
                 bar.set_postfix(episodes.summary(), refresh=False)
 
             # --- 4. gradient steps
-            if progress.global_step >= args.learning_starts:
+            if progress.global_step > args.learning_starts:  # SB3's test
                 with timer("update"):  # with --overlap-updates: only the wait for the previous stretch's steps
-                    learner.start(buffer, progress.gradient_step)
+                    learner.start(buffer)
                 progress.gradient_step += args.gradient_steps
             if progress.global_step >= min(progress.next_checkpoint, progress.next_log, args.total_timesteps) or stop:
                 with timer("update"):
@@ -1020,7 +1016,7 @@ def train(args: Args):
                 checkpoint(f"step_{progress.global_step:09d}.pt")
                 # best.pt, which the paper evaluates: the authors' rule, the best mean training return over the window
                 window = progress.returns_window
-                if progress.global_step >= args.learning_starts and window and np.mean(window) > progress.best_return:
+                if progress.global_step > args.learning_starts and window and np.mean(window) > progress.best_return:
                     progress.best_return = float(np.mean(window))
                     checkpoint("best.pt")
                 checkpoint("latest.pt", with_buffer=args.save_buffer)
@@ -1265,14 +1261,14 @@ class Learner:
         self.sums, self.counts = {}, {}  # losses of the finished stretches since the last log row
         self.nonfinite = False
 
-    def start(self, buffer: ReplayBuffer, first_step: int):
+    def start(self, buffer: ReplayBuffer):
         if self.thread is None:
-            return self._run(buffer, first_step, self.sums, self.counts)
+            return self._run(buffer, self.sums, self.counts)
         self.wait()
         self.policy.load_state_dict(self.agent.actor.state_dict())
         if self.stream is not None:
             self.stream.wait_stream(torch.cuda.current_stream())  # after the stretch just added to the buffer
-        self.pending = self.thread.submit(self._run, buffer, first_step, {}, {})
+        self.pending = self.thread.submit(self._run, buffer, {}, {})
 
     def wait(self):
         """Waits for the gradient steps under way, if any; the buffer may change and the agent be saved after."""
@@ -1282,11 +1278,11 @@ class Learner:
                 self.sums[k], self.counts[k] = self.sums.get(k, 0.0) + sums[k], self.counts.get(k, 0) + counts[k]
             self.pending = None
 
-    def _run(self, buffer: ReplayBuffer, first_step: int, sums: dict, counts: dict):
+    def _run(self, buffer: ReplayBuffer, sums: dict, counts: dict):
         """The gradient steps of a stretch; their losses are added to `sums` and `counts`."""
         with torch.cuda.stream(self.stream) if self.stream is not None else contextlib.nullcontext():
             try:
-                for step in range(first_step, first_step + self.args.gradient_steps):
+                for step in range(self.args.gradient_steps):  # counted from the stretch's first, as SB3's train()
                     for k, v in self.agent.update(buffer.sample(self.args.batch_size), self.args, step).items():
                         sums[k], counts[k] = sums.get(k, 0.0) + v, counts.get(k, 0) + 1
             except RuntimeError:  # e.g. a categorical policy cannot sample from the non-finite logits of a diverged net
@@ -1412,7 +1408,7 @@ def prompt_scores(log_prompts, sums: np.ndarray, length: int) -> dict:
             "goal_vote_share": float(sums[-1]) / length}
 
 
-CHECKPOINT_FORMAT = "vlmrm_sac/3"  # changed whenever a checkpoint's contents change meaning
+CHECKPOINT_FORMAT = "vlmrm_sac/4"  # changed whenever a checkpoint's contents change meaning
 
 
 def run_folder(args: Args) -> Path:
@@ -1585,6 +1581,10 @@ class Tracker:
                 with writing(run_dir):
                     truncate_events(run_dir, resumed_at)
             self.writer = SummaryWriter(str(run_dir), flush_secs=30)
+            # It writes on a thread of its own, which raises a failure (a full disk) again at this thread's next
+            # call to it, in `writing` (one line); the thread's own traceback is not printed
+            threading.excepthook = lambda e: type(e.thread).__name__ == "_AsyncWriterThread" or threading.__excepthook__(e)
+            self.events = run_dir / "events.out.tfevents.*"
             if resumed_at is None:
                 self.writer.add_text("args", "| flag | value |\n|---|---|\n" +
                                      "\n".join(f"| --{k.replace('_', '-')} | {v} |" for k, v in asdict(args).items()))
@@ -1605,8 +1605,9 @@ class Tracker:
         if not values:
             return
         if self.writer is not None:
-            for name, value in values.items():  # stored in double precision, exactly metrics.csv's value
-                self.writer.add_scalar(name, value, step, new_style=True, double_precision=True)
+            with writing(self.events):
+                for name, value in values.items():  # stored in double precision, exactly metrics.csv's value
+                    self.writer.add_scalar(name, value, step, new_style=True, double_precision=True)
         if self.wandb is not None and step > self.skip_until:
             self.wandb.log({**values, "global_step": step})
             self.last_sent = max(self.last_sent, step)
@@ -1614,7 +1615,8 @@ class Tracker:
     def video(self, step: int, path: Path, frame: np.ndarray):
         """A recorded episode: its last frame, with the reward curve drawn under it, and (W&B) the video itself."""
         if self.writer is not None:
-            self.writer.add_image("videos/last_frame", frame, step, dataformats="HWC")
+            with writing(self.events):
+                self.writer.add_image("videos/last_frame", frame, step, dataformats="HWC")
         if self.wandb is not None and step > self.skip_until:
             import wandb
 
@@ -1628,7 +1630,8 @@ class Tracker:
 
     def flush(self):
         if self.writer is not None:
-            self.writer.flush()
+            with writing(self.events):
+                self.writer.flush()
         self.end_stretch()
 
     def __enter__(self):
@@ -1636,7 +1639,8 @@ class Tracker:
 
     def __exit__(self, error_type, *_):
         if self.writer is not None:
-            self.writer.close()
+            with contextlib.suppress(OSError) if error_type else writing(self.events):  # the run's own error first
+                self.writer.close()
         if self.wandb is not None:
             self.end_stretch()
             self.wandb.finish(exit_code=1 if error_type else 0)
@@ -1741,7 +1745,7 @@ def resume(ckpt: dict, agent: SAC, buffer: ReplayBuffer, args: Args) -> Progress
         torch.cuda.set_rng_state_all(ckpt["rng"]["cuda"])
     if ckpt["buffer"] is not None:
         buffer.load_state_dict(ckpt["buffer"])
-    elif progress.global_step >= args.learning_starts:
+    elif progress.global_step > args.learning_starts:
         print("note: this checkpoint has no replay buffer (--save-buffer); training resumes from an empty one")
     return progress
 
@@ -1915,7 +1919,7 @@ def check_args(args: Args):
                         "; see gymnasium.pprint_registry() for the list"))
     positive = {"num_envs": args.num_envs, "total_timesteps": args.total_timesteps, "buffer_size": args.buffer_size,
                 "batch_size": args.batch_size, "train_frequency": args.train_frequency, "render_size": args.render_size,
-                "policy_frequency": args.policy_frequency, "target_network_frequency": args.target_network_frequency,
+                "target_network_frequency": args.target_network_frequency,
                 "reward_batch_size": args.reward_batch_size, "hidden_size": args.hidden_size, "best_window": args.best_window,
                 "policy_lr": args.policy_lr, "q_lr": args.q_lr}
     for name, value in positive.items():
@@ -1936,13 +1940,12 @@ def check_args(args: Args):
         raise UserError(f"--gamma must be in [0, 1] and --tau in (0, 1]; got gamma={args.gamma}, tau={args.tau}")
     if args.batch_size > args.buffer_size:
         raise UserError(f"--batch-size {args.batch_size} is larger than --buffer-size {args.buffer_size}")
-    if args.ent_coef != "auto":
-        try:
-            ok = float(args.ent_coef) > 0
-        except ValueError:
-            ok = False
-        if not ok:
-            raise UserError(f"--ent-coef must be 'auto' or a positive number, got {args.ent_coef!r}")
+    try:
+        ok = float(args.ent_coef[5:] if args.ent_coef.startswith("auto_") else args.ent_coef) > 0 or args.ent_coef == "auto"
+    except ValueError:
+        ok = args.ent_coef == "auto"
+    if not ok:
+        raise UserError(f"--ent-coef must be 'auto', 'auto_X' or a number, X and the number positive; got {args.ent_coef!r}")
     if uses_clip(args):
         check_prompts(args.prompt, args.baseline_prompt, args.alpha, args.log_prompt, warn=False)  # CLIPReward warns, once
     elif args.log_prompt:

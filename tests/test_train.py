@@ -162,7 +162,8 @@ def test_overlapped_updates_make_every_gradient_step_and_log_finite_losses(tmp_p
     assert [r["global_step"] for r in train] == ["200", "400", "600", "800", "1000"]
     assert all(math.isfinite(float(r["qf_loss"])) and math.isfinite(float(r["actor_loss"])) for r in train[1:])
     blob = torch.load(run / "checkpoints" / "latest.pt", weights_only=False)
-    assert blob["state"]["gradient_step"] == 20 * 9  # after each stretch of 2 x 50 steps ending at 200, 300, ..., 1000
+    # after each stretch of 2 x 50 steps ending past --learning-starts 200 (SB3's test): at 300, 400, ..., 1000
+    assert blob["state"]["gradient_step"] == 20 * 8
 
 
 def test_gsde_runs_with_and_without_overlapped_updates(tmp_path):
@@ -337,7 +338,8 @@ def test_a_corrupt_checkpoint_gets_a_clear_error(tmp_path):
     (["--prompt", " "], "empty prompt"),
     (["--batch-size", "0"], "--batch-size must be positive"),
     (["--gamma", "1.5"], "--gamma must be in [0, 1]"),
-    (["--ent-coef", "lots"], "--ent-coef must be 'auto' or a positive number"),
+    (["--ent-coef", "lots"], "--ent-coef must be 'auto', 'auto_X' or a number"),
+    (["--ent-coef", "auto_-1"], "--ent-coef must be 'auto', 'auto_X' or a number"),
     (["--batch-size", "600", "--buffer-size", "500"], "larger than --buffer-size"),
     (["--resume", "nowhere.pt"], "no checkpoint file"),
     (["--env-id", "Blackjack-v1", "--reward", "env", "--no-log-clip-reward", "--video-interval", "0"], "needs a state vector"),
@@ -345,7 +347,8 @@ def test_a_corrupt_checkpoint_gets_a_clear_error(tmp_path):
     (["--env-id", "Pendulum-v1", "--time-feature"], "--time-feature needs a fixed episode length"),
     (["--env-id", "CartPole-v1", "--buffer-size", "10000000000"], "the replay buffer (--buffer-size 10,000,000,000"),
     (["--env-id", "CartPole-v1", "--num-envs", "5000"], "the frame buffer (--train-frequency 100 x --num-envs 5000"),
-    (["--env-id", "Humanoid-v5", "--render-size", "20000", "--train-frequency", "1"], "MuJoCo's offscreen buffers"),
+    (["--env-id", "Humanoid-v5", "--render-size", "20000", "--train-frequency", "1", "--look", "generated"],
+     "MuJoCo's offscreen buffers"),
     (["--run-dir", "/proc/vlmrm_runs"], "cannot write into /proc/vlmrm_runs"),
     (["--log-prompt", " "], "empty prompt"),
     (["--log-prompt", "a robot falling", "--log-prompt", "a robot falling"], "is given twice"),
@@ -370,30 +373,37 @@ def test_a_missing_model_is_explained(tmp_path):
 
 
 def test_squashed_gaussian_log_prob_is_sb3s_in_the_squashed_space():
-    """SB3 2.0 (the authors' SAC): log pi(y) of y = tanh(u), u ~ N(mean, std), in [-1, 1], whatever the env's
-    action bounds; the action is tanh(u) * scale + bias."""
+    """SB3 2.0 (the authors' SAC): the action is y = tanh(u), u ~ N(mean, std), in [-1, 1], and log pi(y) is
+    N's log-density minus sum log(1 - y^2 + 1e-6), whatever the env's bounds (the env rescales y)."""
     torch.manual_seed(0)
     mean, log_std = torch.randn(6, 3), torch.randn(6, 3).clamp(-2, 1)
     u = mean + log_std.exp() * torch.randn(6, 3)
-    scale, bias = torch.tensor([1.0, 2.0, 0.5]), torch.tensor([0.0, 1.0, -0.5])
-    action, log_prob = vs.squash(u, mean, log_std, scale, bias)
-    torch.testing.assert_close(action, torch.tanh(u) * scale + bias)
+    action, log_prob = vs.squash(u, mean, log_std)
+    torch.testing.assert_close(action, torch.tanh(u))
     normal = torch.distributions.Normal(mean, log_std.exp())
     sb3 = (normal.log_prob(u) - torch.log(1 - torch.tanh(u) ** 2 + 1e-6)).sum(-1)  # SquashedDiagGaussian.log_prob
     torch.testing.assert_close(log_prob, sb3)
     tanh = torch.distributions.TransformedDistribution(normal, [torch.distributions.TanhTransform()])
     torch.testing.assert_close(log_prob, tanh.log_prob(torch.tanh(u)).sum(-1), atol=2e-3, rtol=1e-3)  # 1e-6 epsilon
-    _, unscaled = vs.squash(u, mean, log_std, torch.ones(3), torch.zeros(3))
-    torch.testing.assert_close(log_prob, unscaled)  # the bounds do not enter the log-prob
+
+
+def test_the_policys_log_std_is_clamped_to_sb3s_bounds():
+    actor = vs.SAC(3, gym.spaces.Box(-1.0, 1.0, (2,), np.float32), vs.Args(hidden_size=8), "cpu").actor
+    with torch.no_grad():
+        actor.net[-1].bias.copy_(torch.tensor([0.0, 0.0, -50.0, 50.0]))  # mean, then log std
+        actor.net[-1].weight.zero_()
+    _, log_std = actor(torch.randn(4, 3))
+    assert log_std[:, 0].eq(-20).all() and log_std[:, 1].eq(2).all()  # SB3's [-20, 2], not CleanRL's [-5, 2]
 
 
 def test_the_humanoids_entropy_target_and_log_prob_are_sb3s():
-    """Humanoid actions lie in [-0.4, 0.4]: the target is still -17 and the log-prob is that of the squashed
-    policy, so the tuned entropy matches the authors' run (not 15.6 nats looser, as with CleanRL's)."""
-    env = vs.make_env("Humanoid-v5", render_size=64)
+    """Humanoid actions lie in [-0.4, 0.4]: SAC acts in [-1, 1] and the env rescales (SB3 keeps the policy's, the
+    buffer's and the critics' actions in [-1, 1]); the target is -17 and the log-prob is the squashed policy's."""
+    env = vs.make_env("Humanoid-v5", render_size=64, look="generated")
+    assert (env.action_space.low == -1).all() and (env.action_space.high == 1).all()
+    assert (env.unwrapped.action_space.high == np.float32(0.4)).all()
     agent = vs.SAC(348, env.action_space, vs.Args(hidden_size=16), "cpu")
     assert agent.target_entropy == -17.0
-    torch.testing.assert_close(agent.actor.action_scale, torch.full((17,), 0.4))
     obs = torch.randn(5, 348)
     torch.manual_seed(1)
     action, log_prob = agent.actor.get_action(obs)
@@ -401,7 +411,7 @@ def test_the_humanoids_entropy_target_and_log_prob_are_sb3s():
     mean, log_std = agent.actor(obs)
     u = mean + log_std.exp() * torch.randn_like(mean)
     y = torch.tanh(u)
-    torch.testing.assert_close(action, 0.4 * y)
+    torch.testing.assert_close(action, y)
     sb3 = (torch.distributions.Normal(mean, log_std.exp()).log_prob(u) - torch.log(1 - y ** 2 + 1e-6)).sum(-1)
     torch.testing.assert_close(log_prob, sb3)
 
@@ -434,11 +444,14 @@ def test_gsde_noise_is_a_linear_function_of_the_last_hidden_layer_with_sb3s_log_
     assert actor.sde_log_std.grad.abs().sum() > 0  # the noise scale is learned
 
 
-def test_actions_stay_within_the_bounds():
-    space = gym.spaces.Box(low=np.array([-2.0, 0.0]), high=np.array([2.0, 1.0]), dtype=np.float32)
-    agent = vs.SAC(5, space, vs.Args(hidden_size=16), "cpu")
-    actions = agent.act(np.random.randn(1000, 5).astype(np.float32) * 10)
-    assert actions.shape == (1000, 2) and (actions >= space.low).all() and (actions <= space.high).all()
+def test_actions_stay_in_minus_one_one_and_the_env_rescales_them_to_its_bounds():
+    env = vs.make_env("Pendulum-v1")  # torque in [-2, 2]
+    agent = vs.SAC(3, env.action_space, vs.Args(hidden_size=16), "cpu")
+    actions = agent.act(np.random.randn(1000, 3).astype(np.float32) * 10)
+    assert actions.shape == (1000, 1) and (np.abs(actions) <= 1).all()
+    env.reset(seed=0)
+    env.step(np.array([0.5], np.float32))
+    assert env.unwrapped.last_u == pytest.approx(1.0)  # 0.5 of the way from the middle to the top
 
 
 def test_target_update_is_polyak_averaging():
@@ -463,21 +476,6 @@ def test_discrete_policy_and_q_shapes_and_update():
     assert any(not torch.equal(b, p) for b, p in zip(before, agent.qf1.parameters()))
 
 
-def test_delayed_policy_losses_come_only_from_the_steps_that_update_the_policy():
-    """With --policy-frequency 2 the policy is updated twice every other gradient step: the losses it returns
-    are the mean of those two updates, and steps without a policy update return none (so that the log rows
-    average each loss over the steps that made it)."""
-    space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
-    args = vs.Args(hidden_size=16, policy_frequency=2)
-    agent = vs.SAC(3, space, args, "cpu")
-    torch.manual_seed(0)
-    batch = {"obs": torch.randn(8, 3), "next_obs": torch.randn(8, 3), "actions": torch.rand(8, 2) * 2 - 1,
-             "rewards": torch.randn(8), "dones": torch.zeros(8)}
-    with_policy, without = agent.update(batch, args, 0), agent.update(batch, args, 1)
-    assert {"qf_loss", "actor_loss", "entropy", "ent_coef_loss", "ent_coef"} == set(with_policy)
-    assert {"qf_loss", "ent_coef"} == set(without)
-
-
 def test_replay_buffer_wraps_around_and_round_trips():
     buffer = vs.ReplayBuffer(5, 2, (1,), torch.float32, "cpu")
     for i in range(3):
@@ -499,7 +497,7 @@ def test_sac_learns_pendulum(tmp_path):
     run_script("--env-id", "Pendulum-v1", "--reward", "env", "--no-log-clip-reward", "--video-interval", 0,
                "--num-envs", 1, "--total-timesteps", 10000, "--learning-starts", 4000, "--train-frequency", 1,
                "--gradient-steps", 1, "--batch-size", 256, "--gamma", 0.99, "--policy-lr", 3e-4, "--q-lr", 1e-3,
-               "--policy-frequency", 2, "--buffer-size", 100000, "--hidden-size", 64, "--log-interval", 5000,
+               "--buffer-size", 100000, "--hidden-size", 64, "--log-interval", 5000,
                "--checkpoint-interval", 100000, "--seed", 1, "--run-dir", tmp_path, timeout=1200)
     returns = [float(r["env_return"]) for r in read_metrics(only_run(tmp_path)) if r["kind"] == "episode"]
     assert len(returns) == 50
@@ -534,6 +532,9 @@ def test_each_transition_is_rewarded_for_the_frame_of_the_state_it_reached(tmp_p
                "--reward-offset", offset, "--log-prompt", "pole fallen to the left", "--run-dir", tmp_path)
     data = torch.load(only_run(tmp_path) / "checkpoints" / "latest.pt", weights_only=False)["buffer"]["data"]
     assert len(data["rewards"]) == 450
+    # done = 1 exactly at each 40-step episode's last step (no bootstrap through it), 0 elsewhere
+    last_step = (torch.arange(150) % 40 == 39).float()[:, None].expand(150, 3)
+    assert torch.equal(data["dones"].view(150, 3), last_step)
     reward = vs.CLIPReward(str(CARTPOLE_CLIP[1]), [GOAL], [BASELINE], alpha=0.5)
     expected = reward(plot.render_states("CartPole-v1", data["next_obs"].double().numpy()))
     matches = (data["rewards"] - (expected + offset)).abs() < 1e-5
