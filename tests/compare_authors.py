@@ -5,7 +5,8 @@ much the frames differ. Needs a copy of the authors' repository (AlignmentResear
 
 Humanoid-v4 (the paper's) with the paper camera: both reset with the same seed and stepped with the same random
 actions (their class reads their humanoid_textured.xml and images from their checkout; ours writes its XML from
-gymnasium's stock bodies and reads the images through --look-dir). MountainCar: their class and ours put at the
+gymnasium's stock bodies and reads the images through --look-dir; it acts in [-1, 1] and rescales, so theirs gets
+the rescaled actions). MountainCar: their class and ours put at the
 same positions. Prints the mean absolute difference per pixel and channel (grey levels, 0-255) and the share of
 pixels that differ, and writes one side-by-side frame per env (theirs | ours | difference x10).
 """
@@ -51,8 +52,8 @@ def humanoid_frames(envs_dir: Path, states: int, seed: int):
     assert np.array_equal(obs_a, obs_b), "the two humanoids start in different states"
     pairs = []
     for t in range(states * 10):
-        action = rng.uniform(-0.4, 0.4, size=17)
-        obs_a, *_ = theirs.step(action)
+        action = rng.uniform(-1, 1, size=17)  # ours acts in [-1, 1] and rescales to the humanoid's [-0.4, 0.4]
+        obs_a, *_ = theirs.step(ours.action(action))
         obs_b, *_ = ours.step(action)
         assert np.array_equal(obs_a, obs_b), f"the two humanoids parted at step {t}"
         if t % 10 == 9:
