@@ -573,9 +573,16 @@ class CLIPReward(nn.Module):
 
     @torch.no_grad()
     def embed_text(self, prompts) -> torch.Tensor:
-        """(P, D) unit-norm float32 text embeddings."""
+        """(P, D) unit-norm float32 text embeddings. A prompt longer than the text model takes is cut to its first
+        tokens (the end-of-text token kept), as the authors' tokenizer cut it, and a note says so."""
+        limit = self.model.config.text_config.max_position_embeddings
+        for p in prompts:
+            if (n := len(self.tokenizer(p)["input_ids"])) > limit:
+                print(f"note: the prompt {p!r} is {n} tokens long and the text model takes {limit}: it is cut to its "
+                      f"first {limit}, as the authors' tokenizer cut prompts", file=sys.stderr)
         padding = "max_length" if "siglip" in self.model.config.model_type else True
-        tokens = self.tokenizer(list(prompts), padding=padding, truncation=True, return_tensors="pt").to(self.device)
+        tokens = self.tokenizer(list(prompts), padding=padding, truncation=True, max_length=limit,
+                                return_tensors="pt").to(self.device)
         return F.normalize(features(self.model.get_text_features(**tokens)).float(), dim=-1)
 
     def preprocess(self, frames, device=None) -> torch.Tensor:
@@ -1567,7 +1574,7 @@ class Tracker:
     --track, a Weights & Biases run named after the directory. Both get each metrics.csv row's values at its global
     step (MetricsLog.write), the losses between rows, and a frame of each video (W&B: the video).
 
-    A resumed run first cuts the event files back to its checkpoint's step, so that no step appears twice. W&B's
+    A resumed run's event files hide the steps after its checkpoint (purge_step), so that no step appears twice. W&B's
     history cannot be cut: the run continues the same W&B run (its id is kept in the run's wandb.json) and skips the
     steps that W&B already has (the last one sent is written there after every stretch)."""
 
@@ -1577,10 +1584,9 @@ class Tracker:
         if args.tensorboard:
             from torch.utils.tensorboard import SummaryWriter
 
-            if resumed_at is not None:
-                with writing(run_dir):
-                    truncate_events(run_dir, resumed_at)
-            self.writer = SummaryWriter(str(run_dir), flush_secs=30)
+            # Each session marks its start (purge_step); TensorBoard takes a later start at step S as a restart and
+            # hides the earlier session's events from S on, logged after the checkpoint that the run resumed from
+            self.writer = SummaryWriter(str(run_dir), flush_secs=30, purge_step=0 if resumed_at is None else resumed_at + 1)
             # It writes on a thread of its own, which raises a failure (a full disk) again at this thread's next
             # call to it, in `writing` (one line); the thread's own traceback is not printed
             threading.excepthook = lambda e: type(e.thread).__name__ == "_AsyncWriterThread" or threading.__excepthook__(e)
@@ -1644,24 +1650,6 @@ class Tracker:
         if self.wandb is not None:
             self.end_stretch()
             self.wandb.finish(exit_code=1 if error_type else 0)
-
-
-def truncate_events(run_dir: Path, step: int):
-    """Rewrites the run's TensorBoard event files with only the events at steps <= `step`."""
-    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
-    from tensorboard.summary.writer.event_file_writer import EventFileWriter
-
-    files = sorted(run_dir.glob("events.out.tfevents.*"))
-    if not files:
-        return
-    writer = EventFileWriter(str(run_dir))
-    for file in files:
-        for event in EventFileLoader(str(file)).Load():
-            if event.step <= step and event.WhichOneof("what") != "file_version":
-                writer.add_event(event)
-    writer.close()
-    for file in files:
-        file.unlink()
 
 
 def resolve_device(name: str) -> torch.device:
@@ -1909,6 +1897,8 @@ def new_directory(base: Path) -> Path:
 
 def check_args(args: Args):
     """Mistakes in the flags, caught before any model is loaded or env is started."""
+    for flag, name in [("--device", args.device), *(("--reward-devices", d) for d in args.reward_devices)]:
+        check_device(flag, name)
     if args.eval_checkpoint or args.resume:  # load_checkpoint, the first thing either does, checks the file
         if args.eval_checkpoint and args.eval_episodes < 1:
             raise UserError("--eval-episodes must be at least 1")
@@ -1964,8 +1954,20 @@ def check_args(args: Args):
             raise UserError(f"{args.env_id} observes a {type(probe.observation_space).__name__}; the policy needs a state vector (Box)")
     finally:
         probe.close()
-    if resolve_device(args.device).type == "cuda" and not torch.cuda.is_available():
-        raise UserError(f"--device {args.device}: CUDA is not available (install a CUDA build of torch, or use --device cpu)")
+
+
+def check_device(flag: str, name: str):
+    try:
+        device = resolve_device(name)
+    except RuntimeError:
+        device = None
+    if device is None or device.type not in ("cpu", "cuda"):
+        raise UserError(f"{flag} {name}: use auto, cpu, cuda or cuda:N")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"{flag} {name}: CUDA is not available (install a CUDA build of torch, or use --device cpu)")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise UserError(f"{flag} {name}: this machine has {torch.cuda.device_count()} GPU(s), cuda:0 to "
+                        f"cuda:{torch.cuda.device_count() - 1}")
 
 
 def uses_clip(args: Args) -> bool:

@@ -9,15 +9,17 @@ import vlmrm_sac as vs
 
 
 def read_events(run: Path) -> tuple[dict, list]:
-    """({tag: [(step, value), ...]} of every scalar, [step, ...] of the video frames) in the run's event files."""
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    """({tag: [(step, value), ...]} of every scalar, [step, ...] of the video frames) in the run's event files, as
+    TensorBoard's reader of new-style summaries loads them (it hides what a resumed run's purge_step purges)."""
+    from tensorboard.backend.event_processing.plugin_event_accumulator import EventAccumulator
     from tensorboard.util import tensor_util
 
-    events = EventAccumulator(str(run), size_guidance={"tensors": 0, "images": 0})
+    events = EventAccumulator(str(run), size_guidance={"tensors": 0})
     events.Reload()
+    plugin = {tag: events.SummaryMetadata(tag).plugin_data.plugin_name for tag in events.Tags()["tensors"]}
     scalars = {tag: [(e.step, tensor_util.make_ndarray(e.tensor_proto).item()) for e in events.Tensors(tag)]
-               for tag in events.Tags()["tensors"] if not tag.endswith("text_summary")}
-    return scalars, [e.step for e in events.Images("videos/last_frame")] if "videos/last_frame" in events.Tags()["images"] else []
+               for tag, name in plugin.items() if name == "scalars"}
+    return scalars, [e.step for e in events.Tensors("videos/last_frame")] if "videos/last_frame" in plugin else []
 
 
 def tracked(rows: list[dict]) -> list[dict]:

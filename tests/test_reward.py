@@ -295,3 +295,15 @@ def test_logged_prompts_are_scored_like_the_goal_from_the_same_embedding(tiny_cl
     x = plain.embed_images(frames)
     cosines = torch.stack([x @ vs.CLIPReward(tiny_clip, [p]).goal_emb for p in ["a robot", *logged]], 1)
     torch.testing.assert_close(labels[:, 3], (cosines.argmax(1) == 0).float())
+
+
+def test_an_over_long_prompt_is_cut_to_what_the_text_model_takes_with_a_note(tiny_clip, capsys):
+    """The tiny CLIP's text model takes 32 tokens (BOS, 30 words, EOS here): a prompt of 40 words embeds as its
+    first 30 words do, and one line says so."""
+    words = ["robot", "cart", "pole"] * 13 + ["robot"]
+    long, cut = " ".join(words), " ".join(words[:30])
+    model = vs.CLIPReward(tiny_clip, [long])
+    notes = [line for line in capsys.readouterr().err.splitlines() if "note:" in line]
+    assert len(notes) == 1 and "is 42 tokens long and the text model takes 32" in notes[0]
+    torch.testing.assert_close(model.goal_emb, vs.CLIPReward(tiny_clip, [cut]).goal_emb)
+    assert not torch.allclose(model.goal_emb, vs.CLIPReward(tiny_clip, [" ".join(words[:29])]).goal_emb)

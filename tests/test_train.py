@@ -339,6 +339,10 @@ def test_a_corrupt_checkpoint_gets_a_clear_error(tmp_path):
     (["--batch-size", "0"], "--batch-size must be positive"),
     (["--gamma", "1.5"], "--gamma must be in [0, 1]"),
     (["--ent-coef", "lots"], "--ent-coef must be 'auto', 'auto_X' or a number"),
+    (["--device", "tpu"], "--device tpu: use auto, cpu, cuda or cuda:N"),
+    (["--device", "meta"], "--device meta: use auto, cpu, cuda or cuda:N"),
+    (["--device", "cuda:1"], "--device cuda:1: CUDA is not available"),
+    (["--reward-devices", "cpu", "tpu"], "--reward-devices tpu: use auto, cpu, cuda or cuda:N"),
     (["--ent-coef", "auto_-1"], "--ent-coef must be 'auto', 'auto_X' or a number"),
     (["--batch-size", "600", "--buffer-size", "500"], "larger than --buffer-size"),
     (["--resume", "nowhere.pt"], "no checkpoint file"),
@@ -569,3 +573,17 @@ def test_clip_rewarded_discrete_sac_balances_cartpole(tmp_path):
     assert len(returns) == 8 * 8  # 8 envs x 8 episodes of 200 steps
     assert np.mean(returns[:8]) < 60, returns  # the first episodes: random actions
     assert np.mean(returns[-16:]) > 120, returns
+
+
+def test_a_resumed_runs_event_files_hide_what_was_logged_after_its_checkpoint(tmp_path):
+    """A run killed after its checkpoint at step 5 had logged steps up to 10; resumed from step 5, it logs 6-8 again:
+    TensorBoard's reader sees steps 1-8 once each, with the resumed run's values after step 5."""
+    args = vs.Args(env_id="CartPole-v1")
+    with vs.Tracker(args, tmp_path, resumed_at=None) as tracker:
+        for step in range(1, 11):
+            tracker.log(step, {"charts/episodic_return": float(step)})
+    with vs.Tracker(args, tmp_path, resumed_at=5) as tracker:
+        for step in range(6, 9):
+            tracker.log(step, {"charts/episodic_return": 100.0 + step})
+    scalars, _ = live_view.read_events(tmp_path)
+    assert scalars["charts/episodic_return"] == [(s, float(s)) for s in range(1, 6)] + [(s, 100.0 + s) for s in range(6, 9)]
