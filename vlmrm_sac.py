@@ -168,8 +168,6 @@ class Args:
     """vector steps per stretch: a stretch is collected, labelled by CLIP, then trained on"""
     gradient_steps: int = 100
     """gradient steps after each stretch"""
-    overlap_updates: bool = False
-    """train on a stretch while the next is collected: faster on a GPU, one stretch of policy lag, not the paper's order"""
     use_sde: bool = False
     """explore with state-dependent noise drawn per stretch (gSDE, SB3's use_sde; rl-zoo's MountainCar), continuous actions"""
     sde_log_std_init: float = -3.0
@@ -874,9 +872,9 @@ class SAC(nn.Module):
         return out
 
     @torch.no_grad()
-    def act(self, obs: np.ndarray, deterministic: bool = False, actor: Optional[Actor] = None) -> np.ndarray:
+    def act(self, obs: np.ndarray, deterministic: bool = False) -> np.ndarray:
         obs = torch.as_tensor(obs, dtype=torch.float32, device=self.log_ent_coef.device)
-        return (actor or self.actor).get_action(obs, deterministic)[0].cpu().numpy()
+        return self.actor.get_action(obs, deterministic)[0].cpu().numpy()
 
 
 # ======================================================================================
@@ -911,7 +909,7 @@ def train(args: Args):
         buffer = ReplayBuffer(args.buffer_size, obs_dim, () if agent.discrete else action_space.shape,
                               torch.long if agent.discrete else torch.float32, device)
         progress = Progress.new(args) if ckpt is None else resume(ckpt, agent, buffer, args)
-        learner = cleanup.enter_context(Learner(agent, args, device))
+        learner = Learner(agent, args)
         tracker = cleanup.enter_context(Tracker(args, run_dir, resumed_at=progress.global_step if ckpt else None))
         metrics = cleanup.enter_context(MetricsLog(run_dir / "metrics.csv", progress.metrics_rows if ckpt else None, tracker,
                                                    args.log_prompt))
@@ -948,7 +946,7 @@ def train(args: Args):
                 timer.start(first)  # steps/s and the time split count from the first stretch that is trained on
             video.arm(first, progress, final_start if args.video_interval and first <= final_start < first + steps * n else None)
             if args.use_sde:  # gSDE: each env explores the stretch with one draw of the noise weights
-                learner.policy.resample_noise(n)
+                agent.actor.resample_noise(n)
             if reward_model is None:  # only env 0 renders, and only while a video is recorded
                 envs.set_rendering([video.active] + [False] * (n - 1))
 
@@ -959,7 +957,7 @@ def train(args: Args):
                     actions = random_actions(action_space, n)
                 else:
                     with timer("policy"):
-                        actions = agent.act(obs, actor=learner.policy)
+                        actions = agent.act(obs)
                 with timer("env"):
                     next_obs, env_rewards, terminated, truncated, success, sim, render = envs.step(actions, slot=t)
                 timer.worker_times(sim, render)
@@ -980,8 +978,6 @@ def train(args: Args):
                     labels = labeller.labels()
             clip_rewards = labels[..., 0]  # (steps, n)
             rewards = clip_rewards + args.reward_offset if args.reward == "clip" else stretch.env_rewards
-            with timer("update"):
-                learner.wait()  # (--overlap-updates) the previous stretch's gradient steps sample from the buffer
             buffer.add(**stretch.transitions(rewards))
 
             # --- 3. a metrics row per finished episode, and env 0's video, in step order
@@ -995,12 +991,9 @@ def train(args: Args):
 
             # --- 4. gradient steps
             if progress.global_step > args.learning_starts:  # SB3's test
-                with timer("update"):  # with --overlap-updates: only the wait for the previous stretch's steps
-                    learner.start(buffer)
-                progress.gradient_step += args.gradient_steps
-            if progress.global_step >= min(progress.next_checkpoint, progress.next_log, args.total_timesteps) or stop:
                 with timer("update"):
-                    learner.wait()  # the agent may be saved below
+                    learner.update(buffer)
+                progress.gradient_step += args.gradient_steps
             if learner.nonfinite:
                 checkpoint("nonfinite.pt")
                 raise RunFailed(f"the losses became non-finite at step {progress.global_step:,} (the state is saved in "
@@ -1254,50 +1247,24 @@ class Labeller:
 
 
 class Learner:
-    """The gradient steps after each stretch. In the paper's order they run at once, before the next stretch is
-    collected. With --overlap-updates they run on a side thread (and their own CUDA stream) while the next
-    stretch is collected by `policy`, a copy of the actor taken before them: one stretch of policy lag, and
-    runs are no longer bit-reproducible (both threads draw from torch's random generators)."""
+    """The gradient steps after each stretch, and the means of their losses for the log rows."""
 
-    def __init__(self, agent: SAC, args: Args, device: torch.device):
+    def __init__(self, agent: SAC, args: Args):
         self.agent, self.args = agent, args
-        self.policy = copy.deepcopy(agent.actor) if args.overlap_updates else agent.actor  # the actor that acts
-        self.thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="updates") if args.overlap_updates else None
-        self.stream = torch.cuda.Stream(device) if args.overlap_updates and device.type == "cuda" else None
-        self.pending = None
         self.sums, self.counts = {}, {}  # losses of the finished stretches since the last log row
         self.nonfinite = False
 
-    def start(self, buffer: ReplayBuffer):
-        if self.thread is None:
-            return self._run(buffer, self.sums, self.counts)
-        self.wait()
-        self.policy.load_state_dict(self.agent.actor.state_dict())
-        if self.stream is not None:
-            self.stream.wait_stream(torch.cuda.current_stream())  # after the stretch just added to the buffer
-        self.pending = self.thread.submit(self._run, buffer, {}, {})
-
-    def wait(self):
-        """Waits for the gradient steps under way, if any; the buffer may change and the agent be saved after."""
-        if self.pending is not None:
-            sums, counts = self.pending.result()
-            for k in sums:
-                self.sums[k], self.counts[k] = self.sums.get(k, 0.0) + sums[k], self.counts.get(k, 0) + counts[k]
-            self.pending = None
-
-    def _run(self, buffer: ReplayBuffer, sums: dict, counts: dict):
-        """The gradient steps of a stretch; their losses are added to `sums` and `counts`."""
-        with torch.cuda.stream(self.stream) if self.stream is not None else contextlib.nullcontext():
-            try:
-                for step in range(self.args.gradient_steps):  # counted from the stretch's first, as SB3's train()
-                    for k, v in self.agent.update(buffer.sample(self.args.batch_size), self.args, step).items():
-                        sums[k], counts[k] = sums.get(k, 0.0) + v, counts.get(k, 0) + 1
-            except RuntimeError:  # e.g. a categorical policy cannot sample from the non-finite logits of a diverged net
-                if self.finite():
-                    raise
-            # one sync per stretch: the losses, and the networks (a step can make them non-finite from finite losses)
-            self.nonfinite = not self.finite(*sums.values())
-        return sums, counts
+    def update(self, buffer: ReplayBuffer):
+        """The gradient steps of a stretch; their losses are added to the sums."""
+        try:
+            for step in range(self.args.gradient_steps):  # counted from the stretch's first, as SB3's train()
+                for k, v in self.agent.update(buffer.sample(self.args.batch_size), self.args, step).items():
+                    self.sums[k], self.counts[k] = self.sums.get(k, 0.0) + v, self.counts.get(k, 0) + 1
+        except RuntimeError:  # e.g. a categorical policy cannot sample from the non-finite logits of a diverged net
+            if self.finite():
+                raise
+        # one sync per stretch: the losses, and the networks (a step can make them non-finite from finite losses)
+        self.nonfinite = not self.finite(*self.sums.values())
 
     def finite(self, *losses) -> bool:
         weights = [p.detach().sum() for p in self.agent.parameters()]  # a non-finite number makes its sum so
@@ -1319,13 +1286,6 @@ class Learner:
 
     def load_state_dict(self, state: dict):
         self.sums, self.counts = dict(state["sums"]), dict(state["counts"])
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, error_type, *_):
-        if self.thread is not None:
-            self.thread.shutdown(wait=error_type is None, cancel_futures=True)
 
 
 class TimeSplit:

@@ -67,7 +67,10 @@ class Bench:
     fast_render: bool = False
     num_workers: Optional[int] = None
     """env worker processes (default: the script's, one per CPU core)"""
-    overlap_updates: bool = False
+    look: str = "paper"
+    """the humanoid's look (paper: the authors' images, downloaded or --look-dir; generated: offline)"""
+    look_dir: Optional[str] = None
+    """a folder holding the authors' image files, as vlmrm_sac.py's --look-dir"""
     reward_precision: str = "auto"
     device: str = "auto"
     update_iters: int = 200
@@ -192,10 +195,10 @@ def cleanrl_updates_per_s(obs_dim: int, act_dim: int, args: vlmrm_sac.Args, devi
     return iters / (time.perf_counter() - start)
 
 
-def render_rates(size: int, frames: int = 40):
+def render_rates(size: int, look_dir: Optional[str], frames: int = 40):
     print(f"| env and look | frames/s ({size}x{size} for MuJoCo; step + render, one process) |\n|---|---|")
     for name, (env_id, kwargs) in plot.LOOKS.items():  # the looks `plot.py frames` draws
-        env = vlmrm_sac.make_env(env_id, render_size=size, **kwargs)
+        env = vlmrm_sac.make_env(env_id, render_size=size, **{"look_dir": look_dir, **kwargs})
         env.reset(seed=0)
         space = env.action_space
         action = np.zeros(space.shape, space.dtype) if hasattr(space, "low") else 1
@@ -210,7 +213,7 @@ def render_rates(size: int, frames: int = 40):
         env.close()
 
 
-def render_quality(poses: int, size: int):
+def render_quality(poses: int, size: int, look_dir: Optional[str]):
     """Mean and max absolute difference, in CLIP's normalized input units, between paper-quality frames and
     faster settings of the same poses (--fast-render: no multisampling and a 1024 shadow map; and each change
     alone), and between the project's preprocessing and CLIPImageProcessor's (resizing the whole frame, PIL
@@ -222,12 +225,12 @@ def render_quality(poses: int, size: int):
         model = vlmrm_sac.CLIPReward(build_clip("vit-b-32", tmp), ["a humanoid robot"])  # its preprocessing: 224, OpenAI mean/std
     processor = CLIPImageProcessor(size={"height": 224, "width": 224}, do_center_crop=False, resample=Image.BICUBIC,
                                    image_mean=model.image_mean.flatten().tolist(), image_std=model.image_std.flatten().tolist())
-    paper = vlmrm_sac.make_env("Humanoid-v5", render_size=size)
+    paper = vlmrm_sac.make_env("Humanoid-v5", render_size=size, look_dir=look_dir)
     variants = {"--fast-render (no multisampling, 1024 shadow map)": (0, 1024), "no multisampling only": (0, 4096),
                 "1024 shadow map only": (4, 1024)}
     envs = {}
     for name, (offsamples, shadowsize) in variants.items():
-        envs[name] = vlmrm_sac.make_env("Humanoid-v5", render_size=size)
+        envs[name] = vlmrm_sac.make_env("Humanoid-v5", render_size=size, look_dir=look_dir)
         vlmrm_sac.set_render_quality(envs[name].unwrapped.model, offsamples, shadowsize)
         envs[name].reset(seed=0)
     diffs = {name: [] for name in [*variants, "our preprocessing vs CLIPImageProcessor (paper quality)"]}
@@ -355,21 +358,22 @@ def main(b: Bench):
     if b.log_prompts:
         return log_prompt_rates(b.arch, b.log_prompts, b.reward_batch_size, vlmrm_sac.resolve_device(b.device))
     if b.renders:
-        return render_rates(b.render_size)
+        return render_rates(b.render_size, b.look_dir)
     if b.render_quality:
-        return render_quality(b.render_quality, b.render_size)
+        return render_quality(b.render_quality, b.render_size, b.look_dir)
     device = vlmrm_sac.resolve_device(b.device)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
     workers = b.num_workers if b.num_workers is not None else min(b.num_envs, len(os.sched_getaffinity(0)))
     print(f"# {b.arch}, {b.num_envs} envs on {workers} workers x {b.train_frequency} steps per stretch, {b.gradient_steps} "
-          f"gradient steps{' (overlapped)' if b.overlap_updates else ''}, {b.render_size}px"
+          f"gradient steps, {b.render_size}px"
           f"{' fast-render' if b.fast_render else ''}, on {device_name(device)}, commit {commit}")
     with tempfile.TemporaryDirectory() as tmp:
         clip_path = build_clip(b.arch, os.path.join(tmp, "clip"))
         per_stretch = b.num_envs * b.train_frequency
         args = vlmrm_sac.Args(env_id="Humanoid-v5", num_envs=b.num_envs, train_frequency=b.train_frequency,
                        gradient_steps=b.gradient_steps, render_size=b.render_size, fast_render=b.fast_render,
-                       num_workers=b.num_workers, overlap_updates=b.overlap_updates, reward_precision=b.reward_precision,
+                       num_workers=b.num_workers, reward_precision=b.reward_precision,
+                       look=b.look, look_dir=b.look_dir,
                        clip_model=clip_path, prompt=("a humanoid robot kneeling",), device=b.device,
                        reward_batch_size=b.reward_batch_size, learning_starts=per_stretch,
                        total_timesteps=per_stretch * (2 + b.stretches), log_interval=per_stretch * 2,
