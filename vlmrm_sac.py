@@ -14,7 +14,6 @@ ICLR 2024 (arXiv 2310.12921). One file, read top to bottom:
 import collections
 import concurrent.futures
 import contextlib
-import copy
 import csv
 import difflib
 import functools
@@ -142,8 +141,6 @@ class Args:
     """frames per CLIP forward pass"""
     reward_precision: Literal["auto", "fp32", "amp-fp16", "amp-bf16", "fp16", "bf16"] = "auto"
     """auto: amp-fp16 on CUDA (the authors': fp32 weights, fp16 autocast), fp32 on CPU; fp16/bf16: half-precision weights"""
-    reward_devices: tuple[str, ...] = ()
-    """split each CLIP batch across these devices, a model replica on each (e.g. cuda:0 cuda:1); none: --device"""
 
     # --- SAC
     total_timesteps: int = 10_000_000
@@ -529,13 +526,11 @@ class CLIPReward(nn.Module):
 
     `precision` (see PRECISIONS): "amp-fp16" is the authors' (fp32 weights, images encoded under fp16
     autocast) and the default on CUDA; "fp32" the default on CPU; "fp16"/"bf16" put the weights in half
-    precision, faster and less precise. Batches are split into chunks
-    of `batch_size`. With several `shard_devices`, each batch is split evenly across one model replica per
-    device (the paper used four GPUs).
+    precision, faster and less precise. Batches are split into chunks of `batch_size`.
     """
 
     def __init__(self, model_name_or_path: str, goal_prompts, baseline_prompts=(), alpha: float = 0.0,
-                 device="cpu", precision: str = "auto", batch_size: int = 256, shard_devices=(), log_prompts=()):
+                 device="cpu", precision: str = "auto", batch_size: int = 256, log_prompts=()):
         super().__init__()
         goal_prompts, baseline_prompts, self.log_prompts = list(goal_prompts), list(baseline_prompts), list(log_prompts)
         check_prompts(goal_prompts, baseline_prompts, alpha, self.log_prompts)
@@ -564,10 +559,6 @@ class CLIPReward(nn.Module):
                              "goal-baseline direction: reword the baseline, or use --alpha 0")
         self.weights_dtype, self.autocast_dtype = PRECISIONS[self.precision]
         self.model.to(self.weights_dtype)  # after the text: text embeddings are always fp32
-        # One replica per shard device (the first may be the model itself); not submodules, so a
-        # state_dict holds one copy.
-        self.replicas = [(torch.device(d), self.model if torch.device(d) == self.device else
-                          copy.deepcopy(self.model).to(d)) for d in shard_devices] or [(self.device, self.model)]
 
     @torch.no_grad()
     def embed_text(self, prompts) -> torch.Tensor:
@@ -589,24 +580,15 @@ class CLIPReward(nn.Module):
                                  device or self.device).to(self.weights_dtype)
 
     @torch.no_grad()
-    def _embed_shard(self, device, model, frames) -> torch.Tensor:
-        chunks = []
-        for i in range(0, len(frames), self.batch_size):
-            pixels = self.preprocess(frames[i:i + self.batch_size], device)
-            with torch.autocast(device.type, self.autocast_dtype) if self.autocast_dtype else contextlib.nullcontext():
-                chunks.append(features(model.get_image_features(pixel_values=pixels)).float())
-        return torch.cat(chunks).to(self.device) if chunks else torch.zeros(0, self.goal_emb.shape[0], device=self.device)
-
-    @torch.no_grad()
     def embed_images(self, frames) -> torch.Tensor:
-        """uint8 (N, H, W, 3) numpy or torch -> (N, D) unit-norm float32, split across the replicas."""
+        """uint8 (N, H, W, 3) numpy or torch -> (N, D) unit-norm float32, in chunks of batch_size."""
         check_frames(frames)
-        if len(self.replicas) == 1:
-            return F.normalize(self._embed_shard(*self.replicas[0], frames), dim=-1)
-        bounds = np.linspace(0, len(frames), len(self.replicas) + 1).round().astype(int)  # contiguous, even shards
-        with concurrent.futures.ThreadPoolExecutor(len(self.replicas)) as pool:  # GPUs run concurrently
-            shards = pool.map(lambda r, a, b: self._embed_shard(*r, frames[a:b]), self.replicas, bounds[:-1], bounds[1:])
-            return F.normalize(torch.cat(list(shards)), dim=-1)
+        chunks = [torch.zeros(0, self.goal_emb.shape[0], device=self.device)]
+        for i in range(0, len(frames), self.batch_size):
+            pixels = self.preprocess(frames[i:i + self.batch_size])
+            with torch.autocast(self.device.type, self.autocast_dtype) if self.autocast_dtype else contextlib.nullcontext():
+                chunks.append(features(self.model.get_image_features(pixel_values=pixels)).float())
+        return F.normalize(torch.cat(chunks), dim=-1)
 
     def forward(self, frames) -> torch.Tensor:
         return goal_baseline_reward(self.embed_images(frames), self.goal_emb, self.baseline_emb, self.alpha)
@@ -898,7 +880,7 @@ def train(args: Args):
     if uses_clip(args):
         reward_model = CLIPReward(args.clip_model, args.prompt, args.baseline_prompt, args.alpha, device=device,
                                   precision=args.reward_precision, batch_size=args.reward_batch_size,
-                                  shard_devices=args.reward_devices, log_prompts=args.log_prompt)
+                                  log_prompts=args.log_prompt)
 
     with contextlib.ExitStack() as cleanup:  # however the run ends, its workers are stopped and its files closed
         run_dir = open_run_directory(args, ckpt, cleanup)
@@ -1857,8 +1839,7 @@ def new_directory(base: Path) -> Path:
 
 def check_args(args: Args):
     """Mistakes in the flags, caught before any model is loaded or env is started."""
-    for flag, name in [("--device", args.device), *(("--reward-devices", d) for d in args.reward_devices)]:
-        check_device(flag, name)
+    check_device(args.device)
     if args.eval_checkpoint or args.resume:  # load_checkpoint, the first thing either does, checks the file
         if args.eval_checkpoint and args.eval_episodes < 1:
             raise UserError("--eval-episodes must be at least 1")
@@ -1916,17 +1897,17 @@ def check_args(args: Args):
         probe.close()
 
 
-def check_device(flag: str, name: str):
+def check_device(name: str):
     try:
         device = resolve_device(name)
     except RuntimeError:
         device = None
     if device is None or device.type not in ("cpu", "cuda"):
-        raise UserError(f"{flag} {name}: use auto, cpu, cuda or cuda:N")
+        raise UserError(f"--device {name}: use auto, cpu, cuda or cuda:N")
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise UserError(f"{flag} {name}: CUDA is not available (install a CUDA build of torch, or use --device cpu)")
+        raise UserError(f"--device {name}: CUDA is not available (install a CUDA build of torch, or use --device cpu)")
     if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
-        raise UserError(f"{flag} {name}: this machine has {torch.cuda.device_count()} GPU(s), cuda:0 to "
+        raise UserError(f"--device {name}: this machine has {torch.cuda.device_count()} GPU(s), cuda:0 to "
                         f"cuda:{torch.cuda.device_count() - 1}")
 
 

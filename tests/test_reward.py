@@ -147,15 +147,6 @@ def test_several_prompts_are_averaged_after_normalizing(tiny_clip):
     assert one.goal_emb.norm() == pytest.approx(1, abs=1e-5)
 
 
-def test_sharding_across_devices_equals_a_single_device(tiny_clip, frames):
-    single = vs.CLIPReward(tiny_clip, ["a robot"], batch_size=2)
-    sharded = vs.CLIPReward(tiny_clip, ["a robot"], batch_size=2, shard_devices=["cpu", "cpu", "cpu"])
-    assert len(sharded.replicas) == 3
-    torch.testing.assert_close(sharded(frames), single(frames), atol=1e-6, rtol=0)
-    assert sharded(frames[:2]).shape == (2,)  # fewer frames than replicas: empty shards are fine
-    assert len(sharded.state_dict()) == len(single.state_dict())  # replicas are not saved
-
-
 def test_auto_precision_is_the_authors_amp_fp16_on_cuda_and_fp32_on_cpu():
     assert vs.resolve_precision("auto", torch.device("cuda")) == "amp-fp16"
     assert vs.resolve_precision("auto", torch.device("cpu")) == "fp32"

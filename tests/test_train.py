@@ -339,7 +339,6 @@ def test_a_corrupt_checkpoint_gets_a_clear_error(tmp_path):
     (["--device", "tpu"], "--device tpu: use auto, cpu, cuda or cuda:N"),
     (["--device", "meta"], "--device meta: use auto, cpu, cuda or cuda:N"),
     (["--device", "cuda:1"], "--device cuda:1: CUDA is not available"),
-    (["--reward-devices", "cpu", "tpu"], "--reward-devices tpu: use auto, cpu, cuda or cuda:N"),
     (["--ent-coef", "auto_-1"], "--ent-coef must be 'auto', 'auto_X' or a number"),
     (["--batch-size", "600", "--buffer-size", "500"], "larger than --buffer-size"),
     (["--resume", "nowhere.pt"], "no checkpoint file"),
