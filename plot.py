@@ -366,7 +366,11 @@ def read_runs(patterns) -> dict:
     for d in dirs:
         args = json.loads((d / "args.json").read_text())
         episodes = [r for r in read_csv(d / "metrics.csv") if r["kind"] == "episode"]
-        groups.setdefault(f"{args['env_id']} {args['exp_name']} (reward {args['reward']})", []).append(episodes)
+        # the look, where it is not the paper's and the env has one; runs from before --look drew "textured" in code
+        look = args.get("look") or ("generated" if args.get("textured", True) else "stock")
+        look = look if vlmrm_sac.env_family(args["env_id"]) in vlmrm_sac.LOOK_FAMILIES else "paper"
+        label = f"{args['env_id']} {args['exp_name']} (reward {args['reward']}{'' if look == 'paper' else f', {look} look'})"
+        groups.setdefault(label, []).append(episodes)
     return groups
 
 

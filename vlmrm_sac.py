@@ -111,8 +111,7 @@ class Args:
     paper_camera: bool = True
     """Humanoid: the paper's fixed front camera (--no-paper-camera: the stock side camera that follows the body)"""
     look: Literal["paper", "generated", "stock"] = "paper"
-    """Humanoid, MountainCar: paper (the authors' image files, downloaded once), generated (stand-ins drawn in code,
-    offline), stock (gymnasium's; the paper's Fig. 3 ablation)"""
+    """Humanoid, MountainCar: paper (the authors' images, downloaded once), generated (drawn in code, offline), stock"""
     look_dir: Optional[str] = None
     """a folder holding the authors' image files, or a clone of their repository, instead of downloading them"""
     fast_render: bool = False
