@@ -96,14 +96,14 @@ def test_end_to_end_clip_reward_run(tmp_path, tiny_clip, env_id, extra, episode_
     train = [r for r in rows if r["kind"] == "train"]
     assert len(episodes) == 600 // episode_length  # 2 envs x 300 steps, every episode logged once
     assert all(int(r["episode_length"]) == episode_length for r in episodes)
-    for r in episodes:  # both returns are logged, whichever trains; CLIP rewards of a unit-norm model lie in [-1, 1]
-        assert abs(float(r["clip_return"])) <= episode_length and math.isfinite(float(r["env_return"]))
+    for r in episodes:  # both returns are logged, whichever trains (their values: the golden rows below)
+        assert r["clip_return"] and r["env_return"]
     if env_id != "Humanoid-v5":
         assert {r["success"] for r in episodes} <= {"0", "1"}
     if "--log-prompt" in extra:  # scored, never trained on: the golden rows below, recorded without, are unchanged
-        for r in episodes:
-            assert abs(float(r["clip_return[a pole]"])) <= episode_length and 0 <= float(r["goal_vote_share"]) <= 1
-        assert len({r["clip_return[a cart]"] for r in episodes}) > 1
+        for r in episodes:  # each sentence scores the frames its own way
+            assert len({r["clip_return"], r["clip_return[a pole]"], r["clip_return[a cart]"]}) == 3
+        assert len({r["goal_vote_share"] for r in episodes}) > 1 and len({r["clip_return[a cart]"] for r in episodes}) > 1
     learning = [r for r in train if r["qf_loss"]]
     assert learning and all(math.isfinite(float(r["qf_loss"])) and float(r["sps"]) > 0 for r in learning)
     shares = [float(learning[-1][f"share_{k}"]) for k in ("sim", "render", "reward", "update")]
