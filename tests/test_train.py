@@ -103,7 +103,7 @@ def test_end_to_end_clip_reward_run(tmp_path, tiny_clip, env_id, extra, episode_
     if "--log-prompt" in extra:  # scored, never trained on: the golden rows below, recorded without, are unchanged
         for r in episodes:  # each sentence scores the frames its own way
             assert len({r["clip_return"], r["clip_return[a pole]"], r["clip_return[a cart]"]}) == 3
-        assert len({r["goal_vote_share"] for r in episodes}) > 1 and len({r["clip_return[a cart]"] for r in episodes}) > 1
+        assert len({r["clip_return[a cart]"] for r in episodes}) > 1
     learning = [r for r in train if r["qf_loss"]]
     assert learning and all(math.isfinite(float(r["qf_loss"])) and float(r["sps"]) > 0 for r in learning)
     shares = [float(learning[-1][f"share_{k}"]) for k in ("sim", "render", "reward", "update")]
