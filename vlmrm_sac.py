@@ -940,8 +940,7 @@ def train(args: Args):
                     with timer("policy"):
                         actions = agent.act(obs)
                 with timer("env"):
-                    next_obs, env_rewards, terminated, truncated, success, sim, render = envs.step(actions, slot=t)
-                timer.worker_times(sim, render)
+                    next_obs, env_rewards, terminated, truncated, success = envs.step(actions, slot=t)
                 if labeller:
                     labeller.rendered(t, last=t == steps - 1)
                 ended = stretch.add(t, obs, actions, next_obs, env_rewards, terminated, truncated, success)
@@ -950,7 +949,7 @@ def train(args: Args):
                     progress.episodes[ended] += 1
                     with timer("env"):
                         obs[ended] = envs.reset({i: episode_seed(args.seed, i, int(progress.episodes[i])) for i in np.flatnonzero(ended)})
-            timer.split_env()
+            timer.split_env(*envs.worker_times())
 
             # --- 2. its CLIP rewards (time here = waiting for CLIP after the envs are done), into the buffer
             labels = np.full((steps, n, 1), np.nan, np.float32)  # (steps, n, C): the CLIP reward, the --log-prompt scores
@@ -988,7 +987,7 @@ def train(args: Args):
                 metrics.flush()
                 episodes.sps = row.get("sps", episodes.sps)
                 progress.next_log = next_due(progress.next_log, args.log_interval, progress.global_step)
-            elif progress.global_step // LIVE_LOSS_INTERVAL > first // LIVE_LOSS_INTERVAL:  # the losses' mean since the row
+            else:  # the live view gets the losses' mean since the last row after every stretch
                 tracker.log(progress.global_step, {TRACKED[k]: v for k, v in learner.running_means().items()})
             tracker.end_stretch()
             if progress.global_step >= progress.next_checkpoint:
@@ -1278,7 +1277,6 @@ class TimeSplit:
     def __init__(self):
         self.totals = collections.defaultdict(float)
         self.since = None  # (time, global step, totals) at the start of the log interval, once learning
-        self.sim = self.render = 0.0  # seconds the workers spent simulating and rendering in this stretch
 
     @contextlib.contextmanager
     def __call__(self, phase: str):
@@ -1290,15 +1288,11 @@ class TimeSplit:
         if self.since is None:
             self.since = (time.perf_counter(), global_step, dict(self.totals))
 
-    def worker_times(self, sim: float, render: float):
-        self.sim, self.render = self.sim + sim, self.render + render
-
-    def split_env(self):
+    def split_env(self, sim: float, render: float):
         """The stretch's env wall time, split into simulation and rendering as the workers measured them."""
-        wall, render_share = self.totals.pop("env"), self.render / max(self.sim + self.render, 1e-12)
+        wall, render_share = self.totals.pop("env"), render / max(sim + render, 1e-12)
         self.totals["sim"] += wall * (1 - render_share)
         self.totals["render"] += wall * render_share
-        self.sim = self.render = 0.0
 
     def row(self, global_step: int) -> dict:
         """sps and share_* since the last row (none before learning starts)."""
@@ -1507,7 +1501,6 @@ def live_name(column: str) -> Optional[str]:
                                    else None)
 
 
-LIVE_LOSS_INTERVAL = 100  # env steps: the losses reach the live view this often (CleanRL's), metrics.csv every --log-interval
 
 
 class Tracker:
@@ -1772,7 +1765,7 @@ def evaluate(args: Args):
         bar = cleanup.enter_context(tqdm(total=args.eval_episodes, unit="episode"))
         while len(rows) < args.eval_episodes:
             actions = agent.act(obs, deterministic=args.deterministic)
-            obs, env_rewards, terminated, truncated, success, _, _ = envs.step(actions)
+            obs, env_rewards, terminated, truncated, success = envs.step(actions)
             ended = terminated | truncated
             for i in range(n):
                 running[i]["frames"].append(envs.frames[0, i].copy())
@@ -2099,6 +2092,7 @@ class EnvPool:
     def __init__(self, env_kwargs: dict, num_envs: int, num_workers: int, frame_shape=None, slots: int = 1,
                  render_envs: int = 0):
         self.num_envs, self.frames, buffer = num_envs, None, None
+        self.sim_time = self.render_time = 0.0  # seconds the workers spent simulating and rendering (worker_times)
         ctx = multiprocessing.get_context("spawn")  # fresh workers: a fork would copy CUDA, GL and thread state
         if render_envs and frame_shape is not None:
             shape = (slots, render_envs, *frame_shape)
@@ -2167,11 +2161,17 @@ class EnvPool:
         return self._gather()
 
     def step(self, actions: np.ndarray, slot: int = 0):
-        """(obs, rewards, terminated, truncated, success), each (num_envs, ...), then the seconds spent simulating
-        and rendering, summed over envs. The envs that render write their frames into frames[slot]."""
+        """(obs, rewards, terminated, truncated, success), each (num_envs, ...). The envs that render write their
+        frames into frames[slot]; the workers' seconds spent simulating and rendering add up in worker_times."""
         results = self._call("step", [(actions[a:b], slot) for a, b in self.shares])
-        columns = [np.concatenate(parts) for parts in zip(*(r[0] for r in results))]
-        return (*columns, sum(r[1] for r in results), sum(r[2] for r in results))
+        self.sim_time += sum(r[1] for r in results)
+        self.render_time += sum(r[2] for r in results)
+        return [np.concatenate(parts) for parts in zip(*(r[0] for r in results))]
+
+    def worker_times(self) -> tuple:
+        """(seconds simulating, seconds rendering) summed over the workers since the last call."""
+        times, self.sim_time, self.render_time = (self.sim_time, self.render_time), 0.0, 0.0
+        return times
 
     def reset(self, seeds: dict, actions: Optional[dict] = None) -> np.ndarray:
         """Resets env i with seed seeds[i], for each i in `seeds`, and replays actions[i] if given (EnvGroup.reset);
