@@ -788,6 +788,14 @@ def actor_loss(obs, pi, qf1, qf2, ent_coef):
     return (ent_coef * log_prob - torch.min(qf1(obs, actions), qf2(obs, actions))).mean()
 
 
+def parse_ent_coef(value: str) -> tuple:
+    """--ent-coef -> (tuned?, initial value): "auto" (SB3's: tuned from 1), "auto_X" (tuned from X) or a fixed
+    number; ValueError for anything else."""
+    if value == "auto":
+        return True, 1.0
+    return value.startswith("auto_"), float(value[5:] if value.startswith("auto_") else value)
+
+
 class SAC(nn.Module):
     """All learned state in one module, so a checkpoint is one state_dict."""
 
@@ -801,9 +809,7 @@ class SAC(nn.Module):
             SoftQNetwork(obs_dim, act_dim, self.discrete, args.hidden_size) for _ in range(4))
         self.qf1_target.load_state_dict(self.qf1.state_dict())
         self.qf2_target.load_state_dict(self.qf2.state_dict())
-        # ent_coef: "auto" (SB3's: tuned, from 1), "auto_X" (tuned from X) or a fixed number
-        self.autotune = args.ent_coef.startswith("auto")
-        initial = float(args.ent_coef.partition("_")[2] or 1.0) if self.autotune else float(args.ent_coef)
+        self.autotune, initial = parse_ent_coef(args.ent_coef)
         # Target entropy: -|A| (continuous, SB3's; of the policy in [-1, 1], see `squash`);
         # 0.89 of the uniform policy's entropy (discrete, as CleanRL's discrete SAC: SB3's SAC has no discrete actions).
         self.target_entropy = 0.89 * math.log(act_dim) if self.discrete else -float(act_dim)
@@ -1864,9 +1870,9 @@ def check_args(args: Args):
     if args.batch_size > args.buffer_size:
         raise UserError(f"--batch-size {args.batch_size} is larger than --buffer-size {args.buffer_size}")
     try:
-        ok = float(args.ent_coef[5:] if args.ent_coef.startswith("auto_") else args.ent_coef) > 0 or args.ent_coef == "auto"
+        ok = parse_ent_coef(args.ent_coef)[1] > 0
     except ValueError:
-        ok = args.ent_coef == "auto"
+        ok = False
     if not ok:
         raise UserError(f"--ent-coef must be 'auto', 'auto_X' or a number, X and the number positive; got {args.ent_coef!r}")
     if uses_clip(args):
