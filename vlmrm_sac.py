@@ -18,6 +18,7 @@ import csv
 import difflib
 import functools
 import hashlib
+import importlib.util
 import json
 import math
 import multiprocessing
@@ -116,6 +117,8 @@ class Args:
     """a folder holding the authors' image files, or a clone of their repository, instead of downloading them"""
     fast_render: bool = False
     """MuJoCo: no multisampling, a 1024 shadow map: about 3x faster on a CPU, but frames differ visibly from the paper's"""
+    renderer: Literal["egl", "warp"] = "egl"
+    """Humanoid: egl (each worker renders its envs, the reference) or warp (MuJoCo Warp: all envs in one batch on --device)"""
     num_workers: Optional[int] = None
     """processes that step and render the envs; None: one per CPU core (at most one per env); 0: all in this process"""
 
@@ -378,9 +381,10 @@ def episode_seed(seed: int, env_idx: int, episode: int) -> int:
 
 
 def make_env_pool(args: Args, slots: int = 1, render_envs: int = 0) -> "EnvPool":
-    """The envs of a run, stepped by --num-workers processes that render into shared memory (Appendix A):
-    pool.step(actions, slot=t) steps every env, and env i < render_envs renders the state it reached into
-    pool.frames[t, i], a (slots, render_envs, H, W, 3) uint8 array that CLIP reads in place."""
+    """The envs of a run, stepped by --num-workers processes (Appendix A): pool.step(actions, slot=t) steps every
+    env, and the state env i < render_envs reached is drawn into pool.frames[t, i], (slots, render_envs, H, W, 3)
+    uint8, which CLIP reads in place: by the worker into shared memory (EGL), or, with --renderer warp, by
+    MuJoCo Warp in this process, all envs in one batch, into a tensor on --device (Appendix A's WarpRenderer)."""
     env_kwargs = dict(env_id=args.env_id, episode_length=episode_length_for(args), render_size=args.render_size,
                       paper_camera=args.paper_camera, look=args.look if render_envs else "stock",  # none is drawn
                       look_dir=args.look_dir, fast_render=args.fast_render,
@@ -388,7 +392,8 @@ def make_env_pool(args: Args, slots: int = 1, render_envs: int = 0) -> "EnvPool"
     # the shared buffer is made before any worker starts, so its frame size is found here
     shape = frame_shape(args) if render_envs else None
     num_workers = min(args.num_envs, len(os.sched_getaffinity(0))) if args.num_workers is None else args.num_workers
-    return EnvPool(env_kwargs, args.num_envs, num_workers, shape, slots, render_envs)
+    renderer = WarpRenderer(args, render_envs) if args.renderer == "warp" and render_envs else None
+    return EnvPool(env_kwargs, args.num_envs, num_workers, shape, slots, render_envs, renderer)
 
 
 def frame_shape(args: Args) -> tuple:
@@ -613,6 +618,11 @@ def pin_memory(array: np.ndarray) -> bool:
     if error:
         warnings.warn(f"could not page-lock the frame buffer (cudaError {error}): frames go to the GPU synchronously")
     return error == 0
+
+
+def host_copy(frame) -> np.ndarray:
+    """A copy in host memory of a frame of the pool's buffer (numpy, or a tensor with --renderer warp)."""
+    return frame.cpu().numpy().copy() if torch.is_tensor(frame) else frame.copy()
 
 
 def check_frames(frames):
@@ -1175,7 +1185,7 @@ class VideoRecorder:
             if self.state == "armed" and self.env0_fresh and not waiting:
                 self.state = "recording"
             if self.state == "recording":
-                self.frames.append(frames[t, 0].copy())  # its slot is rendered into again next stretch
+                self.frames.append(host_copy(frames[t, 0]))  # its slot is rendered into again next stretch
                 self.rewards.append(rewards[t])
             self.env0_fresh = bool(ended[t])
             if self.state == "recording" and ended[t]:
@@ -1201,7 +1211,7 @@ class Labeller:
     def __init__(self, reward_model: CLIPReward, frames: np.ndarray, batch_size: int, device: torch.device):
         self.reward_model, self.frames, self.batch_size = reward_model, frames, batch_size  # frames: (slots, n, H, W, 3)
         self.thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="clip")
-        self.pinned = device.type == "cuda" and pin_memory(frames)
+        self.pinned = device.type == "cuda" and isinstance(frames, np.ndarray) and pin_memory(frames)
         self.stream = torch.cuda.Stream(device) if device.type == "cuda" else None
         self.pending, self.labelled = [], 0  # futures of rewards, in step order; steps submitted so far
 
@@ -1774,7 +1784,7 @@ def evaluate(args: Args):
             obs, env_rewards, terminated, truncated, success = envs.step(actions)
             ended = terminated | truncated
             for i in range(n):
-                running[i]["frames"].append(envs.frames[0, i].copy())
+                running[i]["frames"].append(host_copy(envs.frames[0, i]))
                 running[i]["env_rewards"].append(float(env_rewards[i]))
                 if ended[i] and len(rows) < args.eval_episodes:
                     k = len(rows)
@@ -1865,6 +1875,12 @@ def check_args(args: Args):
         raise UserError(f"--episode-length must be at least 1, got {args.episode_length}")
     if args.time_feature and not episode_length_for(args):
         raise UserError(f"--time-feature needs a fixed episode length: give --episode-length for {args.env_id}")
+    if args.renderer == "warp" and env_family(args.env_id) != "Humanoid":
+        raise UserError(f"--renderer warp draws the Humanoid envs (the paper's MuJoCo task), not {args.env_id}: use --renderer egl")
+    if args.renderer == "warp" and args.fast_render:
+        raise UserError("--fast-render lowers EGL's quality; MuJoCo Warp (--renderer warp) has no such setting: drop one")
+    if args.renderer == "warp" and importlib.util.find_spec("mujoco_warp") is None:
+        raise UserError("--renderer warp needs MuJoCo Warp: pip install mujoco-warp (or use --renderer egl)")
     if not 0 <= args.gamma <= 1 or not 0 < args.tau <= 1:
         raise UserError(f"--gamma must be in [0, 1] and --tau in (0, 1]; got gamma={args.gamma}, tau={args.tau}")
     if args.batch_size > args.buffer_size:
@@ -1942,7 +1958,8 @@ def check_resources(args: Args, device: torch.device, slots: int, render_envs: i
     """Refuses a run whose buffers cannot fit, before anything is allocated or written: the shared frame buffer
     (slots x render_envs x H x W x 3 bytes, in /dev/shm or, if it does not fit there, a file in the temp folder),
     MuJoCo's offscreen buffers (about 56 bytes per pixel per rendering env at paper quality, 14 with --fast-render,
-    measured with CPU rendering), and the replay buffer (on --device)."""
+    measured with CPU rendering), and the replay buffer (on --device). With --renderer warp the frames are on
+    --device and the shared buffer holds only states."""
     if render_envs and args.look == "paper" and env_family(args.env_id) in LOOK_FAMILIES:
         authors_images(args.look_dir)  # the paper look's image files: downloaded by the first run, or refused here
     probe = gym.make(args.env_id)
@@ -1954,10 +1971,13 @@ def check_resources(args: Args, device: torch.device, slots: int, render_envs: i
     replay_on_host = device.type != "cuda"
     shape = frame_shape(args) if render_envs else (0, 0, 0)
     frame_bytes = slots * render_envs * int(np.prod(shape))
-    gl_bytes = render_envs * args.render_size ** 2 * (14 if args.fast_render else 56) if is_mujoco(args.env_id) else 0
+    warp = args.renderer == "warp"
+    gl_bytes = render_envs * args.render_size ** 2 * (14 if args.fast_render else 56) if is_mujoco(args.env_id) and not warp else 0
+    on_gpu = {"the replay buffer": replay_bytes if device.type == "cuda" else 0,
+              "the frames": frame_bytes if warp and device.type == "cuda" else 0}
 
     needs = {f"the frame buffer (--train-frequency {slots} x --num-envs {render_envs} x {shape[0]}x{shape[1]}x3 bytes, "
-             "--render-size for MuJoCo)": frame_bytes,
+             "--render-size for MuJoCo)": 0 if on_gpu["the frames"] else frame_bytes,
              f"MuJoCo's offscreen buffers ({render_envs} envs x --render-size {args.render_size} squared)": gl_bytes,
              f"the replay buffer (--buffer-size {args.buffer_size:,} transitions of {obs_dim} numbers)":
                  replay_bytes if replay_on_host else 0}
@@ -1967,7 +1987,7 @@ def check_resources(args: Args, device: torch.device, slots: int, render_envs: i
         raise UserError(f"this run needs {fmt_bytes(sum(needs.values()))} of memory and {fmt_bytes(available)} is "
                         f"available: {parts}; lower the flags named")
     shm_free = shutil.disk_usage("/dev/shm").free if os.path.isdir("/dev/shm") else 0
-    if frame_bytes > shm_free:
+    if frame_bytes > shm_free and not warp:
         tmp_free = shutil.disk_usage(tempfile.gettempdir()).free
         if frame_bytes > tmp_free:
             raise UserError(f"the frame buffer needs {fmt_bytes(frame_bytes)} ({slots} steps per stretch x {render_envs} "
@@ -1976,11 +1996,12 @@ def check_resources(args: Args, device: torch.device, slots: int, render_envs: i
                             "or --render-size")
         print(f"note: the frame buffer ({fmt_bytes(frame_bytes)}) does not fit /dev/shm ({fmt_bytes(shm_free)} free), so "
               f"it is kept in a file in {tempfile.gettempdir()}")
-    if replay_bytes and not replay_on_host:
+    if sum(on_gpu.values()):
         free = torch.cuda.mem_get_info(device)[0]
-        if replay_bytes > free:
-            raise UserError(f"the replay buffer needs {fmt_bytes(replay_bytes)} on {device} ({args.buffer_size:,} "
-                            f"transitions of {obs_dim} observations) and {fmt_bytes(free)} is free there: lower --buffer-size")
+        if sum(on_gpu.values()) > free:
+            parts = ", ".join(f"{what} {fmt_bytes(n)}" for what, n in on_gpu.items() if n)
+            raise UserError(f"this run needs {fmt_bytes(sum(on_gpu.values()))} on {device} ({parts}) and {fmt_bytes(free)} "
+                            "is free there: lower --buffer-size, or --train-frequency, --num-envs or --render-size")
 
 
 def memory_available() -> int:
@@ -2012,11 +2033,12 @@ def main(args: Args):
 
 class EnvGroup:
     """Envs `first, first + 1, ...` of a pool, stepped one after another by one process. After each step an
-    env renders the state it reached straight into its slot of the frame buffer (the last step of an
-    episode included: the authors' code stored the next episode's first frame there)."""
+    env renders the state it reached straight into its slot of the shared buffer (the last step of an
+    episode included: the authors' code stored the next episode's first frame there), or, for --renderer
+    warp (`states`), writes the MuJoCo state it reached (qpos) there for the batch renderer."""
 
-    def __init__(self, envs: list, first: int, frames: Optional[np.ndarray]):
-        self.envs, self.first, self.frames = envs, first, frames
+    def __init__(self, envs: list, first: int, frames: Optional[np.ndarray], states: bool = False):
+        self.envs, self.first, self.frames, self.states = envs, first, frames, states
         self.set_rendering([True] * len(envs))
 
     def set_rendering(self, flags):
@@ -2032,8 +2054,8 @@ class EnvGroup:
             start = time.perf_counter()
             obs, reward, terminated, truncated, info = env.step(action)
             stepped = time.perf_counter()
-            if self.rendering[k]:
-                self.frames[slot, self.first + k] = render(env)  # one copy; it also undoes MuJoCo's flipped view
+            if self.rendering[k]:  # (a frame: one copy, which also undoes MuJoCo's flipped view)
+                self.frames[slot, self.first + k] = env.unwrapped.data.qpos if self.states else render(env)
             sim_time, render_time = sim_time + stepped - start, render_time + time.perf_counter() - stepped
             rows.append((obs, reward, terminated, truncated, float(info["success"]) if "success" in info else math.nan))
         return [np.array(column) for column in zip(*rows)], sim_time, render_time
@@ -2059,17 +2081,19 @@ class EnvGroup:
             env.close()
 
 
-def env_worker(conn, env_kwargs: dict, first: int, count: int, frame_buffer, frames_shape):
+def env_worker(conn, env_kwargs: dict, first: int, count: int, frame_buffer, frames_shape, states: bool):
     """A worker process: builds envs first .. first + count - 1, then runs the pool's commands until "close". It
     exits quietly when the trainer is gone (its end of the pipe closes)."""
     # Ctrl-C and SIGTERM are handled by the trainer, which finishes its stretch and saves: workers ignore
     # them so they are still there to finish it. The trainer stops them (and kills them if it must).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    frames = None if frame_buffer is None else np.frombuffer(frame_buffer, np.uint8).reshape(frames_shape)
+    frames = None
+    if frame_buffer is not None:
+        frames = np.frombuffer(frame_buffer, np.float64 if states else np.uint8).reshape(frames_shape)
     group = None
     try:
-        group = EnvGroup([make_env(**env_kwargs) for _ in range(count)], first, frames)
+        group = EnvGroup([make_env(**env_kwargs) for _ in range(count)], first, frames, states)
         conn.send(("ok", group.spaces()))
         while (message := conn.recv())[0] != "close":
             command, data = message
@@ -2091,30 +2115,38 @@ class EnvPool:
 
     Frames never go through a pipe: the envs render into `frames`, a (slots, render_envs, H, W, 3) uint8
     buffer in memory shared with the workers, env i of step t into `frames[t, i]`, and the trainer reads
-    views of it. Only the first `render_envs` envs render. Autoreset is off: the trainer resets finished
-    envs itself, so every step is a real transition.
+    views of it. With a `renderer` (WarpRenderer), the workers write the states they reached into the shared
+    buffer instead, and step() draws them into `frames`, then a tensor on the renderer's device. Only the first
+    `render_envs` envs render. Autoreset is off: the trainer resets finished envs itself, so every step is a
+    real transition.
     """
 
     def __init__(self, env_kwargs: dict, num_envs: int, num_workers: int, frame_shape=None, slots: int = 1,
-                 render_envs: int = 0):
-        self.num_envs, self.frames, buffer = num_envs, None, None
+                 render_envs: int = 0, renderer: Optional["WarpRenderer"] = None):
+        self.num_envs, self.frames, self.shared, buffer = num_envs, None, None, None
+        self.renderer, self.rendering = renderer, bool(render_envs)
         self.sim_time = self.render_time = 0.0  # seconds the workers spent simulating and rendering (worker_times)
         ctx = multiprocessing.get_context("spawn")  # fresh workers: a fork would copy CUDA, GL and thread state
         if render_envs and frame_shape is not None:
-            shape = (slots, render_envs, *frame_shape)
-            buffer = ctx.RawArray("B", int(np.prod(shape)))  # shared memory (/dev/shm, or a temp file if too small)
-            self.frames = np.frombuffer(buffer, np.uint8).reshape(shape)
+            shape, dtype = (slots, render_envs, *frame_shape), np.uint8
+            if renderer is not None:
+                shape, dtype = (slots, render_envs, renderer.nq), np.float64
+            buffer = ctx.RawArray("B", int(np.prod(shape)) * np.dtype(dtype).itemsize)  # /dev/shm, or a temp file
+            self.shared = np.frombuffer(buffer, dtype).reshape(shape)
+            self.frames = self.shared if renderer is None else \
+                torch.zeros((slots, render_envs, *frame_shape), dtype=torch.uint8, device=renderer.device)
         bounds = np.linspace(0, num_envs, max(1, min(num_workers, num_envs)) + 1).round().astype(int)
         self.shares = list(zip(bounds[:-1].tolist(), bounds[1:].tolist()))
         self.local, self.conns, self.processes = None, [], []
         if num_workers == 0:
-            self.local = EnvGroup([make_env(**env_kwargs) for _ in range(num_envs)], 0, self.frames)
+            self.local = EnvGroup([make_env(**env_kwargs) for _ in range(num_envs)], 0, self.shared, renderer is not None)
             spaces = self.local.spaces()
         else:
             for a, b in self.shares:
                 parent, child = ctx.Pipe()
-                shape = None if self.frames is None else self.frames.shape
-                process = ctx.Process(target=env_worker, args=(child, env_kwargs, a, b - a, buffer, shape), daemon=True)
+                shape = None if self.shared is None else self.shared.shape
+                process = ctx.Process(target=env_worker, args=(child, env_kwargs, a, b - a, buffer, shape, renderer is not None),
+                                      daemon=True)
                 process.start()
                 child.close()
                 self.conns.append(parent)
@@ -2172,6 +2204,10 @@ class EnvPool:
         results = self._call("step", [(actions[a:b], slot) for a, b in self.shares])
         self.sim_time += sum(r[1] for r in results)
         self.render_time += sum(r[2] for r in results)
+        if self.renderer is not None and self.rendering:
+            start = time.perf_counter()
+            self.renderer.render(self.shared[slot], out=self.frames[slot])
+            self.render_time += time.perf_counter() - start
         return [np.concatenate(parts) for parts in zip(*(r[0] for r in results))]
 
     def worker_times(self) -> tuple:
@@ -2187,6 +2223,7 @@ class EnvPool:
         return np.stack([obs for part in parts for obs in part])
 
     def set_rendering(self, flags):
+        self.rendering = self.frames is not None and any(flags[:self.frames.shape[1]])
         self._call("set_rendering", [(list(flags[a:b]),) for a, b in self.shares])
 
     def close(self, wait: float = 10.0):
@@ -2212,6 +2249,87 @@ class EnvPool:
 
     def __exit__(self, error_type, *_):
         self.close(wait=0.0 if error_type else 10.0)  # after a failure, nothing is worth waiting for
+
+
+class WarpRenderer:
+    """--renderer warp: MuJoCo's batch renderer (MuJoCo Warp) draws the states the workers reached, all envs in
+    one batch, on the run's device (Warp's CPU device on a CPU); on a GPU the frames stay there, for CLIP.
+    It renders a model of its own from the same XML (so the same qpos): Warp renders only the model's cameras,
+    so the paper camera is written in as a fixed camera (the stock camera is the XML's "track"), and the
+    solver is one Warp takes (rendering needs only kinematics). Frames differ from EGL's: results/benchmarks.md."""
+
+    def __init__(self, args: Args, nworld: int, samples_per_pixel: int = 1):
+        import mujoco
+        import warp
+
+        warp.config.log_level = warp.LOG_WARNING  # no line per compiled kernel
+        import mujoco_warp
+
+        self.wp, self.mjw, self.device = warp, mujoco_warp, resolve_device(args.device)
+        images = authors_images(args.look_dir) if args.look == "paper" else None
+        root = ET.parse(humanoid_xml(args.look, images)).getroot()
+        ET.SubElement(root.find("worldbody"), "camera", name="paper", **paper_camera_pose())
+        sky = root.find("asset/texture[@type='skybox']")
+        if sky is not None and sky.get("file") and "gridsize" not in sky.attrib:  # one image, on every face (paper look)
+            sky.attrib = {"type": "skybox", "file": six_faces(sky.get("file")), "gridsize": "6 1", "gridlayout": "RLUDFB"}
+        mjm = mujoco.MjModel.from_xml_string(ET.tostring(root, encoding="unicode"))
+        mjm.opt.solver = mujoco.mjtSolver.mjSOL_NEWTON  # Warp refuses PGS; no physics runs here
+        self.nq, self.size = mjm.nq, args.render_size
+        try:
+            self.wp_device = warp.get_device("cpu" if self.device.type == "cpu" else f"cuda:{self.device.index or 0}")
+        except Exception as e:  # a driver older than Warp's CUDA build wants, say
+            raise UserError(f"MuJoCo Warp cannot use {self.device} ({e}): use --renderer egl") from None
+        with warp.ScopedDevice(self.wp_device):
+            try:
+                self.model = mujoco_warp.put_model(mjm)
+            except NotImplementedError as e:
+                raise UserError(f"MuJoCo Warp cannot render this model ({e}): use --renderer egl") from None
+            self.data = mujoco_warp.make_data(mjm, nworld=nworld)
+            self.context = mujoco_warp.create_render_context(
+                mjm, nworld=nworld, cam_res=(self.size, self.size), render_rgb=True, render_depth=False,
+                use_textures=True, use_shadows=True, render_skybox=True, cam_active=["paper" if args.paper_camera else "track"],
+                samples_per_pixel=samples_per_pixel)
+
+    def render(self, qpos: np.ndarray, out: torch.Tensor):
+        """Draws qpos (nworld, nq) into out, uint8 (nworld, H, W, 3) on the renderer's device."""
+        mjw = self.mjw
+        with self.wp.ScopedDevice(self.wp_device):
+            self.data.qpos.assign(qpos.astype(np.float32))
+            mjw.kinematics(self.model, self.data)
+            mjw.com_pos(self.model, self.data)  # the tracking camera follows the centre of mass
+            mjw.camlight(self.model, self.data)
+            mjw.refit_bvh(self.model, self.data, self.context)
+            mjw.render(self.model, self.data, self.context)
+            self.wp.synchronize_device(self.wp_device)
+        bgra = self.wp.to_torch(self.context.rgb_data).view(torch.uint8).view(*out.shape[:-1], 4)  # no copy
+        out.copy_(bgra[..., :3].flip(-1))
+        if self.device.type == "cuda":  # CLIP reads the frames on its own stream
+            torch.cuda.current_stream(self.device).synchronize()
+
+
+def six_faces(image_file: str) -> str:
+    """The image stacked six times, once per cube face: the texture MuJoCo makes of a one-image skybox, in the
+    layout Warp reads (it samples a skybox as six stacked faces, and would stretch one image over them all)."""
+    data = Path(image_file).read_bytes()
+    path = cache_dir() / f"skybox_six_faces_{hashlib.sha1(data).hexdigest()[:12]}.png"
+    if not path.is_file():
+        import imageio.v3
+
+        image = imageio.v3.imread(data)[..., :3]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, imageio.v3.imwrite("<bytes>", np.concatenate([image] * 6), extension=".png"))
+    return str(path)
+
+
+def paper_camera_pose() -> dict:
+    """PAPER_CAMERA (MuJoCo's free camera) as a fixed camera's MJCF attributes: the same view."""
+    az, el = math.radians(PAPER_CAMERA["azimuth"]), math.radians(PAPER_CAMERA["elevation"])
+    forward = np.array([math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el)])
+    right = np.cross(forward, [0.0, 0.0, 1.0])
+    right /= np.linalg.norm(right)
+    pos = PAPER_CAMERA["lookat"] - PAPER_CAMERA["distance"] * forward
+    return {"pos": " ".join(f"{v:.6f}" for v in pos), "fovy": "45",
+            "xyaxes": " ".join(f"{v:.6f}" for v in (*right, *np.cross(right, forward)))}
 
 
 # ======================================================================================

@@ -5,6 +5,7 @@ it is not a test.
     python tests/benchmark_throughput.py --arch vit-b-32            # paper config: 32 envs, 480x480, 100x100 updates
     python tests/benchmark_throughput.py --arch vit-bigG-14 --stretches 3
     python tests/benchmark_throughput.py --arch vit-b-32 --num-envs 4 --train-frequency 25 --stretches 2   # a CPU
+    python tests/benchmark_throughput.py --arch vit-b-32 --renderer warp      # the paper config, MuJoCo Warp
     python tests/benchmark_throughput.py --arch vit-bigG-14 --stretches 3 --profile loop.prof   # where "other" goes
 
 Reports: end-to-end env steps/s after learning starts and its time split (simulation, rendering,
@@ -49,13 +50,17 @@ ARCHS = {  # the real widths and depths of open_clip's ViT-B-32 and ViT-bigG-14;
                         text=dict(hidden_size=1280, num_hidden_layers=32, num_attention_heads=20, intermediate_size=5120,
                                   hidden_act="gelu"),
                         projection_dim=1280),
+    "mini-64": dict(vision=dict(hidden_size=64, num_hidden_layers=3, num_attention_heads=4, intermediate_size=256,
+                                patch_size=16, image_size=64),  # the size of the small CLIPs in results/mini_clip
+                    text=dict(hidden_size=64, num_hidden_layers=3, num_attention_heads=4, intermediate_size=256),
+                    projection_dim=64),
 }
 
 
 @dataclass
 class Bench:
     arch: str = "vit-b-32"
-    """vit-b-32 or vit-bigG-14"""
+    """vit-b-32, vit-bigG-14, or mini-64 (a small CLIP of 64-pixel images, the size trained here)"""
     num_envs: int = 32
     train_frequency: int = 100
     """vector steps per stretch (the paper: 100)"""
@@ -65,6 +70,8 @@ class Bench:
     render_size: int = 480
     reward_batch_size: int = 256
     fast_render: bool = False
+    renderer: str = "egl"
+    """egl or warp (MuJoCo Warp), as vlmrm_sac.py's --renderer"""
     num_workers: Optional[int] = None
     """env worker processes (default: the script's, one per CPU core)"""
     look: str = "paper"
@@ -366,12 +373,13 @@ def main(b: Bench):
     workers = b.num_workers if b.num_workers is not None else min(b.num_envs, len(os.sched_getaffinity(0)))
     print(f"# {b.arch}, {b.num_envs} envs on {workers} workers x {b.train_frequency} steps per stretch, {b.gradient_steps} "
           f"gradient steps, {b.render_size}px"
-          f"{' fast-render' if b.fast_render else ''}, on {device_name(device)}, commit {commit}")
+          f"{' fast-render' if b.fast_render else ''}, renderer {b.renderer}, on {device_name(device)}, commit {commit}")
     with tempfile.TemporaryDirectory() as tmp:
         clip_path = build_clip(b.arch, os.path.join(tmp, "clip"))
         per_stretch = b.num_envs * b.train_frequency
         args = vlmrm_sac.Args(env_id="Humanoid-v5", num_envs=b.num_envs, train_frequency=b.train_frequency,
                        gradient_steps=b.gradient_steps, render_size=b.render_size, fast_render=b.fast_render,
+                       renderer=b.renderer,
                        num_workers=b.num_workers, reward_precision=b.reward_precision,
                        look=b.look, look_dir=b.look_dir,
                        clip_model=clip_path, prompt=("a humanoid robot kneeling",), device=b.device,

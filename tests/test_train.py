@@ -259,6 +259,40 @@ def test_evaluation_writes_episodes_frames_videos_and_labels(tmp_path, tiny_clip
     assert (again / "labels.csv").read_text().splitlines() == ["episode,goal_share", "0,", "1,"]
 
 
+def stop_and_resume(flags, at_step: int, total: int, env=None) -> tuple:
+    """Starts a run, sends SIGTERM once it has logged a training row at or past at_step, checks that it saved
+    mid-episode and said how to go on, then resumes it to the end. Returns its run folder and the step it stopped at."""
+    run_dir = Path(flags[flags.index("--run-dir") + 1])
+    proc = subprocess.Popen([sys.executable, str(ROOT / "vlmrm_sac.py"), *map(str, flags)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1",
+                                                                      "HF_HUB_OFFLINE": "1", **(env or {})}, cwd=ROOT)
+    deadline = time.time() + 300
+    while time.time() < deadline:  # stop it once it is training, well before the end
+        runs = list(run_dir.glob("*/metrics.csv")) if run_dir.exists() else []
+        if runs and any(r["kind"] == "train" and r["qf_loss"] and int(r["global_step"]) >= at_step
+                        for r in read_metrics(runs[0].parent)):
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 143, out
+    assert "--resume" in out
+    run = only_run(run_dir)
+    blob = torch.load(run / "checkpoints" / "latest.pt", weights_only=False)
+    stopped_at = blob["state"]["global_step"]
+    assert at_step <= stopped_at < total and blob["buffer"] is not None
+    assert (blob["episodes"]["length"] > 0).all() and blob["episodes"]["actions"]  # mid-episode
+    run_script("--resume", run / "checkpoints" / "latest.pt", env=env)
+    return run, stopped_at
+
+
+def assert_same_run(a: list, b: list):
+    assert len(a) == len(b) and [r["global_step"] for r in a] == [r["global_step"] for r in b]
+    assert [r["env_return"] for r in a] == [r["env_return"] for r in b]  # same episodes, same returns
+    assert [r["clip_return"] for r in a] == [r["clip_return"] for r in b]  # the same frames, scored alike
+    assert [r["qf_loss"] for r in a] == [r["qf_loss"] for r in b]  # the same gradient steps, averaged alike
+
+
 RESUME = ["--env-id", "MountainCarContinuous-v0", "--reward", "env", "--no-log-clip-reward", "--video-interval", 0,
           "--episode-length", 151, "--num-envs", 2, "--train-frequency", 20, "--gradient-steps", 10,
           "--learning-starts", 200, "--batch-size", 32, "--buffer-size", 100000, "--log-interval", 400,
@@ -273,33 +307,10 @@ def test_sigterm_then_resume_equals_a_straight_run(tmp_path):
     and the resumed run continues the same W&B run."""
     straight, stopped = tmp_path / "straight", tmp_path / "stopped"
     run_script(*RESUME, "--run-dir", straight)
-
     wandb_env = {"WANDB_MODE": "offline", "WANDB_SILENT": "true"}
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", **wandb_env}
-    proc = subprocess.Popen([sys.executable, str(ROOT / "vlmrm_sac.py"), *map(str, RESUME), "--track", "--run-dir",
-                             str(stopped)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT)
-    deadline = time.time() + 300
-    while time.time() < deadline:  # stop it once it is training, well before the end
-        runs = list(stopped.glob("*/metrics.csv")) if stopped.exists() else []
-        if runs and any(r["kind"] == "train" and r["qf_loss"] and int(r["global_step"]) >= 1200
-                        for r in read_metrics(runs[0].parent)):
-            break
-        time.sleep(0.2)
-    proc.send_signal(signal.SIGTERM)
-    out, _ = proc.communicate(timeout=300)
-    assert proc.returncode == 143, out
-    assert "--resume" in out
-    run = only_run(stopped)
-    blob = torch.load(run / "checkpoints" / "latest.pt", weights_only=False)
-    stopped_at = blob["state"]["global_step"]
-    assert 1200 <= stopped_at < 6000 and blob["buffer"] is not None
-    assert (blob["episodes"]["length"] > 0).all() and blob["episodes"]["actions"]  # mid-episode
-
-    run_script("--resume", run / "checkpoints" / "latest.pt", env=wandb_env)
+    run, stopped_at = stop_and_resume([*RESUME, "--track", "--run-dir", stopped], 1200, 6000, env=wandb_env)
     a, b = read_metrics(only_run(straight)), read_metrics(run)
-    assert len(a) == len(b) and [r["global_step"] for r in a] == [r["global_step"] for r in b]
-    assert [r["env_return"] for r in a] == [r["env_return"] for r in b]  # same episodes, same returns
-    assert [r["qf_loss"] for r in a] == [r["qf_loss"] for r in b]  # the same gradient steps, averaged alike
+    assert_same_run(a, b)
 
     live_view.assert_events_match(run, b)
     first, second = live_view.read_wandb(run)
@@ -350,6 +361,10 @@ def test_a_corrupt_checkpoint_gets_a_clear_error(tmp_path):
     (["--env-id", "Humanoid-v5", "--render-size", "20000", "--train-frequency", "1", "--look", "generated"],
      "MuJoCo's offscreen buffers"),
     (["--run-dir", "/proc/vlmrm_runs"], "cannot write into /proc/vlmrm_runs"),
+    (["--env-id", "CartPole-v1", "--renderer", "warp"], "--renderer warp draws the Humanoid envs"),
+    (["--renderer", "warp", "--fast-render"], "--fast-render lowers EGL's quality"),
+    (["--renderer", "warp", "--render-size", "20000", "--train-frequency", "1000", "--look", "generated"],
+     "the frame buffer (--train-frequency 1000 x --num-envs 32 x 20000x20000x3"),
     (["--log-prompt", " "], "empty prompt"),
     (["--log-prompt", "a robot falling", "--log-prompt", "a robot falling"], "is given twice"),
     (["--log-prompt", "a humanoid robot kneeling"], "is a goal prompt"),
@@ -583,3 +598,37 @@ def test_a_resumed_runs_event_files_hide_what_was_logged_after_its_checkpoint(tm
             tracker.log(step, {"charts/episodic_return": 100.0 + step})
     scalars, _ = live_view.read_events(tmp_path)
     assert scalars["charts/episodic_return"] == [(s, float(s)) for s in range(1, 6)] + [(s, 100.0 + s) for s in range(6, 9)]
+
+
+# Humanoid under both renderers: fixed 50-step episodes, so a stop at a stretch of 25 falls mid-episode
+WARP = ["--env-id", "Humanoid-v5", "--look", "generated", "--render-size", 64, "--episode-length", 60, "--num-envs", 2,
+        "--total-timesteps", 1200, "--learning-starts", 200, "--train-frequency", 25, "--gradient-steps", 10,
+        "--batch-size", 32, "--buffer-size", 5000, "--log-interval", 200, "--video-interval", 0, "--save-buffer",
+        "--checkpoint-interval", 100000, "--reward-batch-size", 64, "--seed", 2]
+
+
+def test_a_warp_rendered_run_steps_as_the_egl_run_and_only_its_frames_differ(tmp_path, tiny_clip):
+    """--renderer warp changes who draws the frames, not the envs: trained on the env's reward with the CLIP reward
+    logged, the run has EGL's observations, returns and losses; only the logged CLIP returns differ, and by little."""
+    runs = {}
+    for renderer in ("egl", "warp"):
+        run_script(*WARP, "--reward", "env", "--clip-model", tiny_clip, "--renderer", renderer, "--run-dir", tmp_path / renderer,
+                   *(["--fast-render"] if renderer == "egl" else []))  # EGL at paper quality: 3x longer, the same steps
+        runs[renderer] = only_run(tmp_path / renderer)
+    a, b = read_metrics(runs["egl"]), read_metrics(runs["warp"])
+    assert [r["env_return"] for r in a] == [r["env_return"] for r in b] and [r["qf_loss"] for r in a] == [r["qf_loss"] for r in b]
+    buffers = [torch.load(run / "checkpoints" / "latest.pt", weights_only=False)["buffer"]["data"] for run in runs.values()]
+    assert all(torch.equal(buffers[0][k], buffers[1][k]) for k in ("obs", "next_obs", "actions", "rewards", "dones"))
+    clip_a, clip_b = (np.array([float(r["clip_return"]) for r in rows if r["kind"] == "episode"]) for rows in (a, b))
+    assert len(clip_a) == 1200 // 60 and not np.array_equal(clip_a, clip_b)
+    # the renderers agree on which episodes look more like the goal; Warp's 64-pixel frames (aliased, one sample per
+    # pixel) move this random CLIP's every reward by about the same amount: measured +0.57 per 60-step episode
+    assert np.corrcoef(clip_a, clip_b)[0, 1] > 0.9 and np.abs(clip_b - clip_a).mean() < 0.3 * np.abs(clip_a).mean()
+
+
+def test_a_warp_rendered_clip_run_resumed_equals_a_straight_one(tmp_path, tiny_clip):
+    """Trained on the CLIP reward of Warp's frames: stopped mid-episode and resumed, the run equals a straight one."""
+    flags = [*WARP, "--clip-model", tiny_clip, "--renderer", "warp", "--num-workers", 0]
+    run_script(*flags, "--run-dir", tmp_path / "straight")
+    run, _ = stop_and_resume([*flags, "--run-dir", tmp_path / "stopped"], 600, 1200)
+    assert_same_run(read_metrics(only_run(tmp_path / "straight")), read_metrics(run))
