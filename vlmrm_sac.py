@@ -4,9 +4,11 @@ Rocamonde et al., "Vision-Language Models are Zero-Shot Reward Models for Reinfo
 ICLR 2024 (arXiv 2310.12921). One file, read top to bottom:
 
     Args -> environments (the paper's rules) -> reward model (CLIP + goal-baseline projection)
-    -> SAC (networks, buffer, update) -> training loop (train(), then its parts) -> evaluation -> entry point
-    -> Appendix A: the env pool (worker processes rendering into shared memory)
-    -> Appendix B: the paper's looks (humanoid textures, MountainCar's landscape), generated in code
+    -> SAC (networks, buffer, update) -> the training loop, train() -> evaluation -> main
+    -> Appendix A: the loop's parts (a stretch, CLIP labelling, gradient steps, metrics, videos, checkpoints)
+    -> Appendix B: input checks and faults
+    -> Appendix C: the env pool (worker processes stepping the envs; EGL or MuJoCo Warp rendering)
+    -> Appendix D: the paper's looks (the authors' image files; stand-ins generated in code)
 
     python vlmrm_sac.py --prompt "a humanoid robot kneeling" --baseline-prompt "a humanoid robot"
 """
@@ -54,24 +56,6 @@ from tqdm import tqdm
 # ======================================================================================
 # Args
 # ======================================================================================
-
-
-class UserError(ValueError):
-    """A mistake in the user's input: printed as one line that says what to do, without a traceback."""
-
-
-class RunFailed(RuntimeError):
-    """A run that cannot go on (a worker died, the disk is full, the losses diverged): printed as one line, after
-    every worker is stopped; `details` (e.g. a worker's traceback) go to the run's error.log, and a `resumable`
-    failure's line says how to continue from the last checkpoint."""
-
-    def __init__(self, message: str, details: str = "", resumable: bool = True):
-        super().__init__(message)
-        self.details, self.resumable = details, resumable
-
-
-class Aborted(Exception):
-    """A second Ctrl-C: the run stops at once without saving (exit status 130)."""
 
 
 PAPER_CLIP_MODEL = "laion/CLIP-ViT-bigG-14-laion2B-39B-b160k"  # ViT-bigG-14, the paper's humanoid model
@@ -219,7 +203,7 @@ CARTPOLE_X_LIMIT = 2.4  # the cart is clipped to the stock track, +-2.4
 CARTPOLE_UPRIGHT = 12 * 2 * math.pi / 360  # the stock termination angle: inside it the pole is up
 MOUNTAINCAR_X_RANGE = (-1.2, 0.6)  # the stock track
 MOUNTAINCAR_GOAL = 0.45  # the flag: once reached, x is capped there
-LOOK_FAMILIES = ("Humanoid", "MountainCarContinuous")  # the envs whose look --look chooses (Appendix B)
+LOOK_FAMILIES = ("Humanoid", "MountainCarContinuous")  # the envs whose look --look chooses (Appendix D)
 
 
 def env_family(env_id: str) -> str:
@@ -381,10 +365,10 @@ def episode_seed(seed: int, env_idx: int, episode: int) -> int:
 
 
 def make_env_pool(args: Args, slots: int = 1, render_envs: int = 0) -> "EnvPool":
-    """The envs of a run, stepped by --num-workers processes (Appendix A): pool.step(actions, slot=t) steps every
+    """The envs of a run, stepped by --num-workers processes (Appendix C): pool.step(actions, slot=t) steps every
     env, and the state env i < render_envs reached is drawn into pool.frames[t, i], (slots, render_envs, H, W, 3)
     uint8, which CLIP reads in place: by the worker into shared memory (EGL), or, with --renderer warp, by
-    MuJoCo Warp in this process, all envs in one batch, into a tensor on --device (Appendix A's WarpRenderer)."""
+    MuJoCo Warp in this process, all envs in one batch, into a tensor on --device (Appendix C's WarpRenderer)."""
     env_kwargs = dict(env_id=args.env_id, episode_length=episode_length_for(args), render_size=args.render_size,
                       paper_camera=args.paper_camera, look=args.look if render_envs else "stock",  # none is drawn
                       look_dir=args.look_dir, fast_render=args.fast_render,
@@ -394,17 +378,6 @@ def make_env_pool(args: Args, slots: int = 1, render_envs: int = 0) -> "EnvPool"
     num_workers = min(args.num_envs, len(os.sched_getaffinity(0))) if args.num_workers is None else args.num_workers
     renderer = WarpRenderer(args, render_envs) if args.renderer == "warp" and render_envs else None
     return EnvPool(env_kwargs, args.num_envs, num_workers, shape, slots, render_envs, renderer)
-
-
-def frame_shape(args: Args) -> tuple:
-    """(H, W, 3) of the env's frames: --render-size for MuJoCo, else what a probe renders (classic control: 400 x 600)."""
-    if is_mujoco(args.env_id):
-        return (args.render_size, args.render_size, 3)
-    probe = make_env(args.env_id, look=args.look, look_dir=args.look_dir)
-    probe.reset(seed=0)
-    shape = probe.render().shape
-    probe.close()
-    return shape
 
 
 # ======================================================================================
@@ -429,53 +402,6 @@ def goal_baseline_reward(image_emb: torch.Tensor, goal_emb: torch.Tensor, baseli
         along = diff @ direction / direction.dot(direction)  # (N,)
         projected = projected + alpha * along[:, None] * direction
     return 1 - 0.5 * projected.pow(2).sum(-1)
-
-
-def check_prompts(goal_prompts, baseline_prompts, alpha: float, log_prompts=(), warn: bool = True):
-    """Errors a user can cause with the reward flags, found before any model is loaded."""
-    if not goal_prompts:
-        raise UserError("no goal prompt: pass one with --prompt \"a humanoid robot kneeling\"")
-    for p in (*goal_prompts, *baseline_prompts, *log_prompts):
-        if not isinstance(p, str) or not p.strip():
-            raise UserError(f"empty prompt {p!r}: every --prompt, --baseline-prompt and --log-prompt needs some words")
-    if not 0.0 <= alpha <= 1.0:
-        raise UserError(f"alpha must be in [0, 1] (the goal-baseline regularization strength), got {alpha}")
-    if alpha > 0 and not baseline_prompts:
-        raise UserError(f"alpha = {alpha} projects onto the goal-baseline direction: also pass --baseline-prompt")
-    if alpha > 0 and set(goal_prompts) == set(baseline_prompts):
-        raise UserError("goal and baseline prompts are the same, so there is no goal-baseline direction: "
-                         "use a baseline that describes the scene without the goal, or --alpha 0")
-    for k, p in enumerate(log_prompts):
-        if p in log_prompts[:k]:
-            raise UserError(f"--log-prompt {p!r} is given twice: log each sentence once")
-        if p in goal_prompts:
-            raise UserError(f"--log-prompt {p!r} is a goal prompt, whose return is logged anyway: log other sentences")
-        if alpha > 0 and {p} == set(baseline_prompts):
-            raise UserError(f"--log-prompt {p!r} is the baseline prompt: with alpha > 0 it has no direction to be "
-                            "scored along; log other sentences")
-    if warn and baseline_prompts and alpha == 0:
-        print("warning: --baseline-prompt has no effect with --alpha 0 (the reward is the cosine similarity with the goal)",
-              file=sys.stderr)
-
-
-def load_pretrained(loader, name: str, **kwargs):
-    """`loader.from_pretrained(name)` with an error that says what to do when it fails."""
-    try:
-        return loader.from_pretrained(name, **kwargs)
-    except (OSError, ValueError) as e:
-        if os.path.isdir(name):
-            hint = f"the directory {name!r} exists but holds no loadable model (was it saved with save_pretrained?)"
-        elif name.startswith((".", "/", "~")) or os.sep in name.strip("/").replace("/", "", 1):
-            hint = f"there is no local directory {name!r}"
-        elif os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0") or os.environ.get("TRANSFORMERS_OFFLINE", "0") not in ("", "0"):
-            hint = ("you are offline (HF_HUB_OFFLINE) and it is not in the local Hugging Face cache: download it "
-                    "once on a machine with network, or pass a local directory saved with save_pretrained (e.g. "
-                    "results/mini_clip/cartpole_tiny, README's demo)")
-        else:
-            hint = ("it is not on the Hugging Face hub or the hub cannot be reached: check the id for typos "
-                    "(the paper's is laion/CLIP-ViT-bigG-14-laion2B-39B-b160k), or pass a local directory (offline, "
-                    "--clip-model results/mini_clip/cartpole_tiny runs README's demo)")
-        raise UserError(f"could not load {name!r}: {hint}. ({type(e).__name__}: {str(e).splitlines()[0][:200]})") from None
 
 
 def features(output) -> torch.Tensor:
@@ -609,26 +535,6 @@ class CLIPReward(nn.Module):
         logged = torch.stack([goal_baseline_reward(x, e, self.baseline_emb, self.alpha) for e in self.log_emb], 1)
         vote = x @ F.normalize(self.goal_emb, dim=0) > (x @ self.log_emb.T).max(1).values  # (N,)
         return torch.cat([reward[:, None], logged, vote[:, None].float()], 1)
-
-
-def pin_memory(array: np.ndarray) -> bool:
-    """Page-lock a host array in place (cudaHostRegister, portable to every GPU), so that copies from it to a
-    GPU are asynchronous DMA. Best effort: where the driver refuses, copies stay synchronous."""
-    error = int(torch.cuda.cudart().cudaHostRegister(array.ctypes.data, array.nbytes, 1))
-    if error:
-        warnings.warn(f"could not page-lock the frame buffer (cudaError {error}): frames go to the GPU synchronously")
-    return error == 0
-
-
-def host_copy(frame) -> np.ndarray:
-    """A copy in host memory of a frame of the pool's buffer (numpy, or a tensor with --renderer warp)."""
-    return frame.cpu().numpy().copy() if torch.is_tensor(frame) else frame.copy()
-
-
-def check_frames(frames):
-    dtype_ok = frames.dtype in (np.uint8, torch.uint8)
-    if not dtype_ok or frames.ndim != 4 or frames.shape[-1] != 3:
-        raise UserError(f"frames must be uint8 RGB images of shape (N, H, W, 3); got {tuple(frames.shape)} {frames.dtype}")
 
 
 # ======================================================================================
@@ -880,12 +786,7 @@ class SAC(nn.Module):
 
 
 def train(args: Args):
-    ckpt = load_checkpoint(args.resume) if args.resume else None
-    if ckpt is not None:  # a resumed run keeps its own args; --clip-model and --look-dir may say where its files are
-        args = Args(**{**ckpt["args"], "resume": args.resume, "look_dir": args.look_dir or ckpt["args"]["look_dir"],
-                       "clip_model": choose_clip_model(args.clip_model, ckpt["args"]["clip_model"])})
-    else:
-        args = replace(args, clip_model=choose_clip_model(args.clip_model))
+    args, ckpt = args_of_run(args)  # a resumed run's own args, and its checkpoint
     device = resolve_device(args.device)
     n = args.num_envs
     render_envs = n if uses_clip(args) else int(args.video_interval > 0)  # without CLIP, env 0 renders for videos
@@ -911,28 +812,16 @@ def train(args: Args):
         metrics = cleanup.enter_context(MetricsLog(run_dir / "metrics.csv", progress.metrics_rows if ckpt else None, tracker,
                                                    args.log_prompt))
         episodes = EpisodeLog(metrics, progress, n, train_on_clip=args.reward == "clip", log_prompts=args.log_prompt)
-        video = VideoRecorder(run_dir / "videos", args.video_interval, "CLIP reward" if args.reward == "clip" else "env reward",
-                              tracker)
+        video = VideoRecorder(run_dir / "videos", args, tracker)
         labeller = cleanup.enter_context(Labeller(reward_model, envs.frames, args.reward_batch_size, device)) if reward_model else None
         timer = TimeSplit()
         stop = stop_on_signals()
         bar = cleanup.enter_context(tqdm(total=args.total_timesteps, initial=progress.global_step, unit="step",
                                          dynamic_ncols=True, smoothing=0.1))
+        checkpoints = Checkpoints(run_dir / "checkpoints", args, agent, buffer, progress, episodes, learner, metrics, video)
         if ckpt is not None:
-            episodes.load_state_dict(ckpt["episodes"])
-            learner.load_state_dict(ckpt["learner"])
-            video.state = "armed" if progress.video_pending else "idle"  # the video that was due at the stop
-            video.env0_fresh = episodes.length[0] == 0
+            checkpoints.restore_loop(ckpt)
 
-        def checkpoint(name: str, with_buffer: bool = False):
-            metrics.flush()
-            progress.metrics_rows, progress.video_pending = metrics.rows, video.active
-            save_checkpoint(run_dir / "checkpoints" / name, agent, args, progress, episodes, learner,
-                            buffer if with_buffer else None)
-
-        # env 0's last whole episode, recorded whatever --video-interval: with fixed-length episodes, they all end together
-        length = episode_length_for(args)
-        final_start = (math.ceil(args.total_timesteps / n) // length - 1) * length * n if length else -1
         # each env at the start of its episode; after a resume, replayed to where the checkpoint stopped
         seeds = {i: episode_seed(args.seed, i, int(e)) for i, e in enumerate(progress.episodes)}
         obs = envs.reset(seeds, episodes.running_actions())
@@ -941,7 +830,7 @@ def train(args: Args):
             steps = min(args.train_frequency, math.ceil((args.total_timesteps - first) / n))
             if first + steps * n > args.learning_starts:
                 timer.start(first)  # steps/s and the time split count from the first stretch that is trained on
-            video.arm(first, progress, final_start if args.video_interval and first <= final_start < first + steps * n else None)
+            video.arm(first, first + steps * n, progress)
             if args.use_sde:  # gSDE: each env explores the stretch with one draw of the noise weights
                 agent.actor.resample_noise(n)
             if reward_model is None:  # only env 0 renders, and only while a video is recorded
@@ -991,33 +880,16 @@ def train(args: Args):
                     learner.update(buffer)
                 progress.gradient_step += args.gradient_steps
             if learner.nonfinite:
-                checkpoint("nonfinite.pt")
+                saved = checkpoints.save("nonfinite.pt")
                 raise RunFailed(f"the losses became non-finite at step {progress.global_step:,} (the state is saved in "
-                                f"{run_dir / 'checkpoints' / 'nonfinite.pt'} for inspection): start again with lower learning "
-                                "rates (--q-lr, --policy-lr) or a fixed --ent-coef", resumable=False)
+                                f"{saved} for inspection): start again with lower learning rates (--q-lr, --policy-lr) or "
+                                "a fixed --ent-coef", resumable=False)
 
-            # --- 5. log, checkpoint (a stop adds no row: a resumed run has the straight run's rows)
-            if progress.global_step >= progress.next_log or progress.global_step >= args.total_timesteps:
-                row = {"global_step": progress.global_step, "kind": "train", **learner.losses(), **timer.row(progress.global_step)}
-                metrics.write(row)
-                metrics.flush()
-                episodes.sps = row.get("sps", episodes.sps)
-                progress.next_log = next_due(progress.next_log, args.log_interval, progress.global_step)
-            else:  # the live view gets the losses' mean since the last row after every stretch
-                tracker.log(progress.global_step, {TRACKED[k]: v for k, v in learner.running_means().items()})
-            tracker.end_stretch()
-            if progress.global_step >= progress.next_checkpoint:
-                # the next one is due first, so that a run resumed from any of these checkpoints keeps their grid
-                progress.next_checkpoint = next_due(progress.next_checkpoint, args.checkpoint_interval, progress.global_step)
-                checkpoint(f"step_{progress.global_step:09d}.pt")
-                # best.pt, which the paper evaluates: the authors' rule, the best mean training return over the window
-                window = progress.returns_window
-                if progress.global_step > args.learning_starts and window and np.mean(window) > progress.best_return:
-                    progress.best_return = float(np.mean(window))
-                    checkpoint("best.pt")
-                checkpoint("latest.pt", with_buffer=args.save_buffer)
+            # --- 5. log (a stop adds no row: a resumed run has the straight run's rows), checkpoints
+            log_stretch(progress, args, metrics, tracker, learner, timer, episodes)
+            checkpoints.save_due()
 
-        checkpoint("latest.pt", with_buffer=args.save_buffer)
+        checkpoints.save("latest.pt", with_buffer=args.save_buffer)
     if stop:  # the shell's convention for a process stopped by a signal: 128 + its number (130 Ctrl-C, 143 SIGTERM)
         print(f"stopped at step {progress.global_step:,}; continue with: python vlmrm_sac.py --resume {run_dir / 'checkpoints' / 'latest.pt'}")
         raise SystemExit(128 + stop[0])
@@ -1025,7 +897,151 @@ def train(args: Args):
     return run_dir
 
 
-# --- the loop's parts: its state, a stretch, episodes, video, CLIP labelling, gradient steps, timing ---
+# ======================================================================================
+# Evaluation: the paper's protocol (people label the frames of each episode)
+# ======================================================================================
+
+
+def evaluate(args: Args):
+    """Runs --eval-episodes episodes of a checkpoint's policy and writes, under runs/<run>/eval_<step>/:
+    eval.csv (per episode: CLIP return, ground-truth return, success; the --log-prompt columns of metrics.csv),
+    videos/episode_XXX.mp4, frames/episode_XXX.npz (every frame, uint8 (T, H, W, 3), its CLIP reward `clip_rewards`;
+    with logged prompts also `log_rewards` (T, K) and `goal_votes` (T,)) and labels.csv to fill in."""
+    ckpt = load_checkpoint(args.eval_checkpoint)
+    saved = ckpt["args"]
+    run_args = Args(**{**saved, "num_envs": min(saved["num_envs"], args.eval_episodes), "device": args.device,
+                       "num_workers": args.num_workers, "clip_model": choose_clip_model(args.clip_model, saved["clip_model"]),
+                       "look_dir": args.look_dir or saved["look_dir"],
+                       "log_prompt": args.log_prompt or saved["log_prompt"]})  # --log-prompt given: these instead
+    device = resolve_device(run_args.device)
+    n = run_args.num_envs
+    run_dir = Path(args.eval_checkpoint).resolve().parent.parent
+    check_writable(run_dir)
+    check_resources(run_args, device, slots=1, render_envs=n, replay=False)
+    torch.manual_seed(args.seed)
+    reward_model = None
+    if uses_clip(run_args):
+        reward_model = CLIPReward(run_args.clip_model, run_args.prompt, run_args.baseline_prompt, run_args.alpha,
+                                  device=device, precision=run_args.reward_precision, batch_size=run_args.reward_batch_size,
+                                  log_prompts=run_args.log_prompt)
+    elif run_args.log_prompt:
+        raise UserError("--log-prompt scores frames with the CLIP model, which this run does not use (--no-log-clip-reward)")
+    with contextlib.ExitStack() as cleanup:  # however it ends, the workers are stopped
+        envs = cleanup.enter_context(make_env_pool(run_args, slots=1, render_envs=n))
+        agent = SAC(int(np.prod(envs.single_observation_space.shape)), envs.single_action_space, run_args, device)
+        restore_agent(agent, ckpt, args.eval_checkpoint)
+        # A new folder for every evaluation: an old labels.csv must never pair with new episodes
+        out_dir = new_directory(run_dir / f"eval_{ckpt['state']['global_step']:09d}")
+        (out_dir / "frames").mkdir()
+        print(f"evaluating {args.eval_checkpoint} for {args.eval_episodes} episodes -> {out_dir}")
+
+        episodes = np.zeros(n, dtype=int)
+        eval_seed = lambda i, e: episode_seed(args.seed, 1_000_000 + i, e)  # never a training episode's seed  # noqa: E731
+        obs = envs.reset({i: eval_seed(i, 0) for i in range(n)})
+        if agent.actor.sde:  # gSDE: a draw of the noise weights per env, again after every episode end
+            agent.actor.resample_noise(n)
+        running = [{"frames": [], "env_rewards": []} for _ in range(n)]
+        rows = []
+        bar = cleanup.enter_context(tqdm(total=args.eval_episodes, unit="episode"))
+        while len(rows) < args.eval_episodes:
+            actions = agent.act(obs, deterministic=args.deterministic)
+            obs, env_rewards, terminated, truncated, success = envs.step(actions)
+            ended = terminated | truncated
+            for i in range(n):
+                running[i]["frames"].append(host_copy(envs.frames[0, i]))
+                running[i]["env_rewards"].append(float(env_rewards[i]))
+                if ended[i] and len(rows) < args.eval_episodes:
+                    k = len(rows)
+                    frames = np.stack(running[i]["frames"])  # (T, H, W, 3)
+                    labels = reward_model.label(frames).cpu().numpy() if reward_model else np.full((len(frames), 1), np.nan)
+                    clip = labels[:, 0]  # (T,) CLIP rewards; then (--log-prompt) each logged prompt's and the votes
+                    logged = {"log_rewards": labels[:, 1:-1], "goal_votes": labels[:, -1]} if run_args.log_prompt else {}
+                    with writing(eval_episode_file(out_dir, k)):
+                        np.savez_compressed(eval_episode_file(out_dir, k), frames=frames, clip_rewards=clip, **logged)
+                    shown = clip if reward_model else np.array(running[i]["env_rewards"])
+                    write_video(eval_episode_file(out_dir, k, "videos"), frames, shown,
+                                "CLIP reward" if reward_model else "env reward")
+                    rows.append({"episode": k, "clip_return": float(np.sum(clip)), "env_return": sum(running[i]["env_rewards"]),
+                                 "success": "" if np.isnan(success[i]) else int(success[i]), "length": len(frames),
+                                 **prompt_scores(run_args.log_prompt, labels.sum(0), len(frames))})
+                    bar.update(1)
+                if ended[i]:
+                    running[i] = {"frames": [], "env_rewards": []}
+            if ended.any():
+                episodes[ended] += 1
+                obs[ended] = envs.reset({i: eval_seed(i, int(episodes[i])) for i in np.flatnonzero(ended)})
+                if agent.actor.sde:
+                    agent.actor.resample_noise(n)
+    with writing(out_dir / "eval.csv"), open(out_dir / "eval.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, ["episode", "clip_return", "env_return", "success", "length",
+                                    *prompt_columns(run_args.log_prompt)])
+        writer.writeheader()
+        writer.writerows(rows)
+    labels = out_dir / LABELS_CSV  # the paper's protocol: the share of each episode's steps that show the goal
+    with writing(labels):
+        labels.write_text("episode,goal_share\n" + "".join(f"{r['episode']},\n" for r in rows))
+    print(f"wrote {out_dir / 'eval.csv'}; label the episodes in {labels} (goal_share: 0, 25, 50, 75 or 100)")
+    return out_dir
+
+
+# ======================================================================================
+# Entry point
+# ======================================================================================
+
+
+def main(args: Args):
+    """A mistake in the input or a failed run ends with one line on stderr and exit status 1; an aborted run (a second
+    Ctrl-C) with 130. A run stopped by Ctrl-C or SIGTERM saves, then exits with 130 or 143 (train)."""
+    try:
+        check_args(args)
+        return evaluate(args) if args.eval_checkpoint else train(args)
+    except (UserError, RunFailed) as e:
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(1) from None
+    except (Aborted, KeyboardInterrupt) as e:
+        print(f"{e or 'aborted'}", file=sys.stderr)
+        raise SystemExit(130) from None
+
+
+# ======================================================================================
+# Appendix A: the loop's parts. What train() calls: its state (Progress), a stretch of transitions, the
+# episode rows, CLIP labelling on a side thread, the gradient steps, timing, videos, metrics and the live
+# view, checkpoints and resume. They assume the method above and change nothing it computes.
+# ======================================================================================
+
+
+LABELS_CSV = "labels.csv"  # an evaluation's episodes, for people to label (goal_share); plot.py reads it
+
+
+def eval_episode_file(eval_dir, k: int, kind: str = "frames") -> Path:
+    """An evaluation's episode k: frames/episode_XXX.npz (read by plot.py) or videos/episode_XXX.mp4."""
+    return Path(eval_dir) / kind / f"episode_{k:03d}.{'npz' if kind == 'frames' else 'mp4'}"
+
+
+def new_directory(base: Path) -> Path:
+    """base, or base_2, base_3, ... if taken: mkdir is atomic, so two processes never get the same directory."""
+    path, k = base, 1
+    while True:
+        try:
+            path.mkdir(parents=True)
+            return path
+        except FileExistsError:
+            k += 1
+            path = base.with_name(f"{base.name}_{k}")
+
+
+def pin_memory(array: np.ndarray) -> bool:
+    """Page-lock a host array in place (cudaHostRegister, portable to every GPU), so that copies from it to a
+    GPU are asynchronous DMA. Best effort: where the driver refuses, copies stay synchronous."""
+    error = int(torch.cuda.cudart().cudaHostRegister(array.ctypes.data, array.nbytes, 1))
+    if error:
+        warnings.warn(f"could not page-lock the frame buffer (cudaError {error}): frames go to the GPU synchronously")
+    return error == 0
+
+
+def host_copy(frame) -> np.ndarray:
+    """A copy in host memory of a frame of the pool's buffer (numpy, or a tensor with --renderer warp)."""
+    return frame.cpu().numpy().copy() if torch.is_tensor(frame) else frame.copy()
 
 
 @dataclass
@@ -1156,8 +1172,12 @@ class VideoRecorder:
     """Every --video-interval steps, records env 0's next whole episode, with the reward under each frame (the
     model's own CLIP reward, as in metrics.csv, or the env's), and those rewards beside it in step_*.rewards.txt."""
 
-    def __init__(self, folder: Path, interval: int, label: str, tracker: Optional["Tracker"] = None):
-        self.folder, self.interval, self.label, self.tracker = folder, interval, label, tracker
+    def __init__(self, folder: Path, args: Args, tracker: Optional["Tracker"] = None):
+        self.folder, self.interval, self.tracker = folder, args.video_interval, tracker
+        self.label = "CLIP reward" if args.reward == "clip" else "env reward"
+        # where env 0's last whole episode begins: with fixed-length episodes, they all end together
+        length, n = episode_length_for(args), args.num_envs
+        self.last_start = (math.ceil(args.total_timesteps / n) // length - 1) * length * n if length and self.interval else -1
         self.state = "idle"  # idle -> armed (waiting for env 0's next episode) -> recording -> idle
         self.env0_fresh = True  # env 0 is at the start of an episode
         self.final_start = None  # the global step at which the run's last whole episode begins, in its stretch
@@ -1167,16 +1187,16 @@ class VideoRecorder:
     def active(self) -> bool:
         return self.state != "idle"
 
-    def arm(self, global_step: int, progress: Progress, final_start: Optional[int] = None):
-        """At a stretch's start: every --video-interval steps, env 0's next episode is due. In the stretch where the
-        run's last whole episode begins (final_start), that episode is due instead: a run ends with a video of the
-        policy it trained."""
-        if final_start is not None:
-            self.final_start = final_start
+    def arm(self, start: int, end: int, progress: Progress):
+        """At the start of the stretch of steps [start, end): every --video-interval steps, env 0's next episode is
+        due. In the stretch where the run's last whole episode begins, that episode is due instead: a run ends with
+        a video of the policy it trained."""
+        if start <= self.last_start < end:
+            self.final_start = self.last_start
             self.state = "armed" if self.state == "idle" else self.state
-        elif self.interval and self.state == "idle" and global_step >= progress.next_video:
+        elif self.interval and self.state == "idle" and start >= progress.next_video:
             self.state = "armed"
-            progress.next_video = next_due(progress.next_video, self.interval, global_step)
+            progress.next_video = next_due(progress.next_video, self.interval, start)
 
     def record(self, frames: Optional[np.ndarray], rewards: np.ndarray, ended: np.ndarray, first_step: int, n: int):
         """A stretch: the frame buffer (slots, render_envs, H, W, 3), env 0's rewards and episode ends (steps,)."""
@@ -1517,8 +1537,6 @@ def live_name(column: str) -> Optional[str]:
                                    else None)
 
 
-
-
 class Tracker:
     """The live view of a run: TensorBoard event files in the run directory (unless --no-tensorboard) and, with
     --track, a Weights & Biases run named after the directory. Both get each metrics.csv row's values at its global
@@ -1670,6 +1688,69 @@ def restore_agent(agent: SAC, ckpt: dict, path: str):
                         f"version?): {str(e).splitlines()[0]}") from None
 
 
+def args_of_run(args: Args) -> tuple:
+    """(args, checkpoint or None) of the run to train: a resumed run keeps its own args, but --clip-model and
+    --look-dir may say where its files are now."""
+    ckpt = load_checkpoint(args.resume) if args.resume else None
+    if ckpt is None:
+        return replace(args, clip_model=choose_clip_model(args.clip_model)), None
+    return Args(**{**ckpt["args"], "resume": args.resume, "look_dir": args.look_dir or ckpt["args"]["look_dir"],
+                   "clip_model": choose_clip_model(args.clip_model, ckpt["args"]["clip_model"])}), ckpt
+
+
+def log_stretch(progress: Progress, args: Args, metrics: "MetricsLog", tracker: "Tracker", learner: "Learner",
+                timer: "TimeSplit", episodes: EpisodeLog):
+    """After a stretch: a training row (losses, steps/s, time split) every --log-interval steps and at the end; after
+    the others, the live view gets the losses' mean since the last row."""
+    if progress.global_step >= progress.next_log or progress.global_step >= args.total_timesteps:
+        row = {"global_step": progress.global_step, "kind": "train", **learner.losses(), **timer.row(progress.global_step)}
+        metrics.write(row)
+        metrics.flush()
+        episodes.sps = row.get("sps", episodes.sps)
+        progress.next_log = next_due(progress.next_log, args.log_interval, progress.global_step)
+    else:
+        tracker.log(progress.global_step, {TRACKED[k]: v for k, v in learner.running_means().items()})
+    tracker.end_stretch()
+
+
+class Checkpoints:
+    """A run's checkpoints/: step_*.pt every --checkpoint-interval steps; among them best.pt, which the paper
+    evaluates (the authors' rule: the best mean training return over the last --best-window episodes); latest.pt
+    with each, at the end and at a stop (with the replay buffer if --save-buffer); nonfinite.pt if losses diverge."""
+
+    def __init__(self, folder: Path, args: Args, agent: SAC, buffer: ReplayBuffer, progress: Progress,
+                 episodes: EpisodeLog, learner: "Learner", metrics: "MetricsLog", video: VideoRecorder):
+        self.folder, self.args, self.agent, self.buffer, self.progress = folder, args, agent, buffer, progress
+        self.episodes, self.learner, self.metrics, self.video = episodes, learner, metrics, video
+
+    def save(self, name: str, with_buffer: bool = False) -> Path:
+        self.metrics.flush()
+        self.progress.metrics_rows, self.progress.video_pending = self.metrics.rows, self.video.active
+        save_checkpoint(self.folder / name, self.agent, self.args, self.progress, self.episodes, self.learner,
+                        self.buffer if with_buffer else None)
+        return self.folder / name
+
+    def save_due(self):
+        progress, args = self.progress, self.args
+        if progress.global_step < progress.next_checkpoint:
+            return
+        # the next one is due first, so that a run resumed from any of these checkpoints keeps their grid
+        progress.next_checkpoint = next_due(progress.next_checkpoint, args.checkpoint_interval, progress.global_step)
+        self.save(f"step_{progress.global_step:09d}.pt")
+        window = progress.returns_window
+        if progress.global_step > args.learning_starts and window and np.mean(window) > progress.best_return:
+            progress.best_return = float(np.mean(window))
+            self.save("best.pt")
+        self.save("latest.pt", with_buffer=args.save_buffer)
+
+    def restore_loop(self, ckpt: dict):
+        """The loop's parts where the checkpoint left them (resume() restored the agent, buffer and counters)."""
+        self.episodes.load_state_dict(ckpt["episodes"])
+        self.learner.load_state_dict(ckpt["learner"])
+        self.video.state = "armed" if self.progress.video_pending else "idle"  # the video that was due at the stop
+        self.video.env0_fresh = self.episodes.length[0] == 0
+
+
 def resume(ckpt: dict, agent: SAC, buffer: ReplayBuffer, args: Args) -> Progress:
     """A run where the checkpoint left it: networks, optimizers, RNG states, replay buffer, counters."""
     restore_agent(agent, ckpt, args.resume)
@@ -1734,115 +1815,80 @@ def atomic_write(path, data: bytes):
 
 
 # ======================================================================================
-# Evaluation: the paper's protocol (people label the frames of each episode)
+# Appendix B: input checks and faults. Mistakes in the flags and runs that cannot fit are refused here, before
+# any model loads or run folder exists, each with one line; they assume nothing but Args.
 # ======================================================================================
 
 
-def evaluate(args: Args):
-    """Runs --eval-episodes episodes of a checkpoint's policy and writes, under runs/<run>/eval_<step>/:
-    eval.csv (per episode: CLIP return, ground-truth return, success; the --log-prompt columns of metrics.csv),
-    videos/episode_XXX.mp4, frames/episode_XXX.npz (every frame, uint8 (T, H, W, 3), its CLIP reward `clip_rewards`;
-    with logged prompts also `log_rewards` (T, K) and `goal_votes` (T,)) and labels.csv to fill in."""
-    ckpt = load_checkpoint(args.eval_checkpoint)
-    saved = ckpt["args"]
-    run_args = Args(**{**saved, "num_envs": min(saved["num_envs"], args.eval_episodes), "device": args.device,
-                       "num_workers": args.num_workers, "clip_model": choose_clip_model(args.clip_model, saved["clip_model"]),
-                       "look_dir": args.look_dir or saved["look_dir"],
-                       "log_prompt": args.log_prompt or saved["log_prompt"]})  # --log-prompt given: these instead
-    device = resolve_device(run_args.device)
-    n = run_args.num_envs
-    run_dir = Path(args.eval_checkpoint).resolve().parent.parent
-    check_writable(run_dir)
-    check_resources(run_args, device, slots=1, render_envs=n, replay=False)
-    torch.manual_seed(args.seed)
-    reward_model = None
-    if uses_clip(run_args):
-        reward_model = CLIPReward(run_args.clip_model, run_args.prompt, run_args.baseline_prompt, run_args.alpha,
-                                  device=device, precision=run_args.reward_precision, batch_size=run_args.reward_batch_size,
-                                  log_prompts=run_args.log_prompt)
-    elif run_args.log_prompt:
-        raise UserError("--log-prompt scores frames with the CLIP model, which this run does not use (--no-log-clip-reward)")
-    with contextlib.ExitStack() as cleanup:  # however it ends, the workers are stopped
-        envs = cleanup.enter_context(make_env_pool(run_args, slots=1, render_envs=n))
-        agent = SAC(int(np.prod(envs.single_observation_space.shape)), envs.single_action_space, run_args, device)
-        restore_agent(agent, ckpt, args.eval_checkpoint)
-        # A new folder for every evaluation: an old labels.csv must never pair with new episodes
-        out_dir = new_directory(run_dir / f"eval_{ckpt['state']['global_step']:09d}")
-        (out_dir / "frames").mkdir()
-        print(f"evaluating {args.eval_checkpoint} for {args.eval_episodes} episodes -> {out_dir}")
-
-        episodes = np.zeros(n, dtype=int)
-        eval_seed = lambda i, e: episode_seed(args.seed, 1_000_000 + i, e)  # never a training episode's seed  # noqa: E731
-        obs = envs.reset({i: eval_seed(i, 0) for i in range(n)})
-        if agent.actor.sde:  # gSDE: a draw of the noise weights per env, again after every episode end
-            agent.actor.resample_noise(n)
-        running = [{"frames": [], "env_rewards": []} for _ in range(n)]
-        rows = []
-        bar = cleanup.enter_context(tqdm(total=args.eval_episodes, unit="episode"))
-        while len(rows) < args.eval_episodes:
-            actions = agent.act(obs, deterministic=args.deterministic)
-            obs, env_rewards, terminated, truncated, success = envs.step(actions)
-            ended = terminated | truncated
-            for i in range(n):
-                running[i]["frames"].append(host_copy(envs.frames[0, i]))
-                running[i]["env_rewards"].append(float(env_rewards[i]))
-                if ended[i] and len(rows) < args.eval_episodes:
-                    k = len(rows)
-                    frames = np.stack(running[i]["frames"])  # (T, H, W, 3)
-                    labels = reward_model.label(frames).cpu().numpy() if reward_model else np.full((len(frames), 1), np.nan)
-                    clip = labels[:, 0]  # (T,) CLIP rewards; then (--log-prompt) each logged prompt's and the votes
-                    logged = {"log_rewards": labels[:, 1:-1], "goal_votes": labels[:, -1]} if run_args.log_prompt else {}
-                    with writing(eval_episode_file(out_dir, k)):
-                        np.savez_compressed(eval_episode_file(out_dir, k), frames=frames, clip_rewards=clip, **logged)
-                    shown = clip if reward_model else np.array(running[i]["env_rewards"])
-                    write_video(eval_episode_file(out_dir, k, "videos"), frames, shown,
-                                "CLIP reward" if reward_model else "env reward")
-                    rows.append({"episode": k, "clip_return": float(np.sum(clip)), "env_return": sum(running[i]["env_rewards"]),
-                                 "success": "" if np.isnan(success[i]) else int(success[i]), "length": len(frames),
-                                 **prompt_scores(run_args.log_prompt, labels.sum(0), len(frames))})
-                    bar.update(1)
-                if ended[i]:
-                    running[i] = {"frames": [], "env_rewards": []}
-            if ended.any():
-                episodes[ended] += 1
-                obs[ended] = envs.reset({i: eval_seed(i, int(episodes[i])) for i in np.flatnonzero(ended)})
-                if agent.actor.sde:
-                    agent.actor.resample_noise(n)
-    with writing(out_dir / "eval.csv"), open(out_dir / "eval.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, ["episode", "clip_return", "env_return", "success", "length",
-                                    *prompt_columns(run_args.log_prompt)])
-        writer.writeheader()
-        writer.writerows(rows)
-    labels = out_dir / LABELS_CSV  # the paper's protocol: the share of each episode's steps that show the goal
-    with writing(labels):
-        labels.write_text("episode,goal_share\n" + "".join(f"{r['episode']},\n" for r in rows))
-    print(f"wrote {out_dir / 'eval.csv'}; label the episodes in {labels} (goal_share: 0, 25, 50, 75 or 100)")
-    return out_dir
+class UserError(ValueError):
+    """A mistake in the user's input: printed as one line that says what to do, without a traceback."""
 
 
-LABELS_CSV = "labels.csv"  # an evaluation's episodes, for people to label (goal_share); plot.py reads it
+class RunFailed(RuntimeError):
+    """A run that cannot go on (a worker died, the disk is full, the losses diverged): printed as one line, after
+    every worker is stopped; `details` (e.g. a worker's traceback) go to the run's error.log, and a `resumable`
+    failure's line says how to continue from the last checkpoint."""
+
+    def __init__(self, message: str, details: str = "", resumable: bool = True):
+        super().__init__(message)
+        self.details, self.resumable = details, resumable
 
 
-def eval_episode_file(eval_dir, k: int, kind: str = "frames") -> Path:
-    """An evaluation's episode k: frames/episode_XXX.npz (read by plot.py) or videos/episode_XXX.mp4."""
-    return Path(eval_dir) / kind / f"episode_{k:03d}.{'npz' if kind == 'frames' else 'mp4'}"
+class Aborted(Exception):
+    """A second Ctrl-C: the run stops at once without saving (exit status 130)."""
 
 
-def new_directory(base: Path) -> Path:
-    """base, or base_2, base_3, ... if taken: mkdir is atomic, so two processes never get the same directory."""
-    path, k = base, 1
-    while True:
-        try:
-            path.mkdir(parents=True)
-            return path
-        except FileExistsError:
-            k += 1
-            path = base.with_name(f"{base.name}_{k}")
+def check_prompts(goal_prompts, baseline_prompts, alpha: float, log_prompts=(), warn: bool = True):
+    """Errors a user can cause with the reward flags, found before any model is loaded."""
+    if not goal_prompts:
+        raise UserError("no goal prompt: pass one with --prompt \"a humanoid robot kneeling\"")
+    for p in (*goal_prompts, *baseline_prompts, *log_prompts):
+        if not isinstance(p, str) or not p.strip():
+            raise UserError(f"empty prompt {p!r}: every --prompt, --baseline-prompt and --log-prompt needs some words")
+    if not 0.0 <= alpha <= 1.0:
+        raise UserError(f"alpha must be in [0, 1] (the goal-baseline regularization strength), got {alpha}")
+    if alpha > 0 and not baseline_prompts:
+        raise UserError(f"alpha = {alpha} projects onto the goal-baseline direction: also pass --baseline-prompt")
+    if alpha > 0 and set(goal_prompts) == set(baseline_prompts):
+        raise UserError("goal and baseline prompts are the same, so there is no goal-baseline direction: "
+                         "use a baseline that describes the scene without the goal, or --alpha 0")
+    for k, p in enumerate(log_prompts):
+        if p in log_prompts[:k]:
+            raise UserError(f"--log-prompt {p!r} is given twice: log each sentence once")
+        if p in goal_prompts:
+            raise UserError(f"--log-prompt {p!r} is a goal prompt, whose return is logged anyway: log other sentences")
+        if alpha > 0 and {p} == set(baseline_prompts):
+            raise UserError(f"--log-prompt {p!r} is the baseline prompt: with alpha > 0 it has no direction to be "
+                            "scored along; log other sentences")
+    if warn and baseline_prompts and alpha == 0:
+        print("warning: --baseline-prompt has no effect with --alpha 0 (the reward is the cosine similarity with the goal)",
+              file=sys.stderr)
 
 
-# ======================================================================================
-# Entry point
-# ======================================================================================
+def load_pretrained(loader, name: str, **kwargs):
+    """`loader.from_pretrained(name)` with an error that says what to do when it fails."""
+    try:
+        return loader.from_pretrained(name, **kwargs)
+    except (OSError, ValueError) as e:
+        if os.path.isdir(name):
+            hint = f"the directory {name!r} exists but holds no loadable model (was it saved with save_pretrained?)"
+        elif name.startswith((".", "/", "~")) or os.sep in name.strip("/").replace("/", "", 1):
+            hint = f"there is no local directory {name!r}"
+        elif os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0") or os.environ.get("TRANSFORMERS_OFFLINE", "0") not in ("", "0"):
+            hint = ("you are offline (HF_HUB_OFFLINE) and it is not in the local Hugging Face cache: download it "
+                    "once on a machine with network, or pass a local directory saved with save_pretrained (e.g. "
+                    "results/mini_clip/cartpole_tiny, README's demo)")
+        else:
+            hint = ("it is not on the Hugging Face hub or the hub cannot be reached: check the id for typos "
+                    "(the paper's is laion/CLIP-ViT-bigG-14-laion2B-39B-b160k), or pass a local directory (offline, "
+                    "--clip-model results/mini_clip/cartpole_tiny runs README's demo)")
+        raise UserError(f"could not load {name!r}: {hint}. ({type(e).__name__}: {str(e).splitlines()[0][:200]})") from None
+
+
+def check_frames(frames):
+    dtype_ok = frames.dtype in (np.uint8, torch.uint8)
+    if not dtype_ok or frames.ndim != 4 or frames.shape[-1] != 3:
+        raise UserError(f"frames must be uint8 RGB images of shape (N, H, W, 3); got {tuple(frames.shape)} {frames.dtype}")
 
 
 def check_args(args: Args):
@@ -2012,23 +2058,20 @@ def memory_available() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
 
 
-def main(args: Args):
-    """A mistake in the input or a failed run ends with one line on stderr and exit status 1; an aborted run (a second
-    Ctrl-C) with 130. A run stopped by Ctrl-C or SIGTERM saves, then exits with 130 or 143 (train)."""
-    try:
-        check_args(args)
-        return evaluate(args) if args.eval_checkpoint else train(args)
-    except (UserError, RunFailed) as e:
-        print(f"error: {e}", file=sys.stderr)
-        raise SystemExit(1) from None
-    except (Aborted, KeyboardInterrupt) as e:
-        print(f"{e or 'aborted'}", file=sys.stderr)
-        raise SystemExit(130) from None
+# ======================================================================================
+# Appendix C: the env pool. Workers step and render the envs into shared memory
+# ======================================================================================
 
 
-# ======================================================================================
-# Appendix A: the env pool. Workers step and render the envs into shared memory
-# ======================================================================================
+def frame_shape(args: Args) -> tuple:
+    """(H, W, 3) of the env's frames: --render-size for MuJoCo, else what a probe renders (classic control: 400 x 600)."""
+    if is_mujoco(args.env_id):
+        return (args.render_size, args.render_size, 3)
+    probe = make_env(args.env_id, look=args.look, look_dir=args.look_dir)
+    probe.reset(seed=0)
+    shape = probe.render().shape
+    probe.close()
+    return shape
 
 
 class EnvGroup:
@@ -2333,7 +2376,7 @@ def paper_camera_pose() -> dict:
 
 
 # ======================================================================================
-# Appendix B: the looks. The paper's: the authors' image files, fetched once and checked. The generated
+# Appendix D: the looks. The paper's: the authors' image files, fetched once and checked. The generated
 # stand-ins, drawn in code, for offline use (the committed small CLIPs were trained on them).
 # ======================================================================================
 
