@@ -8,7 +8,7 @@ ICLR 2024 (arXiv 2310.12921). One file, read top to bottom:
     -> Appendix A: the loop's parts (a stretch, CLIP labelling, gradient steps, metrics, videos, checkpoints)
     -> Appendix B: input checks and faults
     -> Appendix C: the env pool (worker processes stepping the envs; EGL or MuJoCo Warp rendering)
-    -> Appendix D: the paper's looks (the authors' image files; stand-ins generated in code)
+    -> Appendix D: the paper's looks (the authors' image files; stand-ins in looks/generated/)
 
     python vlmrm_sac.py --prompt "a humanoid robot kneeling" --baseline-prompt "a humanoid robot"
 """
@@ -96,7 +96,7 @@ class Args:
     paper_camera: bool = True
     """Humanoid: the paper's fixed front camera (--no-paper-camera: the stock side camera that follows the body)"""
     look: Literal["paper", "generated", "stock"] = "paper"
-    """Humanoid, MountainCar: paper (the authors' images, downloaded once), generated (drawn in code, offline), stock"""
+    """Humanoid, MountainCar: paper (the authors' images, downloaded once), generated (stand-ins in looks/generated/, offline), stock"""
     look_dir: Optional[str] = None
     """a folder holding the authors' image files, or a clone of their repository, instead of downloading them"""
     fast_render: bool = False
@@ -2377,7 +2377,7 @@ def paper_camera_pose() -> dict:
 
 # ======================================================================================
 # Appendix D: the looks. The paper's: the authors' image files, fetched once and checked. The generated
-# stand-ins, drawn in code, for offline use (the committed small CLIPs were trained on them).
+# stand-ins in looks/generated/ (drawn by tests/generated_look.py), for offline use; the small CLIPs were trained on them.
 # ======================================================================================
 
 AUTHORS_REPO, AUTHORS_COMMIT = "AlignmentResearch/vlmrm", "811d8207abf5f67d1e0514a7acf01ee9b9e62702"  # MIT licence
@@ -2462,112 +2462,20 @@ def _authors_sprites(background_file: str, car_file: str):
     return tuple(pygame.transform.flip(pygame.image.load(f), False, True) for f in (background_file, car_file))
 
 
-def _value_noise(u: np.ndarray, v: np.ndarray, seed: int, period: int = 0) -> np.ndarray:
-    """Smooth 2D value noise in [0, 1] at float coords (u, v); lattice of random values, smoothstep-blended.
-    period > 0 makes the noise tile seamlessly (lattice indices wrap), needed for repeated textures."""
-    rng = np.random.default_rng(seed)
-    n = period if period > 0 else 256
-    lattice = rng.random((n, n))
-    iu, iv = np.floor(u).astype(np.int64), np.floor(v).astype(np.int64)
-    fu, fv = u - iu, v - iv
-    fu, fv = fu * fu * (3 - 2 * fu), fv * fv * (3 - 2 * fv)
-    i0, i1, j0, j1 = iu % n, (iu + 1) % n, iv % n, (iv + 1) % n
-    top = lattice[j0, i0] * (1 - fu) + lattice[j0, i1] * fu
-    bot = lattice[j1, i0] * (1 - fu) + lattice[j1, i1] * fu
-    return top * (1 - fv) + bot * fv
-
-
-def _fbm(u, v, seed, octaves=5, period=0):
-    """Fractal sum of value noise (octaves halve in amplitude), normalised to roughly [0, 1]."""
-    total, amp, norm = 0.0, 1.0, 0.0
-    for o in range(octaves):
-        f = 2**o
-        total = total + amp * _value_noise(u * f, v * f, seed + o, period * f if period else 0)
-        norm += amp
-        amp *= 0.5
-    return total / norm
-
-
-# ----------------------------------------------------------------------------------------------
-# Humanoid: generated stand-ins for the authors' sky, stone floor and brushed metal
-# ----------------------------------------------------------------------------------------------
-
-
-def _sky_cross(face: int = 256) -> np.ndarray:
-    """Skybox as a 3x4 cross (gridlayout '.U..LFRB.D..'): every pixel is coloured from its 3D view
-    direction, so the six faces join without seams. Blue gradient + soft fbm clouds on a far plane."""
-    s = (np.arange(face) + 0.5) / face * 2 - 1  # [-1, 1] across a face
-    S, T = np.meshgrid(s, s)  # S: right, T: down in image space
-    # MuJoCo's skybox is z-up; f/r are the world directions of the F and R faces (right-handed unfold)
-    f, r, u = np.array([1.0, 0, 0]), np.array([0, -1.0, 0]), np.array([0, 0, 1.0])
-    faces = {  # (row, col) in the cross -> direction field
-        (0, 1): u + S[..., None] * r + T[..., None] * f,
-        (1, 0): -r + S[..., None] * f - T[..., None] * u,
-        (1, 1): f + S[..., None] * r - T[..., None] * u,
-        (1, 2): r - S[..., None] * f - T[..., None] * u,
-        (1, 3): -f - S[..., None] * r - T[..., None] * u,
-        (2, 1): -u + S[..., None] * r - T[..., None] * f,
-    }
-    img = np.zeros((3 * face, 4 * face, 3), np.float64)
-    for (row, column), d in faces.items():
-        d = d / np.linalg.norm(d, axis=-1, keepdims=True)
-        z = d[..., 2]
-        el = np.clip(z, 0, 1)
-        # sky: pale hazy horizon -> deeper blue at the zenith
-        horizon, zenith = np.array([0.78, 0.86, 0.95]), np.array([0.22, 0.45, 0.82])
-        t = (1 - (1 - el) ** 3)[..., None]
-        sky = horizon * (1 - t) + zenith * t
-        # clouds: fbm on a cloud layer at height 1 (perspective makes them flatten towards the horizon)
-        zc = np.maximum(z, 0.04)
-        cu, cv = d[..., 0] / zc * 0.9, d[..., 1] / zc * 0.9
-        n = _fbm(cu + 37.0, cv + 11.0, seed=7, octaves=5)
-        cover = np.clip((n - 0.48) / 0.22, 0, 1) ** 1.5  # soft threshold -> separated puffy clouds
-        cover *= np.clip(z / 0.05, 0, 1)  # fade into haze right at the horizon
-        shade = 0.88 + 0.12 * np.clip((n - 0.48) / 0.3, 0, 1)  # slightly brighter cloud cores
-        rgb = sky * (1 - cover[..., None]) + shade[..., None] * cover[..., None]
-        # below the horizon el = 0, so the sky keeps its horizon haze colour: no band beyond the floor's edge
-        img[row * face : (row + 1) * face, column * face : (column + 1) * face] = rgb
-    return (np.clip(img, 0, 1) * 255).astype(np.uint8)
-
-
-def _slate_tiles(size: int = 256) -> np.ndarray:
-    """Dark slate floor: 2x2 tiles per texture repeat, per-tile tone, fine stone grain, dark grout.
-    Noise is periodic so the 60x60 repetition shows no seams."""
-    y, x = np.mgrid[0:size, 0:size] + 0.5
-    half = size // 2
-    tile_id = (y // half) * 2 + (x // half)
-    tone = np.array([0.23, 0.26, 0.21, 0.25])[tile_id.astype(int)]  # slightly different slabs
-    grain = _fbm(x / size * 8, y / size * 8, seed=21, octaves=4, period=8)
-    gray = tone + 0.07 * (grain - 0.5)
-    # grout: distance to the nearest tile edge (edges at 0, half, size), darkened within ~3 px
-    d = np.minimum(np.abs(((x + half / 2) % half) - half / 2), np.abs(((y + half / 2) % half) - half / 2))
-    gray = np.where(d < 2.5, 0.09, gray)
-    rgb = gray[..., None] * np.array([0.92, 0.98, 1.06])  # cool blue-grey slate
-    return (np.clip(rgb, 0, 1) * 255).astype(np.uint8)
-
-
-def _brushed_metal(size: int = 128) -> np.ndarray:
-    """Light-grey brushed metal: fine streaks along one axis (noise stretched 64x along u)."""
-    y, x = np.mgrid[0:size, 0:size] + 0.5
-    streak = _fbm(x / size * 2, y / size * 64, seed=3, octaves=3, period=2)
-    gray = 0.74 + 0.10 * (streak - 0.5)
-    rgb = gray[..., None] * np.array([0.98, 1.0, 1.02])
-    return (np.clip(rgb, 0, 1) * 255).astype(np.uint8)
-
-
 def _stock_humanoid_xml() -> str:
     import gymnasium.envs.mujoco  # the package that holds the stock humanoid.xml
 
     return os.path.join(os.path.dirname(gymnasium.envs.mujoco.__file__), "assets", "humanoid.xml")
 
 
-_LOOKS_VERSION = "3"  # bump when the written XML or the generated textures change, so stale caches are not reused
+_LOOKS_VERSION = "3"  # bump when the written XML changes, so that stale caches are not reused
+GENERATED_LOOK = Path(__file__).resolve().parent / "looks" / "generated"  # drawn by tests/generated_look.py
 
 
 def humanoid_xml(look: str, images: Optional[dict] = None) -> str:
     """Path of the Humanoid XML to render: gymnasium's stock file (look "stock"), or the stock bodies with the
     look's sky, floor, body texture and light, as the authors' humanoid_textured.xml has them ("paper": their image
-    files, `images`; "generated": stand-ins drawn here). Written once into the cache, keyed by what it holds; the
+    files, `images`; "generated": the stand-ins in looks/generated/). Written once into the cache, keyed by what it holds; the
     bodies and joints, hence the observations, stay the stock ones."""
     src = _stock_humanoid_xml()
     if look == "stock":
@@ -2575,14 +2483,7 @@ def humanoid_xml(look: str, images: Optional[dict] = None) -> str:
     with open(src, "rb") as fh:
         src_bytes = fh.read()
     if look == "generated":
-        key = hashlib.sha1(src_bytes + _LOOKS_VERSION.encode()).hexdigest()[:12]
-        out_dir = cache_dir() / f"humanoid_generated_{key}"
-        images = {name: out_dir / name for name in ("sky.png", "tiles.png", "robot.png")}
-        if not all(p.is_file() for p in images.values()):
-            import imageio.v3
-            out_dir.mkdir(parents=True, exist_ok=True)
-            for (name, path), img in zip(images.items(), (_sky_cross(), _slate_tiles(), _brushed_metal())):
-                atomic_write(path, imageio.v3.imwrite("<bytes>", img, extension=".png"))
+        images = {name: GENERATED_LOOK / name for name in ("sky.png", "tiles.png", "robot.png")}
         sky = {"gridsize": "3 4", "gridlayout": ".U..LFRB.D.."}  # the generated sky is a cross of six faces
     else:
         sky = {"height": "100", "width": "100"}  # as the authors' XML: one image, MuJoCo maps it onto every face
@@ -2630,7 +2531,7 @@ def humanoid_v4_look(env, xml_file: str, paper_camera: bool):
 
 
 # ----------------------------------------------------------------------------------------------
-# MountainCar: the generated look, drawn in numpy (sky, hills, grassy rock mountain, flag, red car)
+# MountainCar: the generated look, its landscape (looks/generated/) and a red car drawn in numpy
 # ----------------------------------------------------------------------------------------------
 
 MC_MIN_X, MC_MAX_X = MOUNTAINCAR_X_RANGE
@@ -2667,51 +2568,16 @@ def _blend(img, cov, rgb):
     img += cov[..., None] * np.asarray(rgb, np.float32)
 
 
-@functools.lru_cache(maxsize=4)
-def _mc_background(width: int, height: int) -> np.ndarray:
-    """Static scene (everything but the car), float32 in [0, 1]; computed once per frame size."""
-    scale, to_col, to_row = _mc_geometry(width, height)
-    rows, cols = np.mgrid[0:height, 0:width].astype(np.float64) + 0.5
-    k = width / 600.0  # texture sizes follow the frame size
-    # sky: deep blue at the top -> pale near the bottom, with faint wispy clouds
-    t = (rows / height)[..., None]
-    img = np.array([0.30, 0.52, 0.85]) * (1 - t) + np.array([0.80, 0.88, 0.96]) * t
-    clouds = np.clip((_fbm(cols / (90 * k), rows / (30 * k), seed=11, octaves=4) - 0.55) / 0.2, 0, 1)
-    _blend(img, 0.8 * clouds * (1 - t[..., 0]), (1.0, 1.0, 1.0))
-    # distant bluish hills behind the track (a few sines + noise), for a landscape feel
-    xw = MC_MIN_X + cols[0] / scale
-    ridge = 0.62 + 0.10 * np.sin(2.1 * xw + 0.7) + 0.05 * np.sin(5.3 * xw + 2.0) + 0.04 * (_fbm(cols[0] / (40 * k), np.zeros(width), seed=5) - 0.5)
-    hill_d = rows - to_row(ridge)[None, :]  # depth below the far ridge line
-    hill_n = _fbm(cols / (30 * k), rows / (15 * k), seed=13, octaves=4)
-    hill = np.array([0.40, 0.50, 0.62]) + (0.08 * (hill_n - 0.5) + 0.18 * np.clip(hill_d / (height * 0.5), 0, 1))[..., None]
-    img = img * (1 - _cover(-hill_d)[..., None]) + hill * _cover(-hill_d)[..., None]  # hazier (lighter) further down
-    # mountain: column-wise surface row; d = depth (px) below the surface
-    surf = to_row(_mc_height(xw))[None, :]
-    d = rows - surf
-    inside = _cover(-d)  # anti-aliased silhouette of the surface
-    rock_n = _fbm(cols / (25 * k), rows / (12 * k), seed=17, octaves=5)  # stretched -> layered strata
-    rock = (0.42 + 0.30 * (rock_n - 0.5))[..., None] * np.array([1.0, 0.9, 0.78])  # brown-grey rock
-    rock *= (1 - 0.25 * np.clip(d / (height * 0.6), 0, 1))[..., None]  # darker deeper down
-    grass_n = _fbm(cols / (6 * k), rows / (3 * k), seed=23, octaves=3)
-    grass = (0.75 + 0.5 * (grass_n - 0.5))[..., None] * np.array([0.30, 0.62, 0.22])
-    band = 10 * k + 4 * k * _fbm(cols[0] / (20 * k), np.zeros(width), seed=29)[None, :]  # ragged grass edge
-    g = np.clip((band - d) / 1.5, 0, 1)[..., None]
-    ground = grass * g + rock * (1 - g)
-    img = img * (1 - inside[..., None]) + ground * inside[..., None]
-    # flag at the goal: dark pole + bright yellow pennant (static, so part of the background)
-    fx, fy = to_col(MOUNTAINCAR_GOAL), to_row(_mc_height(MOUNTAINCAR_GOAL))
-    pole_top = fy - 55 * k
-    pole = _cover(_box_sdf(cols - fx, rows - (fy + pole_top) / 2, 1.5 * k, (fy - pole_top) / 2))
-    _blend(img, pole, (0.15, 0.15, 0.15))
-    # pennant: triangle pointing right from the pole top (sdf of its three edges)
-    pu, pv = cols - fx, rows - pole_top
-    tri = np.maximum.reduce([-pu, np.abs(pv - 9 * k) - 9 * k + pu * (9 / 28), pu - 28 * k])
-    _blend(img, _cover(tri), (0.98, 0.85, 0.05))
-    return img.astype(np.float32)
+@functools.lru_cache(maxsize=1)
+def mountaincar_background() -> np.ndarray:
+    """The generated look's static scene (sky, hills, grassy rock mountain, flag), float32 (400, 600, 3) in [0, 1]."""
+    return np.load(GENERATED_LOOK / "mountaincar_background.npy")
 
 
-def draw_mountaincar(position: float, width: int = 600, height: int = 400) -> np.ndarray:
-    """The generated MountainCar frame: static landscape + red car tilted with the slope at x=position."""
+def draw_mountaincar(position: float) -> np.ndarray:
+    """The generated MountainCar frame (600x400, as the stock one): its landscape + a red car tilted with the slope
+    at x=position."""
+    height, width = mountaincar_background().shape[:2]
     scale, to_col, to_row = _mc_geometry(width, height)
     k = width / 600.0
     x = float(np.clip(position, MC_MIN_X, MC_MAX_X))
@@ -2722,7 +2588,7 @@ def draw_mountaincar(position: float, width: int = 600, height: int = 400) -> np
     r = int(45 * k)  # only touch a patch around the car: keeps the per-frame cost tiny
     r0, r1 = max(int(cy) - r, 0), min(int(cy) + r, height)
     c0, c1 = max(int(cx) - r, 0), min(int(cx) + r, width)
-    img = _mc_background(width, height).copy()
+    img = mountaincar_background().copy()
     if r0 >= r1 or c0 >= c1:
         return (img * 255).astype(np.uint8)
     rows, cols = np.mgrid[r0:r1, c0:c1].astype(np.float32) + 0.5
