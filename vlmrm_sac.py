@@ -123,6 +123,8 @@ class Args:
     """hub id or local directory of a CLIP-like model; None: the paper's laion/CLIP-ViT-bigG-14-laion2B-39B-b160k"""
     log_clip_reward: bool = True
     """with --reward env, still compute the CLIP reward to log it (--no-log-clip-reward: no CLIP model, no frames)"""
+    reward_frames: int = 1
+    """K: a transition's reward scores the last K frames of its episode (image models: their mean embedding; X-CLIP: the clip)"""
     reward_batch_size: int = 256
     """frames per CLIP forward pass"""
     reward_precision: Literal["auto", "fp32", "amp-fp16", "amp-bf16", "fp16", "bf16"] = "auto"
@@ -398,8 +400,11 @@ def goal_baseline_reward(image_emb: torch.Tensor, goal_emb: torch.Tensor, baseli
     diff = x - goal_emb  # (N, D)
     projected = (1 - alpha) * diff
     if alpha > 0:
-        direction = goal_emb - baseline_emb  # (D,)
-        along = diff @ direction / direction.dot(direction)  # (N,)
+        direction = goal_emb - baseline_emb  # (D,), or (N, D) for a video model's per-clip text embeddings
+        if direction.ndim == 1:
+            along = diff @ direction / direction.dot(direction)  # (N,)
+        else:
+            along = (diff * direction).sum(-1) / (direction * direction).sum(-1)
         projected = projected + alpha * along[:, None] * direction
     return 1 - 0.5 * projected.pow(2).sum(-1)
 
@@ -460,7 +465,7 @@ class CLIPReward(nn.Module):
     """
 
     def __init__(self, model_name_or_path: str, goal_prompts, baseline_prompts=(), alpha: float = 0.0,
-                 device="cpu", precision: str = "auto", batch_size: int = 256, log_prompts=()):
+                 device="cpu", precision: str = "auto", batch_size: int = 256, log_prompts=(), frames: int = 1):
         super().__init__()
         goal_prompts, baseline_prompts, self.log_prompts = list(goal_prompts), list(baseline_prompts), list(log_prompts)
         check_prompts(goal_prompts, baseline_prompts, alpha, self.log_prompts)
@@ -470,9 +475,13 @@ class CLIPReward(nn.Module):
         self.precision = resolve_precision(precision, self.device)
         self.alpha, self.batch_size = alpha, batch_size
         self.model = load_pretrained(AutoModel, model_name_or_path, dtype=torch.float32).to(self.device).eval()
-        if not (hasattr(self.model, "get_image_features") and hasattr(self.model, "get_text_features")):
-            raise UserError(f"{model_name_or_path!r} is a {type(self.model).__name__}, which has no "
-                             "get_image_features / get_text_features: use a CLIP-like model")
+        self.video, self.frames = hasattr(self.model, "prompts_generator"), frames  # video: X-CLIP, a clip per sentence
+        if not self.video and not (hasattr(self.model, "get_image_features") and hasattr(self.model, "get_text_features")):
+            raise UserError(f"{model_name_or_path!r} is a {type(self.model).__name__}, neither an image-text model "
+                            "(get_image_features / get_text_features, CLIP-like) nor a video-text one (X-CLIP)")
+        if self.video and frames != self.model.config.vision_config.num_frames:
+            raise UserError(f"{model_name_or_path!r} scores clips of {self.model.config.vision_config.num_frames} "
+                            f"frames, not {frames}: use --reward-frames {self.model.config.vision_config.num_frames}")
         self.tokenizer = load_pretrained(AutoTokenizer, model_name_or_path)
         processor = load_pretrained(AutoImageProcessor, model_name_or_path)
         self.image_size = int(self.model.config.vision_config.image_size)
@@ -484,14 +493,26 @@ class CLIPReward(nn.Module):
         self.register_buffer("baseline_emb", baseline)
         logged = self.embed_text(self.log_prompts) if self.log_prompts else baseline.new_zeros(0, len(baseline))
         self.register_buffer("log_emb", logged)  # (K, D), unit norm
+        if self.video:  # X-CLIP conditions each sentence on the clip: its projected text embeddings are kept as they are
+            self.register_buffer("goal_text", self.embed_text(goal_prompts, normalize=False))
+            self.register_buffer("baseline_text", self.embed_text(baseline_prompts, normalize=False) if baseline_prompts
+                                 else self.goal_text.clone())
+            self.register_buffer("log_text", self.embed_text(self.log_prompts, normalize=False) if self.log_prompts
+                                 else self.goal_text[:0].clone())
         if alpha > 0 and torch.linalg.vector_norm(self.goal_emb - self.baseline_emb) < 1e-6:
             raise UserError("the goal and baseline prompts embed to the same vector, so there is no "
                              "goal-baseline direction: reword the baseline, or use --alpha 0")
         self.weights_dtype, self.autocast_dtype = PRECISIONS[self.precision]
         self.model.to(self.weights_dtype)  # after the text: text embeddings are always fp32
 
+    @classmethod
+    def of_run(cls, args: Args, device: torch.device) -> "CLIPReward":
+        return cls(args.clip_model, args.prompt, args.baseline_prompt, args.alpha, device=device,
+                   precision=args.reward_precision, batch_size=args.reward_batch_size, log_prompts=args.log_prompt,
+                   frames=args.reward_frames)
+
     @torch.no_grad()
-    def embed_text(self, prompts) -> torch.Tensor:
+    def embed_text(self, prompts, normalize: bool = True) -> torch.Tensor:
         """(P, D) unit-norm float32 text embeddings. A prompt longer than the text model takes is cut to its first
         tokens (the end-of-text token kept), as the authors' tokenizer cut it, and a note says so."""
         limit = self.model.config.text_config.max_position_embeddings
@@ -502,7 +523,8 @@ class CLIPReward(nn.Module):
         padding = "max_length" if "siglip" in self.model.config.model_type else True
         tokens = self.tokenizer(list(prompts), padding=padding, truncation=True, max_length=limit,
                                 return_tensors="pt").to(self.device)
-        return F.normalize(features(self.model.get_text_features(**tokens)).float(), dim=-1)
+        embeddings = features(self.model.get_text_features(**tokens)).float()
+        return F.normalize(embeddings, dim=-1) if normalize else embeddings
 
     def preprocess(self, frames, device=None) -> torch.Tensor:
         """uint8 (N, H, W, 3) -> normalized (N, 3, S, S) on `device` (the model's), in the weights' dtype."""
@@ -528,13 +550,82 @@ class CLIPReward(nn.Module):
         """(N, 1) the goal's reward; with K logged prompts, (N, K + 2): then each logged prompt's reward under the same
         rule (alpha, baseline), and the zero-shot vote, 1.0 where the frame's cosine similarity with the goal beats
         its similarity with every logged prompt (CLIP's classification among the sentences). One image embedding."""
-        x = self.embed_images(frames)  # (N, D)
+        return self.labels_of(self.embed_images(frames))
+
+    def labels_of(self, x: torch.Tensor) -> torch.Tensor:
+        """label() of image embeddings x (N, D)."""
         reward = goal_baseline_reward(x, self.goal_emb, self.baseline_emb, self.alpha)
         if not self.log_prompts:
             return reward[:, None]
         logged = torch.stack([goal_baseline_reward(x, e, self.baseline_emb, self.alpha) for e in self.log_emb], 1)
         vote = x @ F.normalize(self.goal_emb, dim=0) > (x @ self.log_emb.T).max(1).values  # (N,)
         return torch.cat([reward[:, None], logged, vote[:, None].float()], 1)
+
+    # --- --reward-frames K > 1: each transition's reward scores the window of its episode's last K frames
+
+    @torch.no_grad()
+    def frame_features(self, frames) -> torch.Tensor:
+        """The per-frame work, done once for each frame whatever K: its unit image embedding (N, D); for a video model
+        its preprocessed pixels (N, 3, S, S), since X-CLIP's image encoder passes messages between a clip's frames."""
+        if not self.video:
+            return self.embed_images(frames)
+        check_frames(frames)
+        return torch.cat([self.preprocess(frames[i:i + self.batch_size]) for i in range(0, len(frames), self.batch_size)])
+
+    @torch.no_grad()
+    def score_windows(self, table: torch.Tensor, index) -> torch.Tensor:
+        """Labels (W, C), as label() gives them, of the windows table[index] (index (W, K) into frame_features): an
+        image model scores the mean of a window's K embeddings; a video model scores the clip as its own forward
+        does, each sentence's embedding conditioned on the clip."""
+        index = torch.as_tensor(index, device=table.device)
+        per = max(1, self.batch_size // index.shape[1] if self.video else len(index))
+        chunks = [self.labels_of(table[index[i:i + per]].mean(1)) if not self.video else self._score_clips(table[index[i:i + per]])
+                  for i in range(0, len(index), per)]
+        return torch.cat(chunks) if chunks else table.new_zeros(0, 1)
+
+    def _score_clips(self, clips: torch.Tensor) -> torch.Tensor:
+        """X-CLIP's forward (XCLIPModel.forward) on clips (W, K, 3, S, S), with the goal-baseline rule on its embeddings."""
+        m, (w, k) = self.model, clips.shape[:2]
+        with torch.autocast(self.device.type, self.autocast_dtype) if self.autocast_dtype else contextlib.nullcontext():
+            out = m.vision_model(pixel_values=clips.flatten(0, 1))
+            video = m.mit(m.visual_projection(out.pooler_output).view(w, k, -1)).pooler_output  # (W, D)
+            img = m.prompts_visual_layernorm(out.last_hidden_state[:, 1:, :]) @ m.prompts_visual_projection
+            img = img.view(w, k, -1, video.shape[-1]).mean(1)
+
+            def conditioned(text):  # (P, D) -> (W, P, D), unit norm
+                text = text.to(img.dtype).unsqueeze(0).expand(w, -1, -1)
+                return F.normalize((text + m.prompts_generator(text, img)).float(), dim=-1)
+
+            goal, baseline = conditioned(self.goal_text), conditioned(self.baseline_text)
+            logged = conditioned(self.log_text) if self.log_prompts else None
+        x = F.normalize(video.float(), dim=-1)
+        goal, baseline = goal.mean(1), baseline.mean(1)
+        reward = goal_baseline_reward(x, goal, baseline, self.alpha)
+        if not self.log_prompts:
+            return reward[:, None]
+        scores = torch.stack([goal_baseline_reward(x, logged[:, j], baseline, self.alpha) for j in range(logged.shape[1])], 1)
+        vote = (x * F.normalize(goal, dim=-1)).sum(-1) > torch.einsum("wd,wpd->wp", x, logged).max(1).values
+        return torch.cat([reward[:, None], scores, vote[:, None].float()], 1)
+
+    def label_episode(self, frames) -> torch.Tensor:
+        """label() of a whole episode's frames (T, H, W, 3), each scored with the window ending at it."""
+        if self.frames == 1:
+            return self.label(frames)
+        index, _ = window_index(0, np.zeros(len(frames), bool), self.frames)
+        return self.score_windows(self.frame_features(frames), index)
+
+
+def window_index(carried: int, ended: np.ndarray, k: int) -> tuple:
+    """One env's K-frame windows over [`carried` frames of its running episode, then a stretch's frames]: step t's
+    window ends with its own frame, reaches back no further than its episode's first frame and repeats that frame to
+    fill K. Returns (indices (steps, K) into that sequence, where the episode running at the end begins)."""
+    index, start = np.empty((len(ended), k), np.int64), 0
+    for t, end in enumerate(ended):
+        last = carried + t
+        index[t] = np.maximum(np.arange(last - k + 1, last + 1), start)
+        if end:
+            start = last + 1
+    return index, start
 
 
 # ======================================================================================
@@ -792,11 +883,8 @@ def train(args: Args):
     render_envs = n if uses_clip(args) else int(args.video_interval > 0)  # without CLIP, env 0 renders for videos
     check_writable(run_folder(args))
     check_resources(args, device, slots=args.train_frequency, render_envs=render_envs)
-    reward_model = None  # loaded before the run directory is made: a model that cannot load leaves no run behind
-    if uses_clip(args):
-        reward_model = CLIPReward(args.clip_model, args.prompt, args.baseline_prompt, args.alpha, device=device,
-                                  precision=args.reward_precision, batch_size=args.reward_batch_size,
-                                  log_prompts=args.log_prompt)
+    # loaded before the run directory is made: a model that cannot load leaves no run behind
+    reward_model = CLIPReward.of_run(args, device) if uses_clip(args) else None
 
     with contextlib.ExitStack() as cleanup:  # however the run ends, its workers are stopped and its files closed
         run_dir = open_run_directory(args, ckpt, cleanup)
@@ -818,9 +906,9 @@ def train(args: Args):
         stop = stop_on_signals()
         bar = cleanup.enter_context(tqdm(total=args.total_timesteps, initial=progress.global_step, unit="step",
                                          dynamic_ncols=True, smoothing=0.1))
-        checkpoints = Checkpoints(run_dir / "checkpoints", args, agent, buffer, progress, episodes, learner, metrics, video)
-        if ckpt is not None:
-            checkpoints.restore_loop(ckpt)
+        checkpoints = Checkpoints(run_dir / "checkpoints", args, agent, buffer, progress, episodes, learner, metrics, video,
+                                  labeller)
+        checkpoints.restore_loop(ckpt)
 
         # each env at the start of its episode; after a resume, replayed to where the checkpoint stopped
         seeds = {i: episode_seed(args.seed, i, int(e)) for i, e in enumerate(progress.episodes)}
@@ -860,7 +948,7 @@ def train(args: Args):
             labels = np.full((steps, n, 1), np.nan, np.float32)  # (steps, n, C): the CLIP reward, the --log-prompt scores
             if labeller:
                 with timer("reward"):
-                    labels = labeller.labels()
+                    labels = labeller.labels(stretch.ended)
             clip_rewards = labels[..., 0]  # (steps, n)
             rewards = clip_rewards + args.reward_offset if args.reward == "clip" else stretch.env_rewards
             buffer.add(**stretch.transitions(rewards))
@@ -919,12 +1007,8 @@ def evaluate(args: Args):
     check_writable(run_dir)
     check_resources(run_args, device, slots=1, render_envs=n, replay=False)
     torch.manual_seed(args.seed)
-    reward_model = None
-    if uses_clip(run_args):
-        reward_model = CLIPReward(run_args.clip_model, run_args.prompt, run_args.baseline_prompt, run_args.alpha,
-                                  device=device, precision=run_args.reward_precision, batch_size=run_args.reward_batch_size,
-                                  log_prompts=run_args.log_prompt)
-    elif run_args.log_prompt:
+    reward_model = CLIPReward.of_run(run_args, device) if uses_clip(run_args) else None
+    if reward_model is None and run_args.log_prompt:
         raise UserError("--log-prompt scores frames with the CLIP model, which this run does not use (--no-log-clip-reward)")
     with contextlib.ExitStack() as cleanup:  # however it ends, the workers are stopped
         envs = cleanup.enter_context(make_env_pool(run_args, slots=1, render_envs=n))
@@ -953,7 +1037,7 @@ def evaluate(args: Args):
                 if ended[i] and len(rows) < args.eval_episodes:
                     k = len(rows)
                     frames = np.stack(running[i]["frames"])  # (T, H, W, 3)
-                    labels = reward_model.label(frames).cpu().numpy() if reward_model else np.full((len(frames), 1), np.nan)
+                    labels = reward_model.label_episode(frames).cpu().numpy() if reward_model else np.full((len(frames), 1), np.nan)
                     clip = labels[:, 0]  # (T,) CLIP rewards; then (--log-prompt) each logged prompt's and the votes
                     logged = {"log_rewards": labels[:, 1:-1], "goal_votes": labels[:, -1]} if run_args.log_prompt else {}
                     with writing(eval_episode_file(out_dir, k)):
@@ -1226,10 +1310,15 @@ class Labeller:
     """CLIP labels a stretch in batches of --reward-batch-size frames on a side thread while the envs keep
     stepping: the labels are first needed when the stretch goes into the buffer. It reads the frames where the
     envs rendered them; on CUDA that memory is page-locked, so batches go to the GPU as asynchronous DMA, and
-    CLIP runs on its own stream, so its batches never queue in front of the policy's actions."""
+    CLIP runs on its own stream, so its batches never queue in front of the policy's actions.
+
+    With --reward-frames K > 1 the side thread does each frame's own work (CLIPReward.frame_features) and the
+    windows are scored once the stretch is in, when its episode ends are known; each env's last K - 1 frames'
+    features of its running episode carry over to the next stretch (and into checkpoints)."""
 
     def __init__(self, reward_model: CLIPReward, frames: np.ndarray, batch_size: int, device: torch.device):
         self.reward_model, self.frames, self.batch_size = reward_model, frames, batch_size  # frames: (slots, n, H, W, 3)
+        self.k, self.carry = reward_model.frames, [None] * frames.shape[1]  # per env: features of its last frames
         self.thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="clip")
         self.pinned = device.type == "cuda" and isinstance(frames, np.ndarray) and pin_memory(frames)
         self.stream = torch.cuda.Stream(device) if device.type == "cuda" else None
@@ -1244,14 +1333,36 @@ class Labeller:
 
     def _label(self, batch) -> torch.Tensor:
         with torch.cuda.stream(self.stream) if self.stream is not None else contextlib.nullcontext():
-            return self.reward_model.label(batch).cpu()
+            if self.k == 1:
+                return self.reward_model.label(batch).cpu()
+            features = self.reward_model.frame_features(batch)
+            if self.stream is not None:
+                self.stream.synchronize()
+            return features
 
-    def labels(self) -> np.ndarray:
+    def labels(self, ended: np.ndarray) -> np.ndarray:
         """(steps, n, C) float32 labels of the stretch (CLIPReward.label: column 0 the CLIP reward), once all its
-        batches are done."""
-        labels = torch.cat([f.result() for f in self.pending]).view(self.labelled, self.frames.shape[1], -1).numpy()
-        self.pending, self.labelled = [], 0
-        return labels
+        batches are done; `ended` (steps, n): where episodes ended, which the windows of K > 1 frames never cross."""
+        steps, n = self.labelled, self.frames.shape[1]
+        results, self.pending, self.labelled = [f.result() for f in self.pending], [], 0
+        if self.k == 1:
+            return torch.cat(results).view(steps, n, -1).numpy()
+        features = torch.cat(results).view(steps, n, *results[0].shape[1:])
+        labels = []
+        for i in range(n):
+            carried = self.carry[i] if self.carry[i] is not None else features[:0, i]
+            table = torch.cat([carried, features[:, i]])
+            index, start = window_index(len(carried), ended[:, i], self.k)
+            labels.append(self.reward_model.score_windows(table, index).cpu())
+            self.carry[i] = table[max(start, len(table) - self.k + 1):]
+        return torch.stack(labels, 1).numpy()
+
+    def state_dict(self) -> dict:
+        return {"carry": [None if c is None else c.cpu() for c in self.carry]}
+
+    def load_state_dict(self, state: Optional[dict]):
+        device = self.reward_model.device
+        self.carry = [None if c is None else c.to(device) for c in state["carry"]] if state else self.carry
 
     def __enter__(self):
         return self
@@ -1633,7 +1744,7 @@ def random_actions(action_space, n: int) -> np.ndarray:
 
 
 def save_checkpoint(path: Path, agent: SAC, args: Args, progress: Progress, episodes: EpisodeLog, learner: "Learner",
-                    buffer: Optional[ReplayBuffer] = None):
+                    buffer: Optional[ReplayBuffer] = None, labeller: Optional["Labeller"] = None):
     """Networks, optimizers, entropy coefficient, counters, the episodes under way, RNG states (and the replay
     buffer), written to a temporary file and renamed: a checkpoint file is never half written."""
     ckpt = {
@@ -1647,6 +1758,7 @@ def save_checkpoint(path: Path, agent: SAC, args: Args, progress: Progress, epis
         "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate(),
                 "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None},
         "buffer": buffer.state_dict() if buffer is not None else None,
+        "labeller": labeller.state_dict() if labeller is not None else None,
     }
     tmp = path.with_name(path.name + ".tmp")
     try:
@@ -1719,15 +1831,16 @@ class Checkpoints:
     with each, at the end and at a stop (with the replay buffer if --save-buffer); nonfinite.pt if losses diverge."""
 
     def __init__(self, folder: Path, args: Args, agent: SAC, buffer: ReplayBuffer, progress: Progress,
-                 episodes: EpisodeLog, learner: "Learner", metrics: "MetricsLog", video: VideoRecorder):
+                 episodes: EpisodeLog, learner: "Learner", metrics: "MetricsLog", video: VideoRecorder,
+                 labeller: Optional[Labeller]):
         self.folder, self.args, self.agent, self.buffer, self.progress = folder, args, agent, buffer, progress
-        self.episodes, self.learner, self.metrics, self.video = episodes, learner, metrics, video
+        self.episodes, self.learner, self.metrics, self.video, self.labeller = episodes, learner, metrics, video, labeller
 
     def save(self, name: str, with_buffer: bool = False) -> Path:
         self.metrics.flush()
         self.progress.metrics_rows, self.progress.video_pending = self.metrics.rows, self.video.active
         save_checkpoint(self.folder / name, self.agent, self.args, self.progress, self.episodes, self.learner,
-                        self.buffer if with_buffer else None)
+                        self.buffer if with_buffer else None, self.labeller)
         return self.folder / name
 
     def save_due(self):
@@ -1743,10 +1856,14 @@ class Checkpoints:
             self.save("best.pt")
         self.save("latest.pt", with_buffer=args.save_buffer)
 
-    def restore_loop(self, ckpt: dict):
-        """The loop's parts where the checkpoint left them (resume() restored the agent, buffer and counters)."""
+    def restore_loop(self, ckpt: Optional[dict]):
+        """The loop's parts where the checkpoint, if any, left them (resume() restored the agent, buffer, counters)."""
+        if ckpt is None:
+            return
         self.episodes.load_state_dict(ckpt["episodes"])
         self.learner.load_state_dict(ckpt["learner"])
+        if self.labeller is not None:
+            self.labeller.load_state_dict(ckpt.get("labeller"))  # the frames of K > 1 windows under way
         self.video.state = "armed" if self.progress.video_pending else "idle"  # the video that was due at the stop
         self.video.env0_fresh = self.episodes.length[0] == 0
 
@@ -1917,6 +2034,9 @@ def check_args(args: Args):
     for name, value in non_negative.items():
         if value < 0:
             raise UserError(f"--{name.replace('_', '-')} must be >= 0, got {value}")
+    if args.reward_frames < 1 or args.reward_frames > (episode_length_for(args) or args.reward_frames):
+        raise UserError(f"--reward-frames must be between 1 and the episode length ({episode_length_for(args)}), "
+                        f"got {args.reward_frames}")
     if args.episode_length is not None and args.episode_length < 1:
         raise UserError(f"--episode-length must be at least 1, got {args.episode_length}")
     if args.time_feature and not episode_length_for(args):

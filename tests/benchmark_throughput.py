@@ -38,7 +38,7 @@ from tqdm import tqdm
 
 import plot
 import vlmrm_sac
-from tiny_models import save_random_clip, smooth_frames
+from tiny_models import save_random_clip, save_random_model, smooth_frames
 
 ARCHS = {  # the real widths and depths of open_clip's ViT-B-32 and ViT-bigG-14; weights are random
     "vit-b-32": dict(vision=dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072,
@@ -54,13 +54,27 @@ ARCHS = {  # the real widths and depths of open_clip's ViT-B-32 and ViT-bigG-14;
                                 patch_size=16, image_size=64),  # the size of the small CLIPs in results/mini_clip
                     text=dict(hidden_size=64, num_hidden_layers=3, num_attention_heads=4, intermediate_size=256),
                     projection_dim=64),
+    # X-CLIP (video-text): microsoft/xclip-base-patch32's sizes, and one of the mini-64's; their clip length is
+    # --reward-frames
+    "xclip-b-32": dict(vision=dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072,
+                                   patch_size=32, image_size=224, mit_hidden_size=512, mit_intermediate_size=2048,
+                                   mit_num_hidden_layers=1, mit_num_attention_heads=8),
+                       text=dict(hidden_size=512, num_hidden_layers=12, num_attention_heads=8, intermediate_size=2048),
+                       projection_dim=512),
+    "xclip-mini-64": dict(vision=dict(hidden_size=64, num_hidden_layers=3, num_attention_heads=4, intermediate_size=256,
+                                      patch_size=16, image_size=64, mit_hidden_size=64, mit_intermediate_size=256,
+                                      mit_num_hidden_layers=1, mit_num_attention_heads=4),
+                          text=dict(hidden_size=64, num_hidden_layers=3, num_attention_heads=4, intermediate_size=256),
+                          projection_dim=64),
 }
 
 
 @dataclass
 class Bench:
     arch: str = "vit-b-32"
-    """vit-b-32, vit-bigG-14, or mini-64 (a small CLIP of 64-pixel images, the size trained here)"""
+    """vit-b-32, vit-bigG-14, mini-64 (a small CLIP of 64-pixel images, the size trained here), xclip-b-32, xclip-mini-64"""
+    reward_frames: int = 1
+    """--reward-frames K: each reward scores a window of K frames (X-CLIP: its clip length)"""
     num_envs: int = 32
     train_frequency: int = 100
     """vector steps per stretch (the paper: 100)"""
@@ -104,21 +118,29 @@ class Bench:
     (after the project's preprocessing to 224x224), beside the project's preprocessing vs transformers' own, and exit"""
 
 
-def build_clip(arch: str, path: str) -> str:
-    from transformers import CLIPConfig
+def build_clip(arch: str, path: str, frames: int = 1) -> str:
+    from transformers import CLIPConfig, CLIPImageProcessor, XCLIPConfig, XCLIPModel
 
     spec = ARCHS[arch]
-    config = CLIPConfig(text_config=spec["text"], vision_config=spec["vision"], projection_dim=spec["projection_dim"])
-    return save_random_clip(path, config)
+    if not arch.startswith("xclip"):
+        config = CLIPConfig(text_config=spec["text"], vision_config=spec["vision"], projection_dim=spec["projection_dim"])
+        return save_random_clip(path, config)
+    config = XCLIPConfig(text_config=spec["text"], vision_config={**spec["vision"], "num_frames": frames},
+                         projection_dim=spec["projection_dim"])
+    size = spec["vision"]["image_size"]
+    return save_random_model(path, XCLIPModel, config, CLIPImageProcessor(size={"shortest_edge": size},
+                                                                          crop_size={"height": size, "width": size}))
 
 
 def clip_images_per_s(model: vlmrm_sac.CLIPReward, n: int, size: int, repeats: int = 2) -> float:
+    """Frames/s through the reward: each frame's own work and the scoring of the window that ends at it (K = 1:
+    the image embedding)."""
     frames = torch.randint(0, 256, (n, size, size, 3), dtype=torch.uint8)
-    model.embed_images(frames[: min(n, model.batch_size)])  # warm-up
+    model.label_episode(frames[: min(n, model.batch_size)])  # warm-up
     sync(model.device)
     start = time.perf_counter()
     for _ in range(repeats):
-        model.embed_images(frames)
+        model.label_episode(frames)
     sync(model.device)
     return repeats * n / (time.perf_counter() - start)
 
@@ -375,7 +397,7 @@ def main(b: Bench):
           f"gradient steps, {b.render_size}px"
           f"{' fast-render' if b.fast_render else ''}, renderer {b.renderer}, on {device_name(device)}, commit {commit}")
     with tempfile.TemporaryDirectory() as tmp:
-        clip_path = build_clip(b.arch, os.path.join(tmp, "clip"))
+        clip_path = build_clip(b.arch, os.path.join(tmp, "clip"), b.reward_frames)
         per_stretch = b.num_envs * b.train_frequency
         args = vlmrm_sac.Args(env_id="Humanoid-v5", num_envs=b.num_envs, train_frequency=b.train_frequency,
                        gradient_steps=b.gradient_steps, render_size=b.render_size, fast_render=b.fast_render,
@@ -383,7 +405,7 @@ def main(b: Bench):
                        num_workers=b.num_workers, reward_precision=b.reward_precision,
                        look=b.look, look_dir=b.look_dir,
                        clip_model=clip_path, prompt=("a humanoid robot kneeling",), device=b.device,
-                       reward_batch_size=b.reward_batch_size, learning_starts=per_stretch,
+                       reward_batch_size=b.reward_batch_size, learning_starts=per_stretch, reward_frames=b.reward_frames,
                        total_timesteps=per_stretch * (2 + b.stretches), log_interval=per_stretch * 2,
                        video_interval=0, checkpoint_interval=10**12, run_dir=os.path.join(tmp, "runs"))
         vlmrm_sac.check_args(args)
@@ -392,14 +414,14 @@ def main(b: Bench):
         rows = [r for r in csv.DictReader(open(run_dir / "metrics.csv")) if r["kind"] == "train" and r["sps"]]
         last = rows[-1]  # the stretches after the warm-up one
         model = vlmrm_sac.CLIPReward(clip_path, ["a humanoid robot kneeling"], device=device, batch_size=b.reward_batch_size,
-                              precision=b.reward_precision)
+                              precision=b.reward_precision, frames=b.reward_frames)
         images = clip_images_per_s(model, min(per_stretch, 2048), b.render_size)
         agent = vlmrm_sac.SAC(348, vlmrm_sac.gym.spaces.Box(-0.4, 0.4, (17,), np.float32), args, device)
         ours = updates_per_s(agent, args, 348, 17, b.update_iters)
         plain = cleanrl_updates_per_s(348, 17, args, device, b.update_iters)
     split = ", ".join(f"{k} {float(last['share_' + k]):.0%}" for k in ("sim", "render", "reward", "policy", "update", "other"))
     print(f"end-to-end env steps/s: {float(last['sps']):.1f} (time: {split})")
-    print(f"standalone CLIP images/s (batch {b.reward_batch_size}, {b.render_size}px frames incl. preprocessing): {images:.1f}")
+    print(f"standalone reward, frames/s with --reward-frames {b.reward_frames} (batch {b.reward_batch_size}, {b.render_size}px frames incl. preprocessing): {images:.1f}")
     print(f"end-to-end / standalone CLIP: {float(last['sps']) / images:.0%}")
     print(f"SAC updates/s at batch {args.batch_size}: ours {ours:.0f}, plain CleanRL-style {plain:.0f}")
     if profiler is not None:

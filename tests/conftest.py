@@ -16,12 +16,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # import vlmrm_sac
 
 import pytest
 
-from tiny_models import build_tiny_clip, build_tiny_siglip
+from tiny_models import build_tiny_clip, build_tiny_siglip, build_tiny_xclip
 
 
 @pytest.fixture(scope="session")
 def tiny_clip(tmp_path_factory) -> str:
     return build_tiny_clip(tmp_path_factory.mktemp("tiny_clip"))
+
+
+@pytest.fixture(scope="session")
+def tiny_xclip(tmp_path_factory) -> str:
+    return build_tiny_xclip(tmp_path_factory.mktemp("tiny_xclip"))
 
 
 @pytest.fixture(scope="session")

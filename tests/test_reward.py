@@ -298,3 +298,84 @@ def test_an_over_long_prompt_is_cut_to_what_the_text_model_takes_with_a_note(tin
     assert len(notes) == 1 and "is 42 tokens long and the text model takes 32" in notes[0]
     torch.testing.assert_close(model.goal_emb, vs.CLIPReward(tiny_clip, [cut]).goal_emb)
     assert not torch.allclose(model.goal_emb, vs.CLIPReward(tiny_clip, [" ".join(words[:29])]).goal_emb)
+
+
+# --- --reward-frames K: a transition's reward scores the last K frames of its episode
+
+
+def test_window_index_pads_with_the_episodes_first_frame_and_never_crosses_an_episode_end():
+    # 2 frames of the running episode carried in (sequence 0, 1), then 5 steps; an episode ends at step 1
+    index, start = vs.window_index(2, np.array([False, True, False, False, False]), 3)
+    assert index.tolist() == [[0, 1, 2], [1, 2, 3], [4, 4, 4], [4, 4, 5], [4, 5, 6]]
+    assert start == 4  # the episode running at the end began with the stretch's step 2
+    index, start = vs.window_index(0, np.array([True, True]), 3)  # one-step episodes: each frame alone
+    assert index.tolist() == [[0, 0, 0], [1, 1, 1]] and start == 2
+
+
+def test_k_frame_labels_across_stretches_equal_each_episodes_own_windows(tiny_clip):
+    """The side thread's labels of two stretches, 2 envs, episodes ending inside and at the edge of a stretch, equal
+    the labels of each frame's window taken from its whole episode: the mean of its K image embeddings, the
+    episode's first frame repeated where the episode is younger than K, never a frame of the episode before."""
+    k, n, steps = 3, 2, 5
+    model = vs.CLIPReward(tiny_clip, ["a robot"], log_prompts=["a cart"], frames=k, batch_size=4)
+    rng = np.random.default_rng(0)
+    video = rng.integers(0, 256, (2 * steps, n, 32, 32, 3), dtype=np.uint8)  # every frame differs
+    ended = np.zeros((2 * steps, n), bool)
+    ended[1, 0] = ended[4, 1] = ended[5, 1] = True  # env 0: inside the first stretch; env 1: at its edge, and a 1-step one
+    buffer = np.zeros((steps, n, 32, 32, 3), np.uint8)
+    got = []
+    with vs.Labeller(model, buffer, 4, torch.device("cpu")) as labeller:
+        for stretch in range(2):
+            for t in range(steps):
+                buffer[t] = video[stretch * steps + t]
+                labeller.rendered(t, last=t == steps - 1)
+            got.append(labeller.labels(ended[stretch * steps:(stretch + 1) * steps]))
+    got = np.concatenate(got)  # (10, n, C)
+    for i in range(n):
+        embeddings = model.embed_images(video[:, i])
+        start = 0
+        for t in range(2 * steps):
+            window = [max(start, s) for s in range(t - k + 1, t + 1)]
+            want = model.labels_of(embeddings[window].mean(0, keepdim=True))[0].numpy()
+            np.testing.assert_allclose(got[t, i], want, rtol=1e-5, atol=1e-6)
+            if ended[t, i]:
+                start = t + 1
+    assert len(np.unique(got[..., 0])) == got[..., 0].size  # every window scored apart
+
+
+def test_one_frame_windows_are_todays_labels_bit_for_bit(tiny_clip):
+    frames = np.random.default_rng(1).integers(0, 256, (6, 32, 32, 3), dtype=np.uint8)
+    model = vs.CLIPReward(tiny_clip, ["a robot"], ["a thing"], alpha=0.5, log_prompts=["a cart"])
+    assert torch.equal(model.label_episode(frames), model.label(frames))
+
+
+def test_a_video_model_scores_the_clip_as_its_own_forward_does(tiny_xclip):
+    """X-CLIP conditions each sentence's embedding on the clip (its prompts generator): at alpha 0 with one goal, the
+    reward is the model's own cosine of clip and sentence, logits_per_video / logit_scale."""
+    from transformers import AutoTokenizer, XCLIPModel
+
+    frames = np.random.default_rng(2).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
+    model = vs.CLIPReward(tiny_xclip, ["a pendulum spinning clockwise"], log_prompts=["a pendulum at rest"], frames=4)
+    labels = model.label_episode(frames)  # (4, 3): each frame's window of 4, padded with the first frame
+    xclip = XCLIPModel.from_pretrained(tiny_xclip).eval()
+    tokens = AutoTokenizer.from_pretrained(tiny_xclip)(["a pendulum spinning clockwise", "a pendulum at rest"],
+                                                      padding=True, return_tensors="pt")
+    for t in range(4):
+        clip = model.preprocess(frames[[max(0, s) for s in range(t - 3, t + 1)]])[None]  # (1, 4, 3, S, S)
+        with torch.no_grad():
+            out = xclip(pixel_values=clip, **tokens)
+        cosine = out.logits_per_video[0] / xclip.logit_scale.exp()
+        assert labels[t, 0] == pytest.approx(cosine[0].item(), abs=1e-5)  # the goal's reward
+        assert labels[t, 1] == pytest.approx(cosine[1].item(), abs=1e-5)  # the logged sentence's, same rule
+        assert labels[t, 2] == float(cosine[0] > cosine[1])  # the vote
+    assert len(set(labels[:, 0].tolist())) == 4
+
+
+def test_a_video_model_takes_only_its_clip_length_and_other_models_are_refused(tiny_xclip, tmp_path):
+    with pytest.raises(vs.UserError, match="scores clips of 4 frames, not 3: use --reward-frames 4"):
+        vs.CLIPReward(tiny_xclip, ["a robot"], frames=3)
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    CLIPTextModel(CLIPTextConfig(hidden_size=32, intermediate_size=64, num_attention_heads=2, num_hidden_layers=1)).save_pretrained(tmp_path)
+    with pytest.raises(vs.UserError, match="neither an image-text model .* nor a video-text one"):
+        vs.CLIPReward(str(tmp_path), ["a robot"])

@@ -362,6 +362,9 @@ def test_a_corrupt_checkpoint_gets_a_clear_error(tmp_path):
      "MuJoCo's offscreen buffers"),
     (["--run-dir", "/proc/vlmrm_runs"], "cannot write into /proc/vlmrm_runs"),
     (["--env-id", "CartPole-v1", "--renderer", "warp"], "--renderer warp draws the Humanoid envs"),
+    (["--reward-frames", "0"], "--reward-frames must be between 1 and the episode length (100), got 0"),
+    (["--env-id", "CartPole-v1", "--episode-length", "50", "--reward-frames", "51"],
+     "--reward-frames must be between 1 and the episode length (50), got 51"),
     (["--renderer", "warp", "--fast-render"], "--fast-render lowers EGL's quality"),
     (["--renderer", "warp", "--render-size", "20000", "--train-frequency", "1000", "--look", "generated"],
      "the frame buffer (--train-frequency 1000 x --num-envs 32 x 20000x20000x3"),
@@ -632,3 +635,22 @@ def test_a_warp_rendered_clip_run_resumed_equals_a_straight_one(tmp_path, tiny_c
     run_script(*flags, "--run-dir", tmp_path / "straight")
     run, _ = stop_and_resume([*flags, "--run-dir", tmp_path / "stopped"], 600, 1200)
     assert_same_run(read_metrics(only_run(tmp_path / "straight")), read_metrics(run))
+
+
+def test_a_video_rewarded_run_of_k_frame_windows_resumed_equals_a_straight_one(tmp_path, tiny_xclip):
+    """--reward-frames 4 with a video model (a tiny X-CLIP): the windows run over stretch edges (stretches of 20
+    steps, episodes of 151) and through the checkpoint. Stopped mid-episode and resumed, the run equals a straight
+    one; an evaluation scores each frame's window."""
+    flags = ["--env-id", "CartPole-v1", "--clip-model", tiny_xclip, "--reward-frames", 4, "--episode-length", 151,
+             "--num-envs", 2, "--train-frequency", 20, "--gradient-steps", 10, "--learning-starts", 200,
+             "--batch-size", 32, "--buffer-size", 100000, "--log-interval", 400, "--checkpoint-interval", 100000,
+             "--total-timesteps", 2400, "--save-buffer", "--num-workers", 0, "--video-interval", 0, "--seed", 3]
+    run_script(*flags, "--run-dir", tmp_path / "straight")
+    run, _ = stop_and_resume([*flags, "--run-dir", tmp_path / "stopped"], 1000, 2400)
+    rows = read_metrics(run)
+    assert_same_run(read_metrics(only_run(tmp_path / "straight")), rows)
+    returns = [float(r["clip_return"]) for r in rows if r["kind"] == "episode"]
+    assert len(returns) == 2 * (1200 // 151) and all(math.isfinite(r) for r in returns)
+    run_script("--eval-checkpoint", run / "checkpoints" / "latest.pt", "--eval-episodes", 1)
+    (episode,) = (run / "eval_000002400" / "frames").glob("*.npz")
+    assert len(np.load(episode)["clip_rewards"]) == 151

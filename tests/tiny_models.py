@@ -66,6 +66,20 @@ def build_tiny_clip(path, image_mean=CLIP_MEAN, image_std=CLIP_STD) -> str:
     return save_random_clip(path, config, image_mean, image_std)
 
 
+def build_tiny_xclip(path, num_frames: int = 4) -> str:
+    """A random X-CLIP (a video-text model: XCLIPModel, as microsoft/xclip-base-patch32) taking clips of
+    `num_frames` frames of 32x32."""
+    from transformers import CLIPImageProcessor, XCLIPConfig, XCLIPModel
+
+    config = XCLIPConfig(text_config={**SMALL, "max_position_embeddings": 32},
+                         vision_config={**SMALL, "image_size": 32, "patch_size": 8, "num_frames": num_frames,
+                                        "mit_hidden_size": 16, "mit_intermediate_size": 64, "mit_num_attention_heads": 2},
+                         projection_dim=16, prompt_layers=1, prompt_num_attention_heads=2)
+    processor = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32},
+                                   image_mean=CLIP_MEAN, image_std=CLIP_STD)
+    return save_random_model(path, XCLIPModel, config, processor)
+
+
 def build_tiny_siglip(path) -> str:
     """SigLIP pools its text at the last position and was trained on text padded to full length: the reward
     model pads SigLIP prompts to max_length."""
