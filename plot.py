@@ -499,6 +499,31 @@ class Success(Figure):
 
 
 @dataclass
+class Spin(Figure):
+    """Goals of motion: Pendulum spun by SAC trained on "a pendulum spinning clockwise" / "... counterclockwise",
+    rewarded by a video model (windows of K frames) or a single-frame one (tests/spin_experiment.py's spin.csv)."""
+
+    data: str = "results/runs/pendulum_spin/spin.csv"
+    """one row per run: model, prompt, seed, share_of_prompt_direction, mean_angular_velocity"""
+
+    def run(self):
+        rows = read_csv(self.data)
+        groups = list(dict.fromkeys((r["model"], r["prompt"]) for r in rows))
+        fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
+        for ax, column, label in ((axes[0], "share_of_prompt_direction", "late steps turning the prompt's way"),
+                                  (axes[1], "mean_angular_velocity", "mean angular velocity (rad/s, < 0: clockwise)")):
+            for k, group in enumerate(groups):
+                values = [float(r[column]) for r in rows if (r["model"], r["prompt"]) == group]
+                ax.bar(k, np.mean(values), color="C0" if group[0] == "xclip" else "C7", alpha=0.6)
+                ax.plot([k] * len(values), values, "k.", ms=5)
+            ax.set_xticks(range(len(groups)), [f"{m}\n{p}" for m, p in groups], fontsize=7)
+            ax.set_ylabel(label, fontsize=8)
+            ax.axhline(0.5 if column.startswith("share") else 0.0, color="grey", lw=0.8, ls="--")
+        self.save(fig, "spin", rows, title="Pendulum, SAC on the reward of a spinning prompt (dots: seeds; models of a "
+                                           "toy world, trained on this project's clips)")
+
+
+@dataclass
 class Probe(ModelFigure):
     """Does the model understand my prompt? Score a few hundred varied states of an env before any RL and
     save a sheet of the top and bottom frames with their rewards, plus the reward histogram per alpha."""
@@ -643,6 +668,9 @@ class All:
             if any("goal_vote_share" in p.open().readline() for p in runs_dir.glob("*/metrics.csv")):
                 Prompts(runs=(str(runs_dir / "*"),), name=f"prompts_{runs_dir.name}", out_dir=self.out_dir).run()
                 made.append(f"prompts_{runs_dir.name}")
+        for spin in sorted(Path(self.results, "runs").glob("*/spin.csv")):
+            Spin(data=str(spin), out_dir=self.out_dir).run()
+            made.append("spin")
         labels = sorted(Path(self.results, "labels").glob("*.csv"))
         if labels:
             Success(labels=tuple(f"{p.stem}={p}" for p in labels), out_dir=self.out_dir).run()
@@ -653,7 +681,7 @@ class All:
 
 
 COMMANDS = {"landscape": Landscape, "epic": Epic, "curves": Curves, "prompts": Prompts, "success": Success, "reward-hist": RewardHist,
-            "probe": Probe, "sheets": Sheets, "frames": Frames, "all": All}
+            "probe": Probe, "sheets": Sheets, "frames": Frames, "spin": Spin, "all": All}
 
 if __name__ == "__main__":
     try:

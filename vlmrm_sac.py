@@ -299,6 +299,19 @@ class MountainCarRules(gym.Wrapper):
         return draw_mountaincar(x) if self.look == "generated" else self.env.render()
 
 
+class NoTorqueArrow(gym.Wrapper):
+    """Pendulum, for goals of motion (--reward-frames): its stock frame draws the last torque as an arrow, which
+    would tell a single frame which way the policy pushes. Drawn without it, a frame shows only the pendulum."""
+
+    def render(self):
+        pendulum = self.env.unwrapped
+        last_u, pendulum.last_u = pendulum.last_u, None
+        try:
+            return self.env.render()
+        finally:
+            pendulum.last_u = last_u
+
+
 # Paper camera: fixed free camera in front of the robot (robot faces +x; azimuth 180 puts the
 # camera on the +x side looking back along -x). gymnasium 1.x copies these keys onto the MjvCamera
 # (MujocoRenderer._set_cam_config); with camera_id/camera_name unset the renderer uses camera_id=-1
@@ -341,6 +354,8 @@ def make_env(env_id: str, episode_length: Optional[int] = None, render_size: int
         env = CartPoleRules(env)
     elif family == "MountainCarContinuous":
         env = MountainCarRules(env, look, images)
+    elif family == "Pendulum":
+        env = NoTorqueArrow(env)
     if episode_length:
         env = FixedLength(env, episode_length, clock=time_feature)
     if isinstance(env.action_space, gym.spaces.Box):  # SAC acts in [-1, 1], as SB3's: the env's bounds are its own

@@ -374,6 +374,22 @@ def test_other_envs_keep_their_stock_rules():
     assert steps == 200 and truncated and env.render().dtype == np.uint8  # Pendulum's own TimeLimit
 
 
+def test_pendulum_is_drawn_without_its_torque_arrow_so_a_frame_shows_no_action():
+    """The same state pushed either way: the stock frames differ (the arrow), ours are the same picture."""
+    import gymnasium as gym
+
+    frames = {}
+    for name, env in (("ours", make("Pendulum-v1")), ("stock", gym.make("Pendulum-v1", render_mode="rgb_array"))):
+        env.reset(seed=0)
+        frames[name] = []
+        for torque in (-2.0, 2.0):
+            env.unwrapped.state = np.array([0.3, 1.0])
+            env.unwrapped.last_u = torque
+            frames[name].append(env.render())
+    assert not np.array_equal(*frames["stock"]) and np.array_equal(*frames["ours"])
+    assert np.abs(frames["ours"][0].astype(int) - frames["stock"][0]).max() > 0  # the arrow is gone, the rest stays
+
+
 def test_episode_seeds_differ_per_env_and_episode_and_are_reproducible():
     """Each (env, episode) of a run gets its own seed, another experiment seed gives others, and a fresh process
     (as a resumed run is, with another hash seed) computes the same ones."""

@@ -190,6 +190,15 @@ def test_success_histogram_from_labels(tmp_path):
     assert rates == {"kneeling": 0.75, "lotus": 0.0}
 
 
+def test_spin_figure_from_the_experiments_table(tmp_path):
+    table = tmp_path / "spin.csv"
+    table.write_text("model,prompt,seed,share_of_prompt_direction,mean_angular_velocity,run\n"
+                     "xclip,clockwise,1,0.9,-3.1,a\nxclip,clockwise,2,0.8,-2.5,b\nclip,clockwise,1,0.5,0.1,c\n")
+    run_plot("spin", "--data", table, "--out-dir", tmp_path)
+    rows = assert_figure(tmp_path, "spin", {"model", "prompt", "seed", "share_of_prompt_direction"})
+    assert [(r["model"], r["seed"]) for r in rows] == [("xclip", "1"), ("xclip", "2"), ("clip", "1")]
+
+
 def test_sheets_one_per_episode(tmp_path):
     eval_dir = make_eval_dir(tmp_path / "eval")
     run_plot("sheets", "--eval-dir", eval_dir, "--every", 2)
@@ -206,7 +215,7 @@ def test_all_on_a_clean_checkout(tmp_path):
     assert "not made by `all`" in proc.stdout
     committed = sorted(p.name for p in (ROOT / "results" / "figures").glob("*.csv")) if (ROOT / "results" / "figures").exists() else []
     made = sorted(p.name for p in (checkout / "results" / "figures").glob("*.csv")) if (checkout / "results" / "figures").exists() else []
-    assert made == [n for n in committed if n.startswith(("curves_", "prompts_", "success"))]
+    assert made == [n for n in committed if n.startswith(("curves_", "prompts_", "success", "spin"))]
 
 
 def test_frames_one_png_per_look(tmp_path):
