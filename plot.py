@@ -45,7 +45,6 @@ LOOKS = {  # every look of the environments: name -> (env id, make_env keywords)
     "humanoid_paper_camera_stock_look": ("Humanoid-v5", {"look": "stock"}),
     "humanoid_stock_camera_stock_look": ("Humanoid-v5", {"paper_camera": False, "look": "stock"}),
     "humanoid_paper_camera_generated_look": ("Humanoid-v5", {"look": "generated"}),
-    "humanoid_fast_render": ("Humanoid-v5", {"fast_render": True}),
     "cartpole": ("CartPole-v1", {}),
     "mountaincar_paper_look": ("MountainCarContinuous-v0", {}),
     "mountaincar_stock_look": ("MountainCarContinuous-v0", {"look": "stock"}),
@@ -610,7 +609,7 @@ class Sheets:
 @dataclass
 class Frames:
     """One PNG per look (the humanoid's paper camera and look and their ablations, the generated look,
-    --fast-render beside paper quality, CartPole, MountainCar's paper, stock and generated looks)."""
+    CartPole, MountainCar's paper, stock and generated looks)."""
 
     out_dir: str = "figures/frames"
     """folder for the PNGs (the committed ones are in results/frames)"""
@@ -640,13 +639,6 @@ class Frames:
             env.close()
             imageio.imwrite(out / f"{name}.png", frame)
         print(f"wrote {len(frames)} PNGs to {out}")
-        if {"humanoid_paper_camera_paper_look", "humanoid_fast_render"} <= set(frames):
-            paper, fast = frames["humanoid_paper_camera_paper_look"], frames["humanoid_fast_render"]
-            diff = np.abs(paper.astype(int) - fast.astype(int))
-            amplified = np.clip(diff * 10, 0, 255).astype(np.uint8)
-            imageio.imwrite(out / "humanoid_fast_render_side_by_side.png", np.concatenate([paper, fast, amplified], 1))
-            print(f"and humanoid_fast_render_side_by_side.png; --fast-render vs paper quality: mean |diff| "
-                  f"{diff.mean():.2f}/255, 99th percentile {np.percentile(diff, 99):.0f}/255, max {diff.max()}/255")
 
 
 @dataclass

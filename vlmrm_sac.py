@@ -99,8 +99,6 @@ class Args:
     """Humanoid, MountainCar: paper (the authors' images, downloaded once), generated (stand-ins in looks/generated/, offline), stock"""
     look_dir: Optional[str] = None
     """a folder holding the authors' image files, or a clone of their repository, instead of downloading them"""
-    fast_render: bool = False
-    """MuJoCo: no multisampling, a 1024 shadow map: about 3x faster on a CPU, but frames differ visibly from the paper's"""
     renderer: Literal["egl", "warp"] = "egl"
     """Humanoid: egl (each worker renders its envs, the reference) or warp (MuJoCo Warp: all envs in one batch on --device)"""
     num_workers: Optional[int] = None
@@ -331,8 +329,7 @@ STOCK_CAMERA = {"camera_name": "track"}
 
 
 def make_env(env_id: str, episode_length: Optional[int] = None, render_size: int = 480, paper_camera: bool = True,
-             look: str = "paper", look_dir: Optional[str] = None, fast_render: bool = False,
-             time_feature: bool = False) -> gym.Env:
+             look: str = "paper", look_dir: Optional[str] = None, time_feature: bool = False) -> gym.Env:
     """One env with the paper's rules and looks; built inside the worker process that steps it."""
     family = env_family(env_id)
     images = authors_images(look_dir) if look == "paper" and family in LOOK_FAMILIES else None
@@ -348,8 +345,6 @@ def make_env(env_id: str, episode_length: Optional[int] = None, render_size: int
     env = gym.make(env_id, **kwargs)
     if env_id == "Humanoid-v4":
         humanoid_v4_look(env.unwrapped, humanoid_xml(look, images), paper_camera)
-    if is_mujoco(env_id) and fast_render:
-        set_render_quality(env.unwrapped.model)
     if family == "CartPole":
         env = CartPoleRules(env)
     elif family == "MountainCarContinuous":
@@ -388,8 +383,7 @@ def make_env_pool(args: Args, slots: int = 1, render_envs: int = 0) -> "EnvPool"
     MuJoCo Warp in this process, all envs in one batch, into a tensor on --device (Appendix C's WarpRenderer)."""
     env_kwargs = dict(env_id=args.env_id, episode_length=episode_length_for(args), render_size=args.render_size,
                       paper_camera=args.paper_camera, look=args.look if render_envs else "stock",  # none is drawn
-                      look_dir=args.look_dir, fast_render=args.fast_render,
-                      time_feature=args.time_feature)
+                      look_dir=args.look_dir, time_feature=args.time_feature)
     # the shared buffer is made before any worker starts, so its frame size is found here
     shape = frame_shape(args) if render_envs else None
     num_workers = min(args.num_envs, len(os.sched_getaffinity(0))) if args.num_workers is None else args.num_workers
@@ -1512,7 +1506,7 @@ def prompt_scores(log_prompts, sums: np.ndarray, length: int) -> dict:
             "goal_vote_share": float(sums[-1]) / length}
 
 
-CHECKPOINT_FORMAT = "vlmrm_sac/4"  # changed whenever a checkpoint's contents change meaning
+CHECKPOINT_FORMAT = "vlmrm_sac/5"  # changed whenever a checkpoint's contents change meaning
 
 
 def run_folder(args: Args) -> Path:
@@ -2058,8 +2052,6 @@ def check_args(args: Args):
         raise UserError(f"--time-feature needs a fixed episode length: give --episode-length for {args.env_id}")
     if args.renderer == "warp" and env_family(args.env_id) != "Humanoid":
         raise UserError(f"--renderer warp draws the Humanoid envs (the paper's MuJoCo task), not {args.env_id}: use --renderer egl")
-    if args.renderer == "warp" and args.fast_render:
-        raise UserError("--fast-render lowers EGL's quality; MuJoCo Warp (--renderer warp) has no such setting: drop one")
     if args.renderer == "warp" and importlib.util.find_spec("mujoco_warp") is None:
         raise UserError("--renderer warp needs MuJoCo Warp: pip install mujoco-warp (or use --renderer egl)")
     if not 0 <= args.gamma <= 1 or not 0 < args.tau <= 1:
@@ -2138,8 +2130,7 @@ def check_writable(folder: Path):
 def check_resources(args: Args, device: torch.device, slots: int, render_envs: int, replay: bool = True):
     """Refuses a run whose buffers cannot fit, before anything is allocated or written: the shared frame buffer
     (slots x render_envs x H x W x 3 bytes, in /dev/shm or, if it does not fit there, a file in the temp folder),
-    MuJoCo's offscreen buffers (about 56 bytes per pixel per rendering env at paper quality, 14 with --fast-render,
-    measured with CPU rendering), and the replay buffer (on --device). With --renderer warp the frames are on
+    MuJoCo's offscreen buffers (about 56 bytes per pixel per rendering env, measured with CPU rendering), and the replay buffer (on --device). With --renderer warp the frames are on
     --device and the shared buffer holds only states."""
     if render_envs and args.look == "paper" and env_family(args.env_id) in LOOK_FAMILIES:
         authors_images(args.look_dir)  # the paper look's image files: downloaded by the first run, or refused here
@@ -2153,7 +2144,7 @@ def check_resources(args: Args, device: torch.device, slots: int, render_envs: i
     shape = frame_shape(args) if render_envs else (0, 0, 0)
     frame_bytes = slots * render_envs * int(np.prod(shape))
     warp = args.renderer == "warp"
-    gl_bytes = render_envs * args.render_size ** 2 * (14 if args.fast_render else 56) if is_mujoco(args.env_id) and not warp else 0
+    gl_bytes = render_envs * args.render_size ** 2 * 56 if is_mujoco(args.env_id) and not warp else 0
     on_gpu = {"the replay buffer": replay_bytes if device.type == "cuda" else 0,
               "the frames": frame_bytes if warp and device.type == "cuda" else 0}
 
@@ -2644,13 +2635,6 @@ def humanoid_xml(look: str, images: Optional[dict] = None) -> str:
     out_xml.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(out_xml, ET.tostring(root))
     return str(out_xml)
-
-
-def set_render_quality(model, offsamples: int = 0, shadowsize: int = 1024):
-    """--fast-render (opt-in): no multisampling, a 1024 shadow map instead of 4096. Set on the MjModel
-    before the first render (gymnasium builds its render context lazily and reads these then). Shadows stay."""
-    model.vis.quality.offsamples = offsamples  # MSAA samples of the offscreen buffer (default 4)
-    model.vis.quality.shadowsize = shadowsize  # shadow map resolution (default 4096)
 
 
 def humanoid_v4_look(env, xml_file: str, paper_camera: bool):

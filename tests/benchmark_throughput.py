@@ -34,7 +34,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 import tyro
-from tqdm import tqdm
 
 import plot
 import vlmrm_sac
@@ -83,7 +82,6 @@ class Bench:
     """timed stretches after learning starts (one warm-up stretch runs before them)"""
     render_size: int = 480
     reward_batch_size: int = 256
-    fast_render: bool = False
     renderer: str = "egl"
     """egl or warp (MuJoCo Warp), as vlmrm_sac.py's --renderer"""
     num_workers: Optional[int] = None
@@ -113,9 +111,6 @@ class Bench:
     log_prompts: int = 0
     """only measure the reward model's images/s on this many 480x480 frames with 0, 4 and 16 --log-prompt sentences
     (CLIPReward.label: one image embedding, scored against each sentence), and exit"""
-    render_quality: int = 0
-    """only compare --fast-render with paper-quality frames of this many varied humanoid poses at CLIP's input
-    (after the project's preprocessing to 224x224), beside the project's preprocessing vs transformers' own, and exit"""
 
 
 def build_clip(arch: str, path: str, frames: int = 1) -> str:
@@ -242,45 +237,6 @@ def render_rates(size: int, look_dir: Optional[str], frames: int = 40):
         env.close()
 
 
-def render_quality(poses: int, size: int, look_dir: Optional[str]):
-    """Mean and max absolute difference, in CLIP's normalized input units, between paper-quality frames and
-    faster settings of the same poses (--fast-render: no multisampling and a 1024 shadow map; and each change
-    alone), and between the project's preprocessing and CLIPImageProcessor's (resizing the whole frame, PIL
-    bicubic) of the same paper-quality frames: a difference the project already accepts."""
-    from PIL import Image
-    from transformers import CLIPImageProcessor
-
-    with tempfile.TemporaryDirectory() as tmp:
-        model = vlmrm_sac.CLIPReward(build_clip("vit-b-32", tmp), ["a humanoid robot"])  # its preprocessing: 224, OpenAI mean/std
-    processor = CLIPImageProcessor(size={"height": 224, "width": 224}, do_center_crop=False, resample=Image.BICUBIC,
-                                   image_mean=model.image_mean.flatten().tolist(), image_std=model.image_std.flatten().tolist())
-    paper = vlmrm_sac.make_env("Humanoid-v5", render_size=size, look_dir=look_dir)
-    variants = {"--fast-render (no multisampling, 1024 shadow map)": (0, 1024), "no multisampling only": (0, 4096),
-                "1024 shadow map only": (4, 1024)}
-    envs = {}
-    for name, (offsamples, shadowsize) in variants.items():
-        envs[name] = vlmrm_sac.make_env("Humanoid-v5", render_size=size, look_dir=look_dir)
-        vlmrm_sac.set_render_quality(envs[name].unwrapped.model, offsamples, shadowsize)
-        envs[name].reset(seed=0)
-    diffs = {name: [] for name in [*variants, "our preprocessing vs CLIPImageProcessor (paper quality)"]}
-    for _ in tqdm(plot.varied_poses(paper, poses, seed=0), total=poses, desc="poses", unit="pose"):
-        frame = vlmrm_sac.render(paper)  # several GL contexts in one process: each is made current for its env
-        ours = model.preprocess(frame[None])
-        for name, env in envs.items():
-            env.unwrapped.set_state(paper.unwrapped.data.qpos.copy(), paper.unwrapped.data.qvel.copy())
-            diffs[name].append((ours - model.preprocess(vlmrm_sac.render(env)[None])).abs())
-        diffs["our preprocessing vs CLIPImageProcessor (paper quality)"].append(
-            (ours - processor(images=[frame], return_tensors="pt").pixel_values).abs())
-    print(f"{poses} humanoid poses, {size}x{size} frames -> 224x224, normalized units (1/255 of a grey level = "
-          f"{1 / 255 / float(model.image_std.mean()):.4f})")
-    print("| vs paper quality, at CLIP's input | mean abs diff | 99.9th percentile | max | worst pose's mean |\n"
-          "|---|---|---|---|---|")
-    for name, per_pose in diffs.items():
-        d = torch.cat(per_pose)
-        print(f"| {name} | {float(d.mean()):.4f} | {float(torch.quantile(d.flatten()[::7], 0.999)):.4f} | "
-              f"{float(d.max()):.4f} | {max(float(x.mean()) for x in per_pose):.4f} |")
-
-
 class FrameInInfo(vlmrm_sac.gym.Wrapper):
     """The frame of the reached state travels in info, pickled through AsyncVectorEnv's worker pipe."""
 
@@ -388,20 +344,16 @@ def main(b: Bench):
         return log_prompt_rates(b.arch, b.log_prompts, b.reward_batch_size, vlmrm_sac.resolve_device(b.device))
     if b.renders:
         return render_rates(b.render_size, b.look_dir)
-    if b.render_quality:
-        return render_quality(b.render_quality, b.render_size, b.look_dir)
     device = vlmrm_sac.resolve_device(b.device)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
     workers = b.num_workers if b.num_workers is not None else min(b.num_envs, len(os.sched_getaffinity(0)))
     print(f"# {b.arch}, {b.num_envs} envs on {workers} workers x {b.train_frequency} steps per stretch, {b.gradient_steps} "
-          f"gradient steps, {b.render_size}px"
-          f"{' fast-render' if b.fast_render else ''}, renderer {b.renderer}, on {device_name(device)}, commit {commit}")
+          f"gradient steps, {b.render_size}px, renderer {b.renderer}, on {device_name(device)}, commit {commit}")
     with tempfile.TemporaryDirectory() as tmp:
         clip_path = build_clip(b.arch, os.path.join(tmp, "clip"), b.reward_frames)
         per_stretch = b.num_envs * b.train_frequency
         args = vlmrm_sac.Args(env_id="Humanoid-v5", num_envs=b.num_envs, train_frequency=b.train_frequency,
-                       gradient_steps=b.gradient_steps, render_size=b.render_size, fast_render=b.fast_render,
-                       renderer=b.renderer,
+                       gradient_steps=b.gradient_steps, render_size=b.render_size, renderer=b.renderer,
                        num_workers=b.num_workers, reward_precision=b.reward_precision,
                        look=b.look, look_dir=b.look_dir,
                        clip_model=clip_path, prompt=("a humanoid robot kneeling",), device=b.device,

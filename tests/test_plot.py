@@ -220,7 +220,7 @@ def test_all_on_a_clean_checkout(tmp_path):
 
 def test_frames_one_png_per_look(tmp_path):
     """Every look but the paper's (its images cannot be downloaded here; test_envs.py draws it from stand-ins)."""
-    looks = [name for name in plot.LOOKS if "paper_look" not in name and name != "humanoid_fast_render"]
+    looks = [name for name in plot.LOOKS if "paper_look" not in name]
     proc = run_plot("frames", "--out-dir", tmp_path, "--render-size", 64, "--steps", 2, "--looks", *looks)
     assert sorted(p.stem for p in tmp_path.glob("*.png")) == sorted(looks)
     assert "mountaincar_generated_look" in looks and f"wrote {len(looks)} PNGs" in proc.stdout
