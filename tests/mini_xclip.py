@@ -62,8 +62,8 @@ class Args:
     epochs: int = 20
     batch_size: int = 64
     lr: float = 1e-3
-    """peak AdamW learning rate of the image (video) tower; the text tower's is a tenth: at full speed its few
-    sentences collapse together (both directions onto one embedding) before the images can tell them apart"""
+    """peak AdamW learning rate of the image (video) tower; the text tower's is a tenth (its few sentences
+    otherwise move faster than the video embeddings can follow)"""
     seed: int = 0
     threads: int = 2
     """torch CPU threads"""
