@@ -176,8 +176,10 @@ def frames(env: str, states, chunk: int = 250):
 # ======================================================================================
 
 
-def word_tokenizer(sentences) -> CLIPTokenizer:
-    """A CLIP BPE tokenizer in which every word of `sentences` (and the comma) is one token.
+def word_tokenizer(sentences, eos_last: bool = False) -> CLIPTokenizer:
+    """A CLIP BPE tokenizer in which every word of `sentences` (and the comma) is one token. `eos_last`: the
+    <|endoftext|> token gets the highest id, as in CLIP's own vocabulary (transformers' X-CLIP text model pools the
+    token with the highest id; CLIPModel reads its config's eos_token_id).
 
     Each word is merged letter by letter from the left. BPE merges the lowest-ranked pair first, so a
     word stays whole only if its first merge outranks every other word's first merge found further inside
@@ -194,8 +196,9 @@ def word_tokenizer(sentences) -> CLIPTokenizer:
                 after[pair].add(chains[w][0])
     ranked = TopologicalSorter({pair: sorted(before) for pair, before in after.items()}).static_order()
     merges = list(dict.fromkeys([m for c in chains.values() for m in c[1:]] + list(ranked)))
-    specials = ["<|startoftext|>", "<|endoftext|>"]
+    specials = ["<|startoftext|>"] + ([] if eos_last else ["<|endoftext|>"])
     tokens = specials + sorted({c for p in pieces.values() for c in p}) + ["".join(m) for m in merges]
+    tokens += ["<|endoftext|>"] if eos_last else []
     tokenizer = CLIPTokenizer(vocab={t: i for i, t in enumerate(dict.fromkeys(tokens))}, merges=merges,
                               pad_token="<|endoftext|>", model_max_length=MAX_TOKENS)
     split = [w for w in words if len(tokenizer(w, add_special_tokens=False).input_ids) != 1]

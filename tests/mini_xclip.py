@@ -33,7 +33,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 import tyro  # noqa: E402
 from tqdm import tqdm  # noqa: E402
-from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPTokenizer, XCLIPConfig, XCLIPModel  # noqa: E402
+from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, XCLIPConfig, XCLIPModel  # noqa: E402
 
 import vlmrm_sac as vs  # noqa: E402
 from mini_clip import word_tokenizer  # noqa: E402
@@ -89,27 +89,6 @@ def sample_clips(args: Args, n: int, rng):
         speeds.append(float(np.mean(omegas)))
     env.close()
     return torch.stack(clips), np.array(speeds)  # (n, K, 3, 64, 64) in [0, 1]
-
-
-def eos_last_tokenizer(sentences) -> CLIPTokenizer:
-    """word_tokenizer's tokens, with <|endoftext|> given the HIGHEST id. transformers' X-CLIP text model forces the
-    legacy pooling (XCLIPTextTransformer sets eos_token_id = 2 whatever the config says): it pools the hidden state of
-    the token with the highest id, which in CLIP's own vocabulary is <|endoftext|> (49407) but in word_tokenizer's
-    (specials 0 and 1) is a word: "spinning", before the direction word, so under the causal mask "... spinning
-    clockwise" and "... spinning counterclockwise" embed identically and no training can tell them apart."""
-    base = word_tokenizer(sentences)
-    bpe = json.loads(base.backend_tokenizer.to_str())["model"]
-    order = sorted(bpe["vocab"], key=bpe["vocab"].get)
-    vocab = [t for t in order if t != "<|endoftext|>"] + ["<|endoftext|>"]
-    tokenizer = CLIPTokenizer(vocab={t: i for i, t in enumerate(vocab)}, merges=[tuple(m) for m in bpe["merges"]],
-                              pad_token="<|endoftext|>", model_max_length=MAX_TOKENS)
-    eos = tokenizer.convert_tokens_to_ids("<|endoftext|>")
-    for sentence in sentences:  # the same tokens; the legacy pooling (the first highest id) lands on the end
-        ids = tokenizer(sentence)["input_ids"]
-        if (tokenizer.convert_ids_to_tokens(ids) != base.convert_ids_to_tokens(base(sentence)["input_ids"])
-                or ids.index(max(ids)) != ids.index(eos)):
-            raise SystemExit(f"error: the X-CLIP text model would not pool the end of {sentence!r}")
-    return tokenizer
 
 
 def caption(speed: float, args: Args, rng):
@@ -191,7 +170,8 @@ def main(args: Args):
     caption_ids = torch.tensor([sentences.index(c) for c in captions])
     mean = clips.mean((0, 1, 3, 4)).tolist()  # the frames' own mean colour (mostly the white background)
     pixels = (clips - torch.tensor(mean).view(3, 1, 1)) / torch.tensor(CLIP_STD).view(3, 1, 1)
-    tokenizer = eos_last_tokenizer(sentences)
+    # X-CLIP's text model pools the token with the highest id: it must be the end, after the direction word
+    tokenizer = word_tokenizer(sentences, eos_last=True)
     tokens = tokenizer(sentences, padding=True, return_tensors="pt")
     print(f"{len(clips)} clips of {args.frames} frames ({time.time() - start:.0f} s): " +
           ", ".join(f"{s!r} {captions.count(s)}" for s in sentences))

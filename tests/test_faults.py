@@ -121,8 +121,8 @@ def small_disk(tmp_path):
 def test_a_full_disk_ends_the_run_with_one_line_keeping_the_last_checkpoint(tmp_path, small_disk):
     proc = start(tmp_path, *LONG, "--checkpoint-interval", 400, "--run-dir", small_disk)
     wait_until(lambda: any(small_disk.glob("*/checkpoints/step_*.pt")), what="a checkpoint")
-    # The disk fills up while the run goes on; on a loaded machine the run may have filled it first (CI once
-    # failed at this open), so the full disk may show at the open as well as at a write.
+    # The disk fills up while the run goes on; on a loaded machine the run may fill it first, so the full disk
+    # may show at the open as well as at a write.
     with pytest.raises(OSError):
         with open(small_disk / "filler", "wb") as filler:
             while True:

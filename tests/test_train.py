@@ -76,8 +76,8 @@ QUICK = ["--num-envs", 2, "--learning-starts", 200, "--train-frequency", 50, "--
          "--batch-size", 32, "--buffer-size", 5000, "--log-interval", 200, "--reward-batch-size", 64]
 
 
-# The paper's look is tested frame by frame in test_envs.py; the humanoid here is drawn by MuJoCo Warp (on this
-# CPU 64x64 EGL frames cost 0.12 s each, its 4096 shadow map: 80 s instead of 30), and EGL by the test after these.
+# The paper's look is tested frame by frame in test_envs.py. The humanoid here is drawn by MuJoCo Warp: EGL at
+# paper quality costs 0.12 s a 64x64 frame on a CPU (its 4096 shadow map); the EGL run is in the Warp-vs-EGL test.
 @pytest.mark.parametrize("env_id, extra, episode_length", [
     ("Humanoid-v5", ["--render-size", 64, "--episode-length", 50, "--renderer", "warp", "--look", "generated"], 50),
     ("CartPole-v1", ["--episode-length", 50, "--log-prompt", "a pole", "--log-prompt", "a cart"], 50),
