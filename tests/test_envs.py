@@ -83,7 +83,8 @@ def test_envs_that_render_in_one_process_each_use_their_own_gl_context():
     """A worker steps several envs; gymnasium renders into whichever GL context is current. Two humanoids whose
     contexts differ (multisampling, shadow map) rendered in turn must each give their own frame every time."""
     paper, other = make("Humanoid-v5"), make("Humanoid-v5")
-    other.unwrapped.model.vis.quality.offsamples, other.unwrapped.model.vis.quality.shadowsize = 0, 1024  # read at its first render
+    quality = other.unwrapped.model.vis.quality  # read when its GL context is made, at its first render
+    quality.offsamples, quality.shadowsize = 0, 1024
     paper.reset(seed=0), other.reset(seed=0)
     first = paper.render()
     vs.render(other)  # the context made last
