@@ -268,12 +268,12 @@ class MountainCarRules(gym.Wrapper):
     """The paper's MountainCar (the authors' rule): once the car has reached x >= 0.45 in an episode, x is capped at
     0.45 after every later step while the velocity and the physics go on, so the car rolls back unless it is pushed;
     the stock termination is ignored. info: `success` = the flag reached in this episode. Ground-truth reward: the
-    stock one until the flag is first reached, 0 after it. `look` chooses the frame: the authors' photograph and car
-    sprite (paper; `images` from authors_images), a landscape drawn in code (generated), or gymnasium's (stock)."""
+    stock one until the flag is first reached, 0 after it. The frame: a background and a car sprite (`images`: the
+    authors' photograph and car, or the generated look's stand-ins), or gymnasium's own (stock look, no images)."""
 
-    def __init__(self, env, look: str, images: Optional[dict] = None):
+    def __init__(self, env, images: Optional[dict] = None):
         super().__init__(env)
-        self.look, self.images = look, images
+        self.images = images
 
     def reset(self, **kwargs):
         obs, info = self.env.reset(**kwargs)
@@ -291,10 +291,7 @@ class MountainCarRules(gym.Wrapper):
         return np.array(car.state, dtype=np.float32), reward, False, False, {**info, "success": self.reached}
 
     def render(self):
-        x = float(self.env.unwrapped.state[0])
-        if self.look == "paper":
-            return draw_authors_mountaincar(x, self.images)
-        return draw_mountaincar(x) if self.look == "generated" else self.env.render()
+        return draw_mountaincar(float(self.env.unwrapped.state[0]), self.images) if self.images else self.env.render()
 
 
 class NoTorqueArrow(gym.Wrapper):
@@ -332,7 +329,7 @@ def make_env(env_id: str, episode_length: Optional[int] = None, render_size: int
              look: str = "paper", look_dir: Optional[str] = None, time_feature: bool = False) -> gym.Env:
     """One env with the paper's rules and looks; built inside the worker process that steps it."""
     family = env_family(env_id)
-    images = authors_images(look_dir) if look == "paper" and family in LOOK_FAMILIES else None
+    images = look_images(look, look_dir) if family in LOOK_FAMILIES else None
     kwargs = {"render_mode": "rgb_array"}
     if episode_length:
         kwargs["max_episode_steps"] = episode_length  # FixedLength ends it; no earlier TimeLimit
@@ -348,7 +345,7 @@ def make_env(env_id: str, episode_length: Optional[int] = None, render_size: int
     if family == "CartPole":
         env = CartPoleRules(env)
     elif family == "MountainCarContinuous":
-        env = MountainCarRules(env, look, images)
+        env = MountainCarRules(env, images)
     elif family == "Pendulum":
         env = NoTorqueArrow(env)
     if episode_length:
@@ -2435,7 +2432,7 @@ class WarpRenderer:
         import mujoco_warp
 
         self.wp, self.mjw, self.device = warp, mujoco_warp, resolve_device(args.device)
-        images = authors_images(args.look_dir) if args.look == "paper" else None
+        images = look_images(args.look, args.look_dir)
         root = ET.parse(humanoid_xml(args.look, images)).getroot()
         ET.SubElement(root.find("worldbody"), "camera", name="paper", **paper_camera_pose())
         sky = root.find("asset/texture[@type='skybox']")
@@ -2561,9 +2558,9 @@ def authors_images(look_dir: Optional[str] = None) -> dict:
     return found
 
 
-def draw_authors_mountaincar(position: float, images: dict) -> np.ndarray:
+def draw_mountaincar(position: float, images: dict) -> np.ndarray:
     """The paper's MountainCar frame, as the authors' renderer makes it: their photograph (600x400) and their car
-    sprite, rotated with the slope, its centre 15 px above the track. pygame draws y up, so the sprite is flipped,
+    sprite (or the generated look's stand-ins), rotated with the slope, its centre 15 px above the track. pygame draws y up, so the sprite is flipped,
     rotated and placed in a flipped frame, which is flipped back at the end (the same operations as theirs)."""
     import pygame
 
@@ -2598,6 +2595,13 @@ _LOOKS_VERSION = "3"  # bump when the written XML changes, so that stale caches 
 GENERATED_LOOK = Path(__file__).resolve().parent / "looks" / "generated"  # drawn by tests/generated_look.py
 
 
+def look_images(look: str, look_dir: Optional[str] = None) -> Optional[dict]:
+    """{file: path} of a look's images, named as the authors' files: theirs (paper), the stand-ins (generated); stock: None."""
+    if look == "stock":
+        return None
+    return authors_images(look_dir) if look == "paper" else {name: GENERATED_LOOK / name for name in AUTHORS_IMAGES}
+
+
 def humanoid_xml(look: str, images: Optional[dict] = None) -> str:
     """Path of the Humanoid XML to render: gymnasium's stock file (look "stock"), or the stock bodies with the
     look's sky, floor, body texture and light, as the authors' humanoid_textured.xml has them ("paper": their image
@@ -2606,10 +2610,10 @@ def humanoid_xml(look: str, images: Optional[dict] = None) -> str:
     src = _stock_humanoid_xml()
     if look == "stock":
         return src
+    images = images or look_images(look)
     with open(src, "rb") as fh:
         src_bytes = fh.read()
     if look == "generated":
-        images = {name: GENERATED_LOOK / name for name in ("sky.png", "tiles.png", "robot.png")}
         sky = {"gridsize": "3 4", "gridlayout": ".U..LFRB.D.."}  # the generated sky is a cross of six faces
     else:
         sky = {"height": "100", "width": "100"}  # as the authors' XML: one image, MuJoCo maps it onto every face
@@ -2647,84 +2651,6 @@ def humanoid_v4_look(env, xml_file: str, paper_camera: bool):
         env.mujoco_renderer.model, env.mujoco_renderer.data = env.model, env.data
     if paper_camera:
         env.mujoco_renderer.default_cam_config = PAPER_CAMERA
-
-
-# ----------------------------------------------------------------------------------------------
-# MountainCar: the generated look, its landscape (looks/generated/) and a red car drawn in numpy
-# ----------------------------------------------------------------------------------------------
-
-MC_MIN_X, MC_MAX_X = MOUNTAINCAR_X_RANGE
-
-
-def _mc_height(x):
-    return np.sin(3 * x) * 0.45 + 0.55  # gymnasium's MountainCar curve
-
-
-def _mc_slope(x):
-    return np.cos(3 * x) * 3 * 0.45  # d _mc_height / dx
-
-
-def _mc_geometry(width, height):
-    """Same world->pixel map as gymnasium's renderer: scale = W / 1.8 for both axes, y up from the bottom."""
-    scale = width / (MC_MAX_X - MC_MIN_X)
-    to_col = lambda x: (x - MC_MIN_X) * scale  # noqa: E731
-    to_row = lambda y: height - y * scale  # noqa: E731  (image rows grow downwards)
-    return scale, to_col, to_row
-
-
-def _cover(sdf):
-    """Anti-aliased coverage from a signed distance in pixels (negative inside)."""
-    return np.clip(0.5 - sdf, 0.0, 1.0)
-
-
-def _box_sdf(u, v, half_u, half_v):
-    du, dv = np.abs(u) - half_u, np.abs(v) - half_v
-    return np.hypot(np.maximum(du, 0), np.maximum(dv, 0)) + np.minimum(np.maximum(du, dv), 0)
-
-
-def _blend(img, cov, rgb):
-    img *= 1 - cov[..., None]
-    img += cov[..., None] * np.asarray(rgb, np.float32)
-
-
-@functools.lru_cache(maxsize=1)
-def mountaincar_background() -> np.ndarray:
-    """The generated look's static scene (sky, hills, grassy rock mountain, flag), float32 (400, 600, 3) in [0, 1]."""
-    return np.load(GENERATED_LOOK / "mountaincar_background.npy")
-
-
-def draw_mountaincar(position: float) -> np.ndarray:
-    """The generated MountainCar frame (600x400, as the stock one): its landscape + a red car tilted with the slope
-    at x=position."""
-    height, width = mountaincar_background().shape[:2]
-    scale, to_col, to_row = _mc_geometry(width, height)
-    k = width / 600.0
-    x = float(np.clip(position, MC_MIN_X, MC_MAX_X))
-    angle = np.arctan(_mc_slope(x))  # the same in pixels: both axes share `scale`
-    ca, sa = np.cos(angle), np.sin(angle)
-    # car frame: u along the slope (right/uphill), v along the outward normal; image rows point down
-    cx, cy = to_col(x), to_row(_mc_height(x))
-    r = int(45 * k)  # only touch a patch around the car: keeps the per-frame cost tiny
-    r0, r1 = max(int(cy) - r, 0), min(int(cy) + r, height)
-    c0, c1 = max(int(cx) - r, 0), min(int(cx) + r, width)
-    img = mountaincar_background().copy()
-    if r0 >= r1 or c0 >= c1:
-        return (img * 255).astype(np.uint8)
-    rows, cols = np.mgrid[r0:r1, c0:c1].astype(np.float32) + 0.5
-    dx, dy = cols - cx, cy - rows  # dy up
-    u, v = dx * ca + dy * sa, -dx * sa + dy * ca
-    patch = img[r0:r1, c0:c1]
-    wheel_r = 7 * k
-    body = _box_sdf(u, v - (wheel_r + 7 * k), 22 * k, 6 * k) - 2 * k  # rounded chassis above the wheels
-    cabin = _box_sdf(u + 3 * k, v - (wheel_r + 17 * k), 11 * k, 5 * k) - 2 * k
-    window = _box_sdf(u + 3 * k, v - (wheel_r + 17 * k), 8 * k, 3 * k) - 1 * k
-    _blend(patch, _cover(np.minimum(body, cabin)), (0.85, 0.08, 0.06))
-    _blend(patch, _cover(window), (0.70, 0.85, 0.95))
-    for wu in (-13 * k, 13 * k):
-        dist = np.hypot(u - wu, v - wheel_r)
-        _blend(patch, _cover(dist - wheel_r), (0.08, 0.08, 0.08))
-        _blend(patch, _cover(dist - 0.4 * wheel_r), (0.60, 0.60, 0.62))  # hub cap
-    return (img * 255).astype(np.uint8)
 
 
 if __name__ == "__main__":

@@ -51,7 +51,7 @@ def authors_like(tmp_path, monkeypatch) -> str:
     sky = generated["sky.png"][256:512, 256:512]  # one face of the generated sky, as one square image
     car = np.zeros((33, 70, 4), np.uint8)
     car[4:29, 3:67] = (200, 20, 20, 255)  # a red car, transparent around it
-    background = np.concatenate([(vs.mountaincar_background() * 255).astype(np.uint8),
+    background = np.concatenate([iio.imread(vs.GENERATED_LOOK / "mountain_car_background.png"),
                                  rng.integers(247, 256, (400, 600, 1), dtype=np.uint8)], -1)
     files = {"sky.png": sky, "tiles.png": generated["tiles.png"], "robot.png": generated["robot.png"],
              "mountain_car_background.png": background, "mountain_car.png": car}

@@ -1,6 +1,8 @@
-"""The generated look's images: stand-ins for the authors' sky, floor, body texture and MountainCar background,
-drawn in code (value noise) for machines without the authors' files. vlmrm_sac.py reads the files this writes into
-looks/generated/ (--look generated); the small CLIPs in results/mini_clip/ were trained on frames made with them.
+"""The generated look's images: stand-ins for the authors' sky, floor, body texture, MountainCar background and car
+sprite, drawn in code (value noise, signed distances) for machines without the authors' files. vlmrm_sac.py reads the
+files this writes into looks/generated/ (--look generated) and draws them as it draws the authors' (the MountainCar
+frame: the car sprite rotated with the slope on the background); the small CLIPs in results/mini_clip/ were trained
+on frames made with them.
 
     python tests/generated_look.py            # (re)writes looks/generated/
     python tests/generated_look.py --check    # fails unless the committed files are what this draws
@@ -15,8 +17,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from vlmrm_sac import (GENERATED_LOOK, MC_MIN_X, MOUNTAINCAR_GOAL, _blend, _box_sdf, _cover,  # noqa: E402
-                       _mc_geometry, _mc_height)
+from vlmrm_sac import GENERATED_LOOK, MOUNTAINCAR_GOAL, MOUNTAINCAR_X_RANGE  # noqa: E402
+
+MC_MIN_X, MC_MAX_X = MOUNTAINCAR_X_RANGE
 
 
 def _value_noise(u: np.ndarray, v: np.ndarray, seed: int, period: int = 0) -> np.ndarray:
@@ -32,6 +35,33 @@ def _value_noise(u: np.ndarray, v: np.ndarray, seed: int, period: int = 0) -> np
     top = lattice[j0, i0] * (1 - fu) + lattice[j0, i1] * fu
     bot = lattice[j1, i0] * (1 - fu) + lattice[j1, i1] * fu
     return top * (1 - fv) + bot * fv
+
+
+def _mc_height(x):
+    return np.sin(3 * x) * 0.45 + 0.55  # gymnasium's MountainCar curve
+
+
+def _mc_geometry(width, height):
+    """Same world->pixel map as gymnasium's renderer: scale = W / 1.8 for both axes, y up from the bottom."""
+    scale = width / (MC_MAX_X - MC_MIN_X)
+    to_col = lambda x: (x - MC_MIN_X) * scale  # noqa: E731
+    to_row = lambda y: height - y * scale  # noqa: E731  (image rows grow downwards)
+    return scale, to_col, to_row
+
+
+def _cover(sdf):
+    """Anti-aliased coverage from a signed distance in pixels (negative inside)."""
+    return np.clip(0.5 - sdf, 0.0, 1.0)
+
+
+def _box_sdf(u, v, half_u, half_v):
+    du, dv = np.abs(u) - half_u, np.abs(v) - half_v
+    return np.hypot(np.maximum(du, 0), np.maximum(dv, 0)) + np.minimum(np.maximum(du, dv), 0)
+
+
+def _blend(img, cov, rgb):
+    img *= 1 - cov[..., None]
+    img += cov[..., None] * np.asarray(rgb, np.float32)
 
 
 def _fbm(u, v, seed, octaves=5, period=0):
@@ -108,7 +138,7 @@ def _brushed_metal(size: int = 128) -> np.ndarray:
 
 
 def mc_background(width: int, height: int) -> np.ndarray:
-    """MountainCar's static scene (everything but the car), float32 in [0, 1]."""
+    """MountainCar's static scene (everything but the car), uint8 RGB: the stand-in for the authors' photograph."""
     scale, to_col, to_row = _mc_geometry(width, height)
     rows, cols = np.mgrid[0:height, 0:width].astype(np.float64) + 0.5
     k = width / 600.0  # texture sizes follow the frame size
@@ -146,13 +176,34 @@ def mc_background(width: int, height: int) -> np.ndarray:
     pu, pv = cols - fx, rows - pole_top
     tri = np.maximum.reduce([-pu, np.abs(pv - 9 * k) - 9 * k + pu * (9 / 28), pu - 28 * k])
     _blend(img, _cover(tri), (0.98, 0.85, 0.05))
-    return img.astype(np.float32)
+    return (np.clip(img, 0, 1) * 255).astype(np.uint8)
+
+
+def mc_car(width: int = 52, height: int = 34) -> np.ndarray:
+    """The MountainCar sprite, RGBA uint8: a red car, transparent around it, its wheels touching the track 15 px
+    below the sprite's centre (where the authors' renderer puts the centre: 15 px above the track)."""
+    rows, cols = np.mgrid[0:height, 0:width].astype(np.float64) + 0.5
+    u, v = cols - width / 2, height / 2 + 15 - rows  # u along the car, v up from the track
+    wheel_r = 7
+    body = _box_sdf(u, v - (wheel_r + 7), 22, 6) - 2  # rounded chassis above the wheels
+    cabin = _box_sdf(u + 3, v - (wheel_r + 17), 11, 5) - 2
+    window = _box_sdf(u + 3, v - (wheel_r + 17), 8, 3) - 1
+    parts = [(_cover(np.minimum(body, cabin)), (0.85, 0.08, 0.06)), (_cover(window), (0.70, 0.85, 0.95))]
+    for wu in (-13, 13):
+        dist = np.hypot(u - wu, v - wheel_r)
+        parts += [(_cover(dist - wheel_r), (0.08, 0.08, 0.08)), (_cover(dist - 0.4 * wheel_r), (0.60, 0.60, 0.62))]
+    colour, alpha = np.zeros((height, width, 3)), np.zeros((height, width))  # colour premultiplied by alpha
+    for cover, rgb in parts:
+        _blend(colour, cover, rgb)
+        alpha = alpha * (1 - cover) + cover
+    rgb = np.divide(colour, alpha[..., None], out=np.zeros_like(colour), where=alpha[..., None] > 0)
+    return (np.clip(np.concatenate([rgb, alpha[..., None]], -1), 0, 1) * 255).round().astype(np.uint8)
 
 
 def images() -> dict:
-    """{file name: uint8 or float32 image}, as GENERATED_LOOK names them."""
+    """{file name: uint8 image}, named as the authors' files are."""
     return {"sky.png": _sky_cross(), "tiles.png": _slate_tiles(), "robot.png": _brushed_metal(),
-            "mountaincar_background.npy": mc_background(600, 400)}
+            "mountain_car_background.png": mc_background(600, 400), "mountain_car.png": mc_car()}
 
 
 def main():
@@ -163,11 +214,8 @@ def main():
     for name, image in images().items():
         path = GENERATED_LOOK / name
         if args.check:
-            stored = np.load(path) if name.endswith(".npy") else iio.imread(path)
-            if not np.array_equal(stored, image):
+            if not np.array_equal(iio.imread(path), image):
                 raise SystemExit(f"error: {path} is not what tests/generated_look.py draws")
-        elif name.endswith(".npy"):
-            np.save(path, image)
         else:
             iio.imwrite(path, image)
     print("checked" if args.check else "wrote", ", ".join(images()), "in", GENERATED_LOOK)

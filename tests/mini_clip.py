@@ -10,7 +10,7 @@ see ENVS) and two sizes:
     .venv/bin/python tests/mini_clip.py --env cartpole --size small --threads 1     # -> results/mini_clip/cartpole_small
     .venv/bin/python tests/mini_clip.py --env cartpole --size tiny --threads 1      # -> results/mini_clip/cartpole_tiny
     .venv/bin/python tests/mini_clip.py --env mountaincar --size small --threads 1  # -> results/mini_clip/mountaincar_small
-    .venv/bin/python tests/mini_clip.py --env mountaincar --size tiny --threads 1   # -> results/mini_clip/mountaincar_tiny
+    .venv/bin/python tests/mini_clip.py --env mountaincar --size tiny --threads 1 --seed 1   # -> results/mini_clip/mountaincar_tiny
 
     python vlmrm_sac.py --env-id CartPole-v1 --clip-model results/mini_clip/cartpole_small \
         --prompt "pole vertically upright on top of the cart" --baseline-prompt "pole and cart" --alpha 0.5 ...

@@ -176,7 +176,7 @@ def test_preprocessing_matches_transformers_image_processor(reward):
     from PIL import Image
     from transformers import CLIPImageProcessor
 
-    frames = [vs.draw_mountaincar(-0.5), vs.draw_mountaincar(0.3)]
+    frames = [vs.draw_mountaincar(x, vs.look_images("generated")) for x in (-0.5, 0.3)]
     cartpole = vs.make_env("CartPole-v1")
     cartpole.reset(seed=0)
     frames = np.stack(frames + [cartpole.render()])  # 400 x 600: not square, so no crop matters
