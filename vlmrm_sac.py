@@ -172,7 +172,7 @@ class Args:
     wandb_entity: Optional[str] = None
     """the W&B user or team of --track; None: yours"""
     video_interval: int = 100_000
-    """record env 0's next episode every this many environment steps, and its last whole episode (0: no videos)"""
+    """record env 0's next episode every this many environment steps (0: no videos; --eval-checkpoint films the trained policy)"""
     checkpoint_interval: int = 128_000
     """environment steps between checkpoints step_*.pt, among which best.pt is chosen (latest.pt: at the end and at a stop)"""
     best_window: int = 512
@@ -924,7 +924,7 @@ def train(args: Args):
             steps = min(args.train_frequency, math.ceil((args.total_timesteps - first) / n))
             if first + steps * n > args.learning_starts:
                 timer.start(first)  # steps/s and the time split count from the first stretch that is trained on
-            video.arm(first, first + steps * n, progress)
+            video.arm(first, progress)
             if args.use_sde:  # gSDE: each env explores the stretch with one draw of the noise weights
                 agent.actor.resample_noise(n)
             if reward_model is None:  # only env 0 renders, and only while a video is recorded
@@ -1265,34 +1265,24 @@ class VideoRecorder:
     def __init__(self, folder: Path, args: Args, tracker: Optional["Tracker"] = None):
         self.folder, self.interval, self.tracker = folder, args.video_interval, tracker
         self.label = "CLIP reward" if args.reward == "clip" else "env reward"
-        # where env 0's last whole episode begins: with fixed-length episodes, they all end together
-        length, n = episode_length_for(args), args.num_envs
-        self.last_start = (math.ceil(args.total_timesteps / n) // length - 1) * length * n if length and self.interval else -1
         self.state = "idle"  # idle -> armed (waiting for env 0's next episode) -> recording -> idle
         self.env0_fresh = True  # env 0 is at the start of an episode
-        self.final_start = None  # the global step at which the run's last whole episode begins, in its stretch
         self.frames, self.rewards = [], []
 
     @property
     def active(self) -> bool:
         return self.state != "idle"
 
-    def arm(self, start: int, end: int, progress: Progress):
-        """At the start of the stretch of steps [start, end): every --video-interval steps, env 0's next episode is
-        due. In the stretch where the run's last whole episode begins, that episode is due instead: a run ends with
-        a video of the policy it trained."""
-        if start <= self.last_start < end:
-            self.final_start = self.last_start
-            self.state = "armed" if self.state == "idle" else self.state
-        elif self.interval and self.state == "idle" and start >= progress.next_video:
+    def arm(self, start: int, progress: Progress):
+        """At the start of a stretch: every --video-interval steps, env 0's next episode is due."""
+        if self.interval and self.state == "idle" and start >= progress.next_video:
             self.state = "armed"
             progress.next_video = next_due(progress.next_video, self.interval, start)
 
     def record(self, frames: Optional[np.ndarray], rewards: np.ndarray, ended: np.ndarray, first_step: int, n: int):
         """A stretch: the frame buffer (slots, render_envs, H, W, 3), env 0's rewards and episode ends (steps,)."""
         for t in range(len(ended)):
-            waiting = self.final_start is not None and first_step + t * n < self.final_start  # for the last episode
-            if self.state == "armed" and self.env0_fresh and not waiting:
+            if self.state == "armed" and self.env0_fresh:
                 self.state = "recording"
             if self.state == "recording":
                 self.frames.append(host_copy(frames[t, 0]))  # its slot is rendered into again next stretch
@@ -1306,10 +1296,7 @@ class VideoRecorder:
                     np.savetxt(path.with_suffix(".rewards.txt"), self.rewards, fmt="%.6f", header=self.label)
                 if self.tracker is not None:
                     self.tracker.video(step, path, last_frame)
-                done = self.final_start is not None and step > self.final_start  # (the last episode recorded)
-                self.state = "armed" if self.final_start is not None and not done else "idle"
-                self.final_start = None if done else self.final_start
-                self.frames, self.rewards = [], []
+                self.state, self.frames, self.rewards = "idle", [], []
 
 
 class Labeller:
