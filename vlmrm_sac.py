@@ -307,11 +307,9 @@ class NoTorqueArrow(gym.Wrapper):
             pendulum.last_u = last_u
 
 
-# Paper camera: fixed free camera in front of the robot (robot faces +x; azimuth 180 puts the
-# camera on the +x side looking back along -x). gymnasium 1.x copies these keys onto the MjvCamera
-# (MujocoRenderer._set_cam_config); with camera_id/camera_name unset the renderer uses camera_id=-1
-# and forces cam.type = mjCAMERA_FREE on every render, so trackbodyid is ignored and the view never
-# follows the body. Pass as gym.make(..., default_camera_config=PAPER_CAMERA).
+# The paper's camera: a fixed free camera in front of the robot (it faces +x; azimuth 180 looks back along -x).
+# gymnasium copies these keys onto its MjvCamera; with no camera_id/name it renders camera -1 as a free camera,
+# so the view never follows the body.
 PAPER_CAMERA = {
     "distance": 3.5,
     "lookat": np.array([0.0, 0.0, 1.0]),
@@ -438,7 +436,8 @@ def resolve_precision(precision: str, device: torch.device) -> str:
 
 def preprocess_frames(frames, size: int, mean: torch.Tensor, std: torch.Tensor, device) -> torch.Tensor:
     """uint8 (N, H, W, 3) -> float32 (N, 3, size, size) on `device`: the WHOLE frame resized to the model's square
-    input (bicubic, antialiased, no crop), clamped to [0, 1], normalized with the model's mean and std (3, 1, 1).
+    input (bicubic, no crop), clamped to [0, 1], normalized with the model's mean and std (3, 1, 1). Antialiased, as
+    CLIP's own (PIL) preprocessing; the authors' torchvision resize was not, which lets fine detail alias at 224.
 
     On a CPU the frames go four at a time: a float copy of a whole batch of full frames falls out of the caches
     (200 CartPole frames of 600x400: 3.8x slower in one go). Each frame's pixels are the same either way."""
@@ -457,18 +456,10 @@ def preprocess_frames(frames, size: int, mean: torch.Tensor, std: torch.Tensor, 
 
 
 class CLIPReward(nn.Module):
-    """Maps frames, uint8 (N, H, W, 3), to goal-baseline rewards (N,) float32.
-
-    Prompts are encoded once, in fp32. Frames are preprocessed on the model's device as tensor ops, in fp32:
-    the WHOLE frame is resized to the model's square input (bicubic, no crop, so CartPole's track and
-    MountainCar's flag stay in view, as in the paper) and normalized with the checkpoint's own mean/std. The
-    resize is antialiased, as CLIP's own (PIL) preprocessing is; the authors' torchvision resize of tensors
-    was not (torchvision 0.15's default), which lets fine detail alias when a 480x480 frame shrinks to 224.
-
-    `precision` (see PRECISIONS): "amp-fp16" is the authors' (fp32 weights, images encoded under fp16
-    autocast) and the default on CUDA; "fp32" the default on CPU; "fp16"/"bf16" put the weights in half
-    precision, faster and less precise. Batches are split into chunks of `batch_size`.
-    """
+    """Maps frames, uint8 (N, H, W, 3), to goal-baseline rewards (N,) float32. Prompts are encoded once, in fp32;
+    frames are preprocessed on the model's device (preprocess_frames: the whole frame, so CartPole's track and
+    MountainCar's flag stay in view, as in the paper) and encoded in chunks of `batch_size` at `precision`
+    (PRECISIONS)."""
 
     def __init__(self, model_name_or_path: str, goal_prompts, baseline_prompts=(), alpha: float = 0.0,
                  device="cpu", precision: str = "auto", batch_size: int = 256, log_prompts=(), frames: int = 1):
@@ -1909,19 +1900,14 @@ def write_video(path: Path, frames: np.ndarray, rewards: np.ndarray, label: str,
 
 
 def atomic_write(path, data: bytes):
-    """Write via a temporary file and a rename: a reader (a parallel env worker, a user) never sees half a file, and
-    a failed write leaves nothing behind."""
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp_")
-    umask = os.umask(0)
-    os.umask(umask)
+    """Write via a temporary file of its own and a rename: a reader (a parallel env worker, a user) never sees half a
+    file, and a failed write leaves nothing behind."""
+    tmp = Path(path).with_name(f".tmp_{uuid.uuid4().hex}")
     try:
-        os.fchmod(fd, 0o666 & ~umask)  # as open() would make it, not mkstemp's owner-only
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
+        tmp.write_bytes(data)
         os.replace(tmp, path)
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        tmp.unlink(missing_ok=True)
 
 
 # ======================================================================================
@@ -2012,21 +1998,14 @@ def check_args(args: Args):
         close = difflib.get_close_matches(args.env_id, list(gym.registry), n=3)
         raise UserError(f"unknown env id {args.env_id!r}" + (f"; did you mean {', '.join(close)}?" if close else
                         "; see gymnasium.pprint_registry() for the list"))
-    positive = {"num_envs": args.num_envs, "total_timesteps": args.total_timesteps, "buffer_size": args.buffer_size,
-                "batch_size": args.batch_size, "train_frequency": args.train_frequency, "render_size": args.render_size,
-                "target_network_frequency": args.target_network_frequency,
-                "reward_batch_size": args.reward_batch_size, "hidden_size": args.hidden_size, "best_window": args.best_window,
-                "policy_lr": args.policy_lr, "q_lr": args.q_lr}
-    for name, value in positive.items():
-        if not value > 0:
-            raise UserError(f"--{name.replace('_', '-')} must be positive, got {value}")
-    non_negative = {"learning_starts": args.learning_starts, "gradient_steps": args.gradient_steps,
-                    "num_workers": args.num_workers or 0,
-                    "log_interval": args.log_interval, "video_interval": args.video_interval,
-                    "checkpoint_interval": args.checkpoint_interval}
-    for name, value in non_negative.items():
-        if value < 0:
-            raise UserError(f"--{name.replace('_', '-')} must be >= 0, got {value}")
+    for names, ok, must in ((("num_envs", "total_timesteps", "buffer_size", "batch_size", "train_frequency", "render_size",
+                              "target_network_frequency", "reward_batch_size", "hidden_size", "best_window", "policy_lr",
+                              "q_lr"), lambda v: v > 0, "be positive"),
+                            (("learning_starts", "gradient_steps", "num_workers", "log_interval", "video_interval",
+                              "checkpoint_interval"), lambda v: (v or 0) >= 0, "be >= 0")):
+        for name in names:
+            if not ok(value := getattr(args, name)):
+                raise UserError(f"--{name.replace('_', '-')} must {must}, got {value}")
     if args.reward_frames < 1 or args.reward_frames > (episode_length_for(args) or args.reward_frames):
         raise UserError(f"--reward-frames must be between 1 and the episode length ({episode_length_for(args)}), "
                         f"got {args.reward_frames}")
@@ -2162,10 +2141,8 @@ def check_resources(args: Args, device: torch.device, slots: int, render_envs: i
 
 def memory_available() -> int:
     """Bytes of memory available to a new allocation without swapping (Linux's MemAvailable)."""
-    with contextlib.suppress(OSError, StopIteration):
-        with open("/proc/meminfo") as f:
-            return int(next(line for line in f if line.startswith("MemAvailable:")).split()[1]) * 1024
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+    with open("/proc/meminfo") as f:
+        return int(next(line for line in f if line.startswith("MemAvailable:")).split()[1]) * 1024
 
 
 # ======================================================================================
@@ -2572,12 +2549,6 @@ def _authors_sprites(background_file: str, car_file: str):
     return tuple(pygame.transform.flip(pygame.image.load(f), False, True) for f in (background_file, car_file))
 
 
-def _stock_humanoid_xml() -> str:
-    import gymnasium.envs.mujoco  # the package that holds the stock humanoid.xml
-
-    return os.path.join(os.path.dirname(gymnasium.envs.mujoco.__file__), "assets", "humanoid.xml")
-
-
 _LOOKS_VERSION = "3"  # bump when the written XML changes, so that stale caches are not reused
 GENERATED_LOOK = Path(__file__).resolve().parent / "looks" / "generated"  # drawn by tests/generated_look.py
 
@@ -2594,7 +2565,9 @@ def humanoid_xml(look: str, images: Optional[dict] = None) -> str:
     look's sky, floor, body texture and light, as the authors' humanoid_textured.xml has them ("paper": their image
     files, `images`; "generated": the stand-ins in looks/generated/). Written once into the cache, keyed by what it holds; the
     bodies and joints, hence the observations, stay the stock ones."""
-    src = _stock_humanoid_xml()
+    import gymnasium.envs.mujoco  # the package that holds the stock humanoid.xml
+
+    src = os.path.join(os.path.dirname(gymnasium.envs.mujoco.__file__), "assets", "humanoid.xml")
     if look == "stock":
         return src
     images = images or look_images(look)
