@@ -942,10 +942,8 @@ def train(args: Args):
             timer.split_env(*envs.worker_times())
 
             # --- 2. its CLIP rewards (time here = waiting for CLIP after the envs are done), into the buffer
-            labels = np.full((steps, n, 1), np.nan, np.float32)  # (steps, n, C): the CLIP reward, the --log-prompt scores
-            if labeller:
-                with timer("reward"):
-                    labels = labeller.labels(stretch.ended)
+            with timer("reward"):  # (steps, n, C): the CLIP reward, the --log-prompt scores; NaN without CLIP
+                labels = labeller.labels(stretch.ended) if labeller else np.full((steps, n, 1), np.nan, np.float32)
             clip_rewards = labels[..., 0]  # (steps, n)
             rewards = clip_rewards + args.reward_offset if args.reward == "clip" else stretch.env_rewards
             buffer.add(**stretch.transitions(rewards))
@@ -964,11 +962,7 @@ def train(args: Args):
                 with timer("update"):
                     learner.update(buffer)
                 progress.gradient_step += args.gradient_steps
-            if learner.nonfinite:
-                saved = checkpoints.save("nonfinite.pt")
-                raise RunFailed(f"the losses became non-finite at step {progress.global_step:,} (the state is saved in "
-                                f"{saved} for inspection): start again with lower learning rates (--q-lr, --policy-lr) or "
-                                "a fixed --ent-coef", resumable=False)
+                checkpoints.stop_if_diverged()
 
             # --- 5. log (a stop adds no row: a resumed run has the straight run's rows), checkpoints
             log_stretch(progress, args, metrics, tracker, learner, timer, episodes)
@@ -1812,7 +1806,7 @@ def log_stretch(progress: Progress, args: Args, metrics: "MetricsLog", tracker: 
 class Checkpoints:
     """A run's checkpoints/: step_*.pt every --checkpoint-interval steps; among them best.pt, which the paper
     evaluates (the authors' rule: the best mean training return over the last --best-window episodes); latest.pt
-    with each, at the end and at a stop (with the replay buffer if --save-buffer); nonfinite.pt if losses diverge."""
+    with each, at the end and at a stop (with the replay buffer if --save-buffer); nonfinite.pt if the losses diverge."""
 
     def __init__(self, folder: Path, args: Args, agent: SAC, buffer: ReplayBuffer, progress: Progress,
                  episodes: EpisodeLog, learner: "Learner", metrics: "MetricsLog", video: VideoRecorder,
@@ -1826,6 +1820,14 @@ class Checkpoints:
         save_checkpoint(self.folder / name, self.agent, self.args, self.progress, self.episodes, self.learner,
                         self.buffer if with_buffer else None, self.labeller)
         return self.folder / name
+
+    def stop_if_diverged(self):
+        """Non-finite losses or networks end the run, saving their state in nonfinite.pt for inspection."""
+        if self.learner.nonfinite:
+            saved = self.save("nonfinite.pt")
+            raise RunFailed(f"the losses became non-finite at step {self.progress.global_step:,} (the state is saved in "
+                            f"{saved} for inspection): start again with lower learning rates (--q-lr, --policy-lr) or a "
+                            "fixed --ent-coef", resumable=False)
 
     def save_due(self):
         progress, args = self.progress, self.args
