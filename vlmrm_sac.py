@@ -520,6 +520,8 @@ class CLIPReward(nn.Module):
         padding = "max_length" if "siglip" in self.model.config.model_type else True
         tokens = self.tokenizer(list(prompts), padding=padding, truncation=True, max_length=limit,
                                 return_tensors="pt").to(self.device)
+        if self.video:
+            check_pooled_token(tokens["input_ids"], self.tokenizer, prompts)
         embeddings = features(self.model.get_text_features(**tokens)).float()
         return F.normalize(embeddings, dim=-1) if normalize else embeddings
 
@@ -1981,6 +1983,16 @@ def load_pretrained(loader, name: str, **kwargs):
                     "(the paper's is laion/CLIP-ViT-bigG-14-laion2B-39B-b160k), or pass a local directory (offline, "
                     "--clip-model results/mini_clip/cartpole_tiny runs README's demo)")
         raise UserError(f"could not load {name!r}: {hint}. ({type(e).__name__}: {str(e).splitlines()[0][:200]})") from None
+
+
+def check_pooled_token(input_ids, tokenizer, prompts):
+    """transformers' X-CLIP embeds a sentence at its token of the highest id, which must be its end, <|endoftext|>
+    (the highest id of CLIP's vocabulary): with another vocabulary the words after that token would not count."""
+    for prompt, token in zip(prompts, input_ids.gather(1, input_ids.argmax(-1, keepdim=True))[:, 0].tolist()):
+        if token != tokenizer.eos_token_id:
+            raise UserError(f"this X-CLIP's tokenizer gives {tokenizer.convert_ids_to_tokens(token)!r} a higher id than "
+                            f"its end token, and transformers' X-CLIP embeds a sentence at its highest id: {prompt!r} would "
+                            "end there. Use a tokenizer whose <|endoftext|> has the highest id, as CLIP's")
 
 
 def check_frames(frames):

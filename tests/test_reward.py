@@ -371,6 +371,19 @@ def test_a_video_model_scores_the_clip_as_its_own_forward_does(tiny_xclip):
     assert len(set(labels[:, 0].tolist())) == 4
 
 
+def test_a_video_model_whose_tokenizer_would_cut_sentences_is_refused(tiny_xclip, tmp_path):
+    """transformers' X-CLIP embeds a sentence at its token of the highest id. With the end token at id 1 (in this
+    tokenizer the words come after it) "a pole on the cart" and "... car" would both be embedded at "the": refused
+    in one line. With the end token last, as in CLIP's vocabulary, the two sentences embed differently."""
+    from tiny_models import build_tiny_xclip
+
+    model = vs.CLIPReward(tiny_xclip, ["a pole on the cart"], log_prompts=["a pole on the car"], frames=4)
+    assert (model.goal_text - model.log_text).abs().max() > 1e-3
+    eos_first = build_tiny_xclip(tmp_path / "eos_first", eos_last=False)
+    with pytest.raises(vs.UserError, match="gives 'the</w>' a higher id than its end token.*'a pole on the cart' would end"):
+        vs.CLIPReward(eos_first, ["a pole on the cart"], frames=4)
+
+
 def test_a_video_model_takes_only_its_clip_length_and_other_models_are_refused(tiny_xclip, tmp_path):
     with pytest.raises(vs.UserError, match="scores clips of 4 frames, not 3: use --reward-frames 4"):
         vs.CLIPReward(tiny_xclip, ["a robot"], frames=3)

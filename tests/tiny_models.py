@@ -11,13 +11,14 @@ CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]  # OpenAI CLIP's pixel mean and 
 CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 
 
-def tokenizer(max_length: int):
+def tokenizer(max_length: int, eos_last: bool = False):
     """A byte-pair tokenizer over a small vocabulary: every letter (alone and word-final), the whole WORDS,
-    and the special tokens (start 0, end 1, which also pads)."""
+    and the special tokens (start 0, end 1, which also pads; `eos_last`: the end gets the highest id, as in CLIP's
+    vocabulary, which transformers' X-CLIP needs: it embeds a sentence at its token of the highest id)."""
     from transformers import CLIPTokenizer
 
     letters = "abcdefghijklmnopqrstuvwxyz"
-    tokens = ["<|startoftext|>", "<|endoftext|>", *letters, *(c + "</w>" for c in letters)]
+    tokens = ["<|startoftext|>", *([] if eos_last else ["<|endoftext|>"]), *letters, *(c + "</w>" for c in letters)]
     merges = []
     for word in WORDS:  # merge each word letter by letter into one token
         piece = word[0]
@@ -26,19 +27,20 @@ def tokenizer(max_length: int):
             merges.append((piece, right))
             piece = piece + right
             tokens.append(piece)
-    vocab = {t: i for i, t in enumerate(dict.fromkeys(tokens))}
+    vocab = {t: i for i, t in enumerate(dict.fromkeys(tokens + ["<|endoftext|>"]))}
     return CLIPTokenizer(vocab=vocab, merges=list(dict.fromkeys(merges)), pad_token="<|endoftext|>",
                          model_max_length=max_length)
 
 
-def save_random_model(path, model_cls, config, processor) -> str:
+def save_random_model(path, model_cls, config, processor, eos_last: bool = False) -> str:
     """Saves a model of `config` with random weights (seed 0), the tokenizer above and `processor`, as
     save_pretrained does for a hub checkpoint. The text config gets this vocabulary's special-token ids:
     CLIP reads its text embedding at the end-of-text token."""
     import torch
 
-    tok = tokenizer(config.text_config.max_position_embeddings)
-    config.text_config.update({"vocab_size": max(len(tok), 256), "bos_token_id": 0, "eos_token_id": 1, "pad_token_id": 1})
+    tok = tokenizer(config.text_config.max_position_embeddings, eos_last)
+    config.text_config.update({"vocab_size": max(len(tok), 256), "bos_token_id": tok.bos_token_id,
+                               "eos_token_id": tok.eos_token_id, "pad_token_id": tok.eos_token_id})
     torch.manual_seed(0)
     model = model_cls(config).eval()
     Path(path).mkdir(parents=True, exist_ok=True)
@@ -66,9 +68,9 @@ def build_tiny_clip(path, image_mean=CLIP_MEAN, image_std=CLIP_STD) -> str:
     return save_random_clip(path, config, image_mean, image_std)
 
 
-def build_tiny_xclip(path, num_frames: int = 4) -> str:
+def build_tiny_xclip(path, num_frames: int = 4, eos_last: bool = True) -> str:
     """A random X-CLIP (a video-text model: XCLIPModel, as microsoft/xclip-base-patch32) taking clips of
-    `num_frames` frames of 32x32."""
+    `num_frames` frames of 32x32; its tokenizer's end token has the highest id unless `eos_last` is False."""
     from transformers import CLIPImageProcessor, XCLIPConfig, XCLIPModel
 
     config = XCLIPConfig(text_config={**SMALL, "max_position_embeddings": 32},
@@ -77,7 +79,7 @@ def build_tiny_xclip(path, num_frames: int = 4) -> str:
                          projection_dim=16, prompt_layers=1, prompt_num_attention_heads=2)
     processor = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32},
                                    image_mean=CLIP_MEAN, image_std=CLIP_STD)
-    return save_random_model(path, XCLIPModel, config, processor)
+    return save_random_model(path, XCLIPModel, config, processor, eos_last)
 
 
 def build_tiny_siglip(path) -> str:
