@@ -12,8 +12,11 @@ transitions, the share of steps turning the prompt's way (clockwise on the scree
 mean angular velocity. One row per run goes to results/runs/pendulum_spin/spin.csv; the runs' folders stay in
 --run-dir.
 
-Status: the pipeline has only been smoke-run (2,400 steps, one seed, 4 runs); the experiment itself waits for a
-small X-CLIP that tells the directions apart (tests/mini_xclip.py's have not yet: held-out accuracy at chance).
+Status: run at 60c6a95 (CPU, 2 runs at a time, 15k steps each, seeds 1-3; the models of tests/mini_xclip.py with
+its angle warm-up, held-out direction accuracy 100% for the X-CLIP and 47% for the CLIP): the X-CLIP-rewarded
+runs turn the prompt's way on 94-95% of late steps (mean angular velocity -5.7 to -5.9 rad/s for clockwise, +5.5 to
++6.0 for counterclockwise), the CLIP-rewarded ones on 45-53% (|mean| <= 0.44 rad/s). Numbers per seed in
+results/README.md.
 """
 
 import csv
@@ -37,7 +40,7 @@ MODELS = {"xclip": ("pendulum_xclip_tiny", 4), "clip": ("pendulum_clip_tiny", 1)
 @dataclass
 class Args:
     seeds: tuple[int, ...] = (1, 2, 3)
-    total_timesteps: int = 20_000
+    total_timesteps: int = 15_000
     late: float = 0.25
     """share of the last transitions that measure a run"""
     parallel: int = 2
