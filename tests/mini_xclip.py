@@ -137,6 +137,17 @@ def embed(model, x, video: bool, frames: bool = False):
     return (video, per_frame) if frames else video
 
 
+def batches_and_schedule(optimizer, n: int, epochs: int, args: Args, seed: int):
+    """The batches of `epochs` shuffled passes over n clips, and the learning rate's schedule over them: a linear
+    rise over --warmup of the steps, then a cosine decay."""
+    generator = torch.Generator().manual_seed(seed)
+    batches = [b for _ in range(epochs) for b in torch.randperm(n, generator=generator).split(args.batch_size)]
+    warmup = max(1, int(args.warmup * len(batches)))
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * s / len(batches))))
+    return batches, schedule
+
+
 def warm_up(model, pixels, caption_ids, poses, args: Args, video: bool):
     """--warm-epochs of the image side alone, before the contrastive training: each frame's projected embedding
     regresses its pendulum's angle (cos, sin: a linear head) and the clip's embedding classifies its caption (a
@@ -153,11 +164,7 @@ def warm_up(model, pixels, caption_ids, poses, args: Args, video: bool):
     params = [*[p for n, p in model.named_parameters() if n.startswith(("vision_model", "visual_projection", "mit"))],
               *head.parameters(), *angle.parameters()]
     optimizer = torch.optim.AdamW(params, lr=args.warm_lr, weight_decay=0.05, betas=(0.9, 0.98))
-    generator = torch.Generator().manual_seed(args.seed + 1)
-    batches = [b for _ in range(args.warm_epochs) for b in torch.randperm(len(pixels), generator=generator).split(args.batch_size)]
-    warmup = max(1, int(args.warmup * len(batches)))
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * s / len(batches))))
+    batches, schedule = batches_and_schedule(optimizer, len(pixels), args.warm_epochs, args, seed=args.seed + 1)
     model.train()
     bar = tqdm(batches, desc="warm up " + ("X-CLIP" if video else "CLIP"))
     for batch in bar:
@@ -180,11 +187,7 @@ def train(model, pixels, caption_ids, poses, tokens, args: Args, video: bool):
     groups = [{"params": [p for p in model.parameters() if (id(p) in text) == is_text], "lr": args.lr / (10 if is_text else 1)}
               for is_text in (False, True)]
     optimizer = torch.optim.AdamW(groups, weight_decay=0.05, betas=(0.9, 0.98))
-    generator = torch.Generator().manual_seed(args.seed)
-    batches = [b for _ in range(args.epochs) for b in torch.randperm(len(pixels), generator=generator).split(args.batch_size)]
-    warmup = max(1, int(args.warmup * len(batches)))
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * s / len(batches))))
+    batches, schedule = batches_and_schedule(optimizer, len(pixels), args.epochs, args, seed=args.seed)
     model.train()
     bar = tqdm(batches, desc="train " + ("X-CLIP" if video else "CLIP"))
     for batch in bar:
