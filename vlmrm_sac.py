@@ -897,11 +897,10 @@ def train(args: Args):
         learner = Learner(agent, args)
         tracker = cleanup.enter_context(Tracker(args, run_dir, resumed_at=progress.global_step if ckpt else None))
         metrics = cleanup.enter_context(MetricsLog(run_dir / "metrics.csv", progress.metrics_rows if ckpt else None, tracker,
-                                                   args.log_prompt))
+                                                   args.log_prompt, step=progress.global_step))
         episodes = EpisodeLog(metrics, progress, n, train_on_clip=args.reward == "clip", log_prompts=args.log_prompt)
         video = VideoRecorder(run_dir / "videos", args, tracker)
         labeller = cleanup.enter_context(Labeller(reward_model, envs.frames, args.reward_batch_size, device)) if reward_model else None
-        timer = TimeSplit()
         stop = stop_on_signals()
         bar = cleanup.enter_context(tqdm(total=args.total_timesteps, initial=progress.global_step, unit="step",
                                          dynamic_ncols=True, smoothing=0.1))
@@ -915,8 +914,6 @@ def train(args: Args):
         while progress.global_step < args.total_timesteps and not stop:
             first = progress.global_step  # of the stretch
             steps = min(args.train_frequency, math.ceil((args.total_timesteps - first) / n))
-            if first + steps * n > args.learning_starts:
-                timer.start(first)  # steps/s and the time split count from the first stretch that is trained on
             video.arm(first, progress)
             if args.use_sde:  # gSDE: each env explores the stretch with one draw of the noise weights
                 agent.actor.resample_noise(n)
@@ -929,23 +926,18 @@ def train(args: Args):
                 if first + t * n < args.learning_starts:
                     actions = random_actions(action_space, n)
                 else:
-                    with timer("policy"):
-                        actions = agent.act(obs)
-                with timer("env"):
-                    next_obs, env_rewards, terminated, truncated, success = envs.step(actions, slot=t)
+                    actions = agent.act(obs)
+                next_obs, env_rewards, terminated, truncated, success = envs.step(actions, slot=t)
                 if labeller:
                     labeller.rendered(t, last=t == steps - 1)
                 ended = stretch.add(t, obs, actions, next_obs, env_rewards, terminated, truncated, success)
                 obs = next_obs
                 if ended.any():  # autoreset is off: reset the finished envs, each with its own episode seed
                     progress.episodes[ended] += 1
-                    with timer("env"):
-                        obs[ended] = envs.reset({i: episode_seed(args.seed, i, int(progress.episodes[i])) for i in np.flatnonzero(ended)})
-            timer.split_env(*envs.worker_times())
+                    obs[ended] = envs.reset({i: episode_seed(args.seed, i, int(progress.episodes[i])) for i in np.flatnonzero(ended)})
 
-            # --- 2. its CLIP rewards (time here = waiting for CLIP after the envs are done), into the buffer
-            with timer("reward"):  # (steps, n, C): the CLIP reward, the --log-prompt scores; NaN without CLIP
-                labels = labeller.labels(stretch.ended) if labeller else np.full((steps, n, 1), np.nan, np.float32)
+            # --- 2. its CLIP rewards, into the buffer. Labels (steps, n, C): the CLIP reward, the --log-prompt scores
+            labels = labeller.labels(stretch.ended) if labeller else np.full((steps, n, 1), np.nan, np.float32)  # NaN: no CLIP
             clip_rewards = labels[..., 0]  # (steps, n)
             rewards = clip_rewards + args.reward_offset if args.reward == "clip" else stretch.env_rewards
             buffer.add(**stretch.transitions(rewards))
@@ -961,13 +953,12 @@ def train(args: Args):
 
             # --- 4. gradient steps
             if progress.global_step > args.learning_starts:  # SB3's test
-                with timer("update"):
-                    learner.update(buffer)
+                learner.update(buffer)
                 progress.gradient_step += args.gradient_steps
                 checkpoints.stop_if_diverged()
 
             # --- 5. log (a stop adds no row: a resumed run has the straight run's rows), checkpoints
-            log_stretch(progress, args, metrics, tracker, learner, timer, episodes)
+            log_stretch(progress, args, metrics, tracker, learner, episodes)
             checkpoints.save_due()
 
         checkpoints.save("latest.pt", with_buffer=args.save_buffer)
@@ -1082,7 +1073,7 @@ def main(args: Args):
 
 # ======================================================================================
 # Appendix A: the loop's parts. What train() calls: its state (Progress), a stretch of transitions, the
-# episode rows, CLIP labelling on a side thread, the gradient steps, timing, videos, metrics and the live
+# episode rows, CLIP labelling on a side thread, the gradient steps, videos, metrics and the live
 # view, checkpoints and resume. They assume the method above and change nothing it computes.
 # ======================================================================================
 
@@ -1395,47 +1386,6 @@ class Learner:
         self.sums, self.counts = dict(state["sums"]), dict(state["counts"])
 
 
-class TimeSplit:
-    """Wall time per phase, for the log rows: steps/s, and the shares of time spent simulating, rendering,
-    waiting for CLIP, choosing actions and updating; counted from the first stretch that is trained on."""
-
-    PHASES = ("sim", "render", "reward", "policy", "update")
-
-    def __init__(self):
-        self.totals = collections.defaultdict(float)
-        self.since = None  # (time, global step, totals) at the start of the log interval, once learning
-
-    @contextlib.contextmanager
-    def __call__(self, phase: str):
-        start = time.perf_counter()
-        yield
-        self.totals[phase] += time.perf_counter() - start
-
-    def start(self, global_step: int):
-        if self.since is None:
-            self.since = (time.perf_counter(), global_step, dict(self.totals))
-
-    def split_env(self, sim: float, render: float):
-        """The stretch's env wall time, split into simulation and rendering as the workers measured them."""
-        wall, render_share = self.totals.pop("env"), render / max(sim + render, 1e-12)
-        self.totals["sim"] += wall * (1 - render_share)
-        self.totals["render"] += wall * render_share
-
-    def row(self, global_step: int) -> dict:
-        """sps and share_* since the last row (none before learning starts)."""
-        if self.since is None or global_step <= self.since[1]:
-            return {}
-        now = time.perf_counter()
-        start, start_step, before = self.since
-        elapsed = now - start
-        row = {"sps": round((global_step - start_step) / elapsed, 2)}
-        for phase in self.PHASES:
-            row[f"share_{phase}"] = round((self.totals.get(phase, 0.0) - before.get(phase, 0.0)) / elapsed, 4)
-        row["share_other"] = round(1 - sum(row[f"share_{phase}"] for phase in self.PHASES), 4)
-        self.since = (now, global_step, dict(self.totals))
-        return row
-
-
 def stop_on_signals() -> list:
     """Ctrl-C / SIGTERM: the loop finishes its stretch, saves and stops (the list is no longer empty). A second
     signal aborts at once, without saving; later ones are ignored while the workers are stopped."""
@@ -1460,7 +1410,6 @@ def stop_on_signals() -> list:
 METRIC_COLUMNS = [
     "global_step", "kind", "env", "clip_return", "env_return", "success", "episode_length",
     "qf_loss", "actor_loss", "entropy", "ent_coef", "ent_coef_loss", "sps",
-    "share_sim", "share_render", "share_reward", "share_policy", "share_update", "share_other",
 ]
 
 
@@ -1575,8 +1524,10 @@ class MetricsLog:
     """metrics.csv: one row per finished episode (kind=episode) and per logging interval (kind=train).
     On resume the file is cut back to the rows the checkpoint knew, so no row is lost or repeated."""
 
-    def __init__(self, path: Path, keep_rows: Optional[int] = None, tracker: Optional["Tracker"] = None, log_prompts=()):
+    def __init__(self, path: Path, keep_rows: Optional[int] = None, tracker: Optional["Tracker"] = None, log_prompts=(),
+                 step: int = 0):
         self.path, self.tracker = path, tracker
+        self.clock = (time.perf_counter(), step)  # when, and at which global step, steps/s were last counted
         with writing(path):
             if keep_rows is not None and path.exists():
                 with open(path, newline="") as f:
@@ -1599,6 +1550,11 @@ class MetricsLog:
         if self.tracker is not None:
             self.tracker.log(row["global_step"], {live_name(k): float(v) for k, v in row.items() if live_name(k)})
 
+    def steps_per_second(self, step: int) -> float:
+        """Env steps/s since the last call (the first: since the log was opened)."""
+        (then, since), self.clock = self.clock, (time.perf_counter(), step)
+        return round((step - since) / max(self.clock[0] - then, 1e-9), 2)
+
     def flush(self):
         with writing(self.path):
             self.file.flush()
@@ -1618,7 +1574,6 @@ TRACKED = {  # metrics.csv column -> its name in TensorBoard and W&B (CleanRL's,
     "episode_length": "charts/episodic_length", "success": "charts/success", "sps": "charts/SPS",
     "qf_loss": "losses/qf_loss", "actor_loss": "losses/actor_loss", "entropy": "losses/entropy",
     "ent_coef": "losses/ent_coef", "ent_coef_loss": "losses/ent_coef_loss",  # SAC's temperature: --alpha is the paper's
-    **{f"share_{phase}": f"time/share_{phase}" for phase in ("sim", "render", "reward", "policy", "update", "other")},
 }
 
 
@@ -1791,14 +1746,13 @@ def args_of_run(args: Args) -> tuple:
 
 
 def log_stretch(progress: Progress, args: Args, metrics: "MetricsLog", tracker: "Tracker", learner: "Learner",
-                timer: "TimeSplit", episodes: EpisodeLog):
-    """After a stretch: a training row (losses, steps/s, time split) every --log-interval steps and at the end; after
-    the others, the live view gets the losses' mean since the last row."""
+                episodes: EpisodeLog):
+    """After a stretch: a training row (losses, steps/s) every --log-interval steps and at the end; after the others,
+    the live view gets the losses' mean since the last row."""
     if progress.global_step >= progress.next_log or progress.global_step >= args.total_timesteps:
-        row = {"global_step": progress.global_step, "kind": "train", **learner.losses(), **timer.row(progress.global_step)}
-        metrics.write(row)
+        episodes.sps = metrics.steps_per_second(progress.global_step)
+        metrics.write({"global_step": progress.global_step, "kind": "train", **learner.losses(), "sps": episodes.sps})
         metrics.flush()
-        episodes.sps = row.get("sps", episodes.sps)
         progress.next_log = next_due(progress.next_log, args.log_interval, progress.global_step)
     else:
         tracker.log(progress.global_step, {TRACKED[k]: v for k, v in learner.running_means().items()})
@@ -2191,18 +2145,14 @@ class EnvGroup:
                           for k, f in enumerate(flags)]
 
     def step(self, actions, slot: int):
-        """Per env: obs, reward, terminated, truncated, success (NaN where the env has none); and the seconds
-        spent simulating and rendering."""
-        rows, sim_time, render_time = [], 0.0, 0.0
+        """Per env: obs, reward, terminated, truncated, success (NaN where the env has none)."""
+        rows = []
         for k, (env, action) in enumerate(zip(self.envs, actions)):
-            start = time.perf_counter()
             obs, reward, terminated, truncated, info = env.step(action)
-            stepped = time.perf_counter()
             if self.rendering[k]:  # (a frame: one copy, which also undoes MuJoCo's flipped view)
                 self.frames[slot, self.first + k] = env.unwrapped.data.qpos if self.states else render(env)
-            sim_time, render_time = sim_time + stepped - start, render_time + time.perf_counter() - stepped
             rows.append((obs, reward, terminated, truncated, float(info["success"]) if "success" in info else math.nan))
-        return [np.array(column) for column in zip(*rows)], sim_time, render_time
+        return [np.array(column) for column in zip(*rows)]
 
     def reset(self, seeds: dict, actions: Optional[dict] = None) -> list:
         """Resets each env whose pool index is in `seeds` with its seed, then steps it through actions[i], if any,
@@ -2269,7 +2219,6 @@ class EnvPool:
                  render_envs: int = 0, renderer: Optional["WarpRenderer"] = None):
         self.num_envs, self.frames, self.shared, buffer = num_envs, None, None, None
         self.renderer, self.rendering = renderer, bool(render_envs)
-        self.sim_time = self.render_time = 0.0  # seconds the workers spent simulating and rendering (worker_times)
         ctx = multiprocessing.get_context("spawn")  # fresh workers: a fork would copy CUDA, GL and thread state
         if render_envs and frame_shape is not None:
             shape, dtype = (slots, render_envs, *frame_shape), np.uint8
@@ -2344,20 +2293,11 @@ class EnvPool:
 
     def step(self, actions: np.ndarray, slot: int = 0):
         """(obs, rewards, terminated, truncated, success), each (num_envs, ...). The envs that render write their
-        frames into frames[slot]; the workers' seconds spent simulating and rendering add up in worker_times."""
+        frames into frames[slot]."""
         results = self._call("step", [(actions[a:b], slot) for a, b in self.shares])
-        self.sim_time += sum(r[1] for r in results)
-        self.render_time += sum(r[2] for r in results)
         if self.renderer is not None and self.rendering:
-            start = time.perf_counter()
             self.renderer.render(self.shared[slot], out=self.frames[slot])
-            self.render_time += time.perf_counter() - start
-        return [np.concatenate(parts) for parts in zip(*(r[0] for r in results))]
-
-    def worker_times(self) -> tuple:
-        """(seconds simulating, seconds rendering) summed over the workers since the last call."""
-        times, self.sim_time, self.render_time = (self.sim_time, self.render_time), 0.0, 0.0
-        return times
+        return [np.concatenate(parts) for parts in zip(*results)]
 
     def reset(self, seeds: dict, actions: Optional[dict] = None) -> np.ndarray:
         """Resets env i with seed seeds[i], for each i in `seeds`, and replays actions[i] if given (EnvGroup.reset);

@@ -8,13 +8,16 @@ it is not a test.
     python tests/benchmark_throughput.py --arch vit-b-32 --renderer warp      # the paper config, MuJoCo Warp
     python tests/benchmark_throughput.py --arch vit-bigG-14 --stretches 3 --profile loop.prof   # where "other" goes
 
-Reports: end-to-end env steps/s after learning starts and its time split (simulation, rendering,
-reward, updates, other = waiting and Python), standalone CLIP images/s at the same batch size, and
-SAC updates/s at batch 512 beside a plain CleanRL-style update measured in the same process.
+Reports: end-to-end env steps/s after learning starts and where the loop's time goes (env: the workers'
+simulation and EGL rendering; render: MuJoCo Warp's batch; reward: waiting for CLIP after the envs are done;
+policy; update; other = Python and waits), standalone CLIP images/s at the same batch size, and SAC updates/s
+at batch 512 beside a plain CleanRL-style update measured in the same process.
 """
 
+import collections
+import contextlib
 import cProfile
-import csv
+import functools
 import os
 import platform
 import pstats
@@ -329,6 +332,40 @@ def log_prompt_rates(arch: str, n: int, batch_size: int, device):
             print(f"| {k} | {n / seconds:.1f} | {scoring / seconds:.2%} |")
 
 
+@contextlib.contextmanager
+def loop_phases():
+    """Where train()'s time goes after learning starts, measured from outside the loop: the calls it makes for each
+    phase are wrapped while it runs. Yields {phase: seconds} and, under "wall", the time from the end of the first
+    gradient steps to the end of the run."""
+    m, totals, since = vlmrm_sac, collections.defaultdict(float), []
+    wrapped = {(m.EnvPool, "step"): "env", (m.EnvPool, "reset"): "env", (m.WarpRenderer, "render"): "render",
+               (m.Labeller, "labels"): "reward", (m.SAC, "act"): "policy", (m.Learner, "update"): "update"}
+    originals = {key: getattr(*key) for key in wrapped}
+
+    def timed(key):
+        @functools.wraps(originals[key])
+        def call(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return originals[key](*args, **kwargs)
+            finally:
+                if since:  # learning has started
+                    totals[wrapped[key]] += time.perf_counter() - start
+                elif wrapped[key] == "update":
+                    since.append(time.perf_counter())
+        return call
+
+    for key in wrapped:
+        setattr(*key, timed(key))
+    try:
+        yield totals
+    finally:
+        for key, original in originals.items():
+            setattr(*key, original)
+        totals["wall"] = time.perf_counter() - since[0] if since else 0.0
+        totals["env"] -= totals["render"]  # Warp renders inside EnvPool.step
+
+
 def device_name(device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
@@ -362,19 +399,20 @@ def main(b: Bench):
                        video_interval=0, checkpoint_interval=10**12, run_dir=os.path.join(tmp, "runs"))
         vlmrm_sac.check_args(args)
         profiler = cProfile.Profile() if b.profile else None
-        run_dir = vlmrm_sac.train(args) if profiler is None else profiler.runcall(vlmrm_sac.train, args)
-        rows = [r for r in csv.DictReader(open(run_dir / "metrics.csv")) if r["kind"] == "train" and r["sps"]]
-        last = rows[-1]  # the stretches after the warm-up one
+        with loop_phases() as phases:
+            vlmrm_sac.train(args) if profiler is None else profiler.runcall(vlmrm_sac.train, args)
+        sps = b.stretches * per_stretch / phases["wall"]  # the stretches after the warm-up one
         model = vlmrm_sac.CLIPReward(clip_path, ["a humanoid robot kneeling"], device=device, batch_size=b.reward_batch_size,
                               precision=b.reward_precision, frames=b.reward_frames)
         images = clip_images_per_s(model, min(per_stretch, 2048), b.render_size)
         agent = vlmrm_sac.SAC(348, vlmrm_sac.gym.spaces.Box(-0.4, 0.4, (17,), np.float32), args, device)
         ours = updates_per_s(agent, args, 348, 17, b.update_iters)
         plain = cleanrl_updates_per_s(348, 17, args, device, b.update_iters)
-    split = ", ".join(f"{k} {float(last['share_' + k]):.0%}" for k in ("sim", "render", "reward", "policy", "update", "other"))
-    print(f"end-to-end env steps/s: {float(last['sps']):.1f} (time: {split})")
+    phases["other"] = phases["wall"] - sum(phases[k] for k in ("env", "render", "reward", "policy", "update"))
+    split = ", ".join(f"{k} {phases[k] / phases['wall']:.0%}" for k in ("env", "render", "reward", "policy", "update", "other"))
+    print(f"end-to-end env steps/s: {sps:.1f} (time: {split})")
     print(f"standalone reward, frames/s with --reward-frames {b.reward_frames} (batch {b.reward_batch_size}, {b.render_size}px frames incl. preprocessing): {images:.1f}")
-    print(f"end-to-end / standalone CLIP: {float(last['sps']) / images:.0%}")
+    print(f"end-to-end / standalone CLIP: {sps / images:.0%}")
     print(f"SAC updates/s at batch {args.batch_size}: ours {ours:.0f}, plain CleanRL-style {plain:.0f}")
     if profiler is not None:
         profiler.dump_stats(b.profile)

@@ -106,8 +106,6 @@ def test_end_to_end_clip_reward_run(tmp_path, tiny_clip, env_id, extra, episode_
         assert len({r["clip_return[a cart]"] for r in episodes}) > 1
     learning = [r for r in train if r["qf_loss"]]
     assert learning and all(math.isfinite(float(r["qf_loss"])) and float(r["sps"]) > 0 for r in learning)
-    shares = [float(learning[-1][f"share_{k}"]) for k in ("sim", "render", "reward", "update")]
-    assert all(0 <= s <= 1 for s in shares) and sum(shares) <= 1.01
     videos = sorted((run / "videos").glob("*.mp4"))
     assert videos and all(v.stat().st_size > 1000 for v in videos)
     assert [v.name for v in videos] == [f"step_{s:09d}.mp4" for s in (100, 300, 500)]  # the next episode every 200 steps
