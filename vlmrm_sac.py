@@ -35,7 +35,6 @@ import time
 import traceback
 import urllib.request
 import uuid
-import warnings
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -310,13 +309,7 @@ class NoTorqueArrow(gym.Wrapper):
 # The paper's camera: a fixed free camera in front of the robot (it faces +x; azimuth 180 looks back along -x).
 # gymnasium copies these keys onto its MjvCamera; with no camera_id/name it renders camera -1 as a free camera,
 # so the view never follows the body.
-PAPER_CAMERA = {
-    "distance": 3.5,
-    "lookat": np.array([0.0, 0.0, 1.0]),
-    "elevation": -10.0,
-    "azimuth": 180.0,
-    "trackbodyid": -1,
-}
+PAPER_CAMERA = {"distance": 3.5, "lookat": np.array([0.0, 0.0, 1.0]), "elevation": -10.0, "azimuth": 180.0, "trackbodyid": -1}
 
 # Stock camera (the ablation): the XML's "track" camera, a side view that follows the body, as
 # Humanoid rendered in gym. gymnasium 1.x renders a fixed free camera unless camera_name is given.
@@ -405,10 +398,7 @@ def goal_baseline_reward(image_emb: torch.Tensor, goal_emb: torch.Tensor, baseli
     projected = (1 - alpha) * diff
     if alpha > 0:
         direction = goal_emb - baseline_emb  # (D,), or (N, D) for a video model's per-clip text embeddings
-        if direction.ndim == 1:
-            along = diff @ direction / direction.dot(direction)  # (N,)
-        else:
-            along = (diff * direction).sum(-1) / (direction * direction).sum(-1)
+        along = (diff * direction).sum(-1) / (direction * direction).sum(-1)  # (N,)
         projected = projected + alpha * along[:, None] * direction
     return 1 - 0.5 * projected.pow(2).sum(-1)
 
@@ -485,17 +475,14 @@ class CLIPReward(nn.Module):
         self.register_buffer("image_mean", torch.tensor(processor.image_mean, device=self.device).view(3, 1, 1))
         self.register_buffer("image_std", torch.tensor(processor.image_std, device=self.device).view(3, 1, 1))
 
-        self.register_buffer("goal_emb", self.embed_text(goal_prompts).mean(0))  # (D,), not renormalized
-        baseline = self.embed_text(baseline_prompts).mean(0) if baseline_prompts else self.goal_emb.clone()
-        self.register_buffer("baseline_emb", baseline)
-        logged = self.embed_text(self.log_prompts) if self.log_prompts else baseline.new_zeros(0, len(baseline))
-        self.register_buffer("log_emb", logged)  # (K, D), unit norm
-        if self.video:  # X-CLIP conditions each sentence on the clip: its projected text embeddings are kept as they are
-            self.register_buffer("goal_text", self.embed_text(goal_prompts, normalize=False))
-            self.register_buffer("baseline_text", self.embed_text(baseline_prompts, normalize=False) if baseline_prompts
-                                 else self.goal_text.clone())
-            self.register_buffer("log_text", self.embed_text(self.log_prompts, normalize=False) if self.log_prompts
-                                 else self.goal_text[:0].clone())
+        # the prompts' text embeddings as the model projects them (P, D): X-CLIP conditions them on each clip
+        goal = self.embed_text(goal_prompts, normalize=False)
+        baseline = self.embed_text(baseline_prompts, normalize=False) if baseline_prompts else goal
+        logged = self.embed_text(self.log_prompts, normalize=False) if self.log_prompts else goal[:0]
+        for name, text in (("goal", goal), ("baseline", baseline), ("log", logged)):
+            self.register_buffer(f"{name}_text", text.clone())
+            unit = F.normalize(text, dim=-1)  # goal, baseline: the mean of unit embeddings (D,), not renormalized
+            self.register_buffer(f"{name}_emb", unit if name == "log" else unit.mean(0))
         if alpha > 0 and torch.linalg.vector_norm(self.goal_emb - self.baseline_emb) < 1e-6:
             raise UserError("the goal and baseline prompts embed to the same vector, so there is no "
                              "goal-baseline direction: reword the baseline, or use --alpha 0")
@@ -551,14 +538,17 @@ class CLIPReward(nn.Module):
         its similarity with every logged prompt (CLIP's classification among the sentences). One image embedding."""
         return self.labels_of(self.embed_images(frames))
 
-    def labels_of(self, x: torch.Tensor) -> torch.Tensor:
-        """label() of image embeddings x (N, D)."""
-        reward = goal_baseline_reward(x, self.goal_emb, self.baseline_emb, self.alpha)
+    def labels_of(self, x: torch.Tensor, goal=None, baseline=None, logged=None) -> torch.Tensor:
+        """label() of unit image embeddings x (N, D), with the prompts' embeddings, or (a video model's, conditioned on
+        each clip) goal and baseline (N, D) and logged (N, K, D)."""
+        goal, baseline = (self.goal_emb, self.baseline_emb) if goal is None else (goal, baseline)
+        reward = goal_baseline_reward(x, goal, baseline, self.alpha)
         if not self.log_prompts:
             return reward[:, None]
-        logged = torch.stack([goal_baseline_reward(x, e, self.baseline_emb, self.alpha) for e in self.log_emb], 1)
-        vote = x @ F.normalize(self.goal_emb, dim=0) > (x @ self.log_emb.T).max(1).values  # (N,)
-        return torch.cat([reward[:, None], logged, vote[:, None].float()], 1)
+        logged = (self.log_emb if logged is None else logged).expand(len(x), -1, -1)  # (N, K, D)
+        scores = torch.stack([goal_baseline_reward(x, logged[:, j], baseline, self.alpha) for j in range(logged.shape[1])], 1)
+        vote = (x * F.normalize(goal, dim=-1)).sum(-1) > torch.einsum("nd,nkd->nk", x, logged).max(1).values
+        return torch.cat([reward[:, None], scores, vote[:, None].float()], 1)
 
     # --- --reward-frames K > 1: each transition's reward scores the window of its episode's last K frames
 
@@ -597,14 +587,7 @@ class CLIPReward(nn.Module):
 
             goal, baseline = conditioned(self.goal_text), conditioned(self.baseline_text)
             logged = conditioned(self.log_text) if self.log_prompts else None
-        x = F.normalize(video.float(), dim=-1)
-        goal, baseline = goal.mean(1), baseline.mean(1)
-        reward = goal_baseline_reward(x, goal, baseline, self.alpha)
-        if not self.log_prompts:
-            return reward[:, None]
-        scores = torch.stack([goal_baseline_reward(x, logged[:, j], baseline, self.alpha) for j in range(logged.shape[1])], 1)
-        vote = (x * F.normalize(goal, dim=-1)).sum(-1) > torch.einsum("wd,wpd->wp", x, logged).max(1).values
-        return torch.cat([reward[:, None], scores, vote[:, None].float()], 1)
+        return self.labels_of(F.normalize(video.float(), dim=-1), goal.mean(1), baseline.mean(1), logged)
 
     def label_episode(self, frames) -> torch.Tensor:
         """label() of a whole episode's frames (T, H, W, 3), each scored with the window ending at it."""
@@ -1098,15 +1081,6 @@ def new_directory(base: Path) -> Path:
             path = base.with_name(f"{base.name}_{k}")
 
 
-def pin_memory(array: np.ndarray) -> bool:
-    """Page-lock a host array in place (cudaHostRegister, portable to every GPU), so that copies from it to a
-    GPU are asynchronous DMA. Best effort: where the driver refuses, copies stay synchronous."""
-    error = int(torch.cuda.cudart().cudaHostRegister(array.ctypes.data, array.nbytes, 1))
-    if error:
-        warnings.warn(f"could not page-lock the frame buffer (cudaError {error}): frames go to the GPU synchronously")
-    return error == 0
-
-
 def host_copy(frame) -> np.ndarray:
     """A copy in host memory of a frame of the pool's buffer (numpy, or a tensor with --renderer warp)."""
     return frame.cpu().numpy().copy() if torch.is_tensor(frame) else frame.copy()
@@ -1280,8 +1254,8 @@ class VideoRecorder:
 class Labeller:
     """CLIP labels a stretch in batches of --reward-batch-size frames on a side thread while the envs keep
     stepping: the labels are first needed when the stretch goes into the buffer. It reads the frames where the
-    envs rendered them; on CUDA that memory is page-locked, so batches go to the GPU as asynchronous DMA, and
-    CLIP runs on its own stream, so its batches never queue in front of the policy's actions.
+    envs rendered them; on CUDA, CLIP runs on its own stream, so its batches never queue in front of the policy's
+    actions.
 
     With --reward-frames K > 1 the side thread does each frame's own work (CLIPReward.frame_features) and the
     windows are scored once the stretch is in, when its episode ends are known; each env's last K - 1 frames'
@@ -1291,7 +1265,6 @@ class Labeller:
         self.reward_model, self.frames, self.batch_size = reward_model, frames, batch_size  # frames: (slots, n, H, W, 3)
         self.k, self.carry = reward_model.frames, [None] * frames.shape[1]  # per env: features of its last frames
         self.thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="clip")
-        self.pinned = device.type == "cuda" and isinstance(frames, np.ndarray) and pin_memory(frames)
         self.stream = torch.cuda.Stream(device) if device.type == "cuda" else None
         self.pending, self.labelled = [], 0  # futures of rewards, in step order; steps submitted so far
 
@@ -1303,13 +1276,11 @@ class Labeller:
             self.labelled = t + 1
 
     def _label(self, batch) -> torch.Tensor:
-        with torch.cuda.stream(self.stream) if self.stream is not None else contextlib.nullcontext():
-            if self.k == 1:
-                return self.reward_model.label(batch).cpu()
-            features = self.reward_model.frame_features(batch)
-            if self.stream is not None:
-                self.stream.synchronize()
-            return features
+        with torch.cuda.stream(self.stream):  # None (a CPU): no stream
+            out = self.reward_model.label(batch).cpu() if self.k == 1 else self.reward_model.frame_features(batch)
+        if self.stream is not None:  # K > 1: the features are read on the loop's stream
+            self.stream.synchronize()
+        return out
 
     def labels(self, ended: np.ndarray) -> np.ndarray:
         """(steps, n, C) float32 labels of the stretch (CLIPReward.label: column 0 the CLIP reward), once all its
@@ -1340,8 +1311,6 @@ class Labeller:
 
     def __exit__(self, error_type, *_):
         self.thread.shutdown(wait=error_type is None, cancel_futures=True)
-        if self.pinned:
-            torch.cuda.cudart().cudaHostUnregister(self.frames.ctypes.data)
 
 
 class Learner:
@@ -1529,11 +1498,8 @@ class MetricsLog:
         self.path, self.tracker = path, tracker
         self.clock = (time.perf_counter(), step)  # when, and at which global step, steps/s were last counted
         with writing(path):
-            if keep_rows is not None and path.exists():
-                with open(path, newline="") as f:
-                    lines = f.readlines()[: keep_rows + 1]  # + header
-                with open(path, "w", newline="") as f:
-                    f.writelines(lines)
+            if keep_rows is not None and path.exists():  # the header and the rows the checkpoint knew
+                path.write_bytes(b"".join(path.read_bytes().splitlines(keepends=True)[: keep_rows + 1]))
             new = not path.exists()
             self.file = open(path, "a", newline="")
             self.writer = csv.DictWriter(self.file, METRIC_COLUMNS + prompt_columns(log_prompts), extrasaction="ignore")
@@ -1968,7 +1934,7 @@ def check_args(args: Args):
                         "; see gymnasium.pprint_registry() for the list"))
     for names, ok, must in ((("num_envs", "total_timesteps", "buffer_size", "batch_size", "train_frequency", "render_size",
                               "target_network_frequency", "reward_batch_size", "hidden_size", "best_window", "policy_lr",
-                              "q_lr"), lambda v: v > 0, "be positive"),
+                              "q_lr", "episode_length"), lambda v: v is None or v > 0, "be positive"),
                             (("learning_starts", "gradient_steps", "num_workers", "log_interval", "video_interval",
                               "checkpoint_interval"), lambda v: (v or 0) >= 0, "be >= 0")):
         for name in names:
@@ -1977,8 +1943,6 @@ def check_args(args: Args):
     if args.reward_frames < 1 or args.reward_frames > (episode_length_for(args) or args.reward_frames):
         raise UserError(f"--reward-frames must be between 1 and the episode length ({episode_length_for(args)}), "
                         f"got {args.reward_frames}")
-    if args.episode_length is not None and args.episode_length < 1:
-        raise UserError(f"--episode-length must be at least 1, got {args.episode_length}")
     if args.time_feature and not episode_length_for(args):
         raise UserError(f"--time-feature needs a fixed episode length: give --episode-length for {args.env_id}")
     if args.renderer == "warp" and env_family(args.env_id) != "Humanoid":
@@ -2061,8 +2025,8 @@ def check_writable(folder: Path):
 def check_resources(args: Args, device: torch.device, slots: int, render_envs: int, replay: bool = True):
     """Refuses a run whose buffers cannot fit, before anything is allocated or written: the shared frame buffer
     (slots x render_envs x H x W x 3 bytes, in /dev/shm or, if it does not fit there, a file in the temp folder),
-    MuJoCo's offscreen buffers (about 56 bytes per pixel per rendering env, measured with CPU rendering), and the replay buffer (on --device). With --renderer warp the frames are on
-    --device and the shared buffer holds only states."""
+    MuJoCo's offscreen buffers (about 56 bytes per pixel per rendering env, measured with CPU rendering) and the
+    replay buffer (on --device). With --renderer warp the frames are on --device and the shared buffer holds states."""
     if render_envs and args.look == "paper" and env_family(args.env_id) in LOOK_FAMILIES:
         authors_images(args.look_dir)  # the paper look's image files: downloaded by the first run, or refused here
     probe = gym.make(args.env_id)
@@ -2071,7 +2035,6 @@ def check_resources(args: Args, device: torch.device, slots: int, render_envs: i
     probe.close()
     action_bytes = 8 if isinstance(space, gym.spaces.Discrete) else 4 * int(np.prod(space.shape))
     replay_bytes = args.buffer_size * (2 * 4 * obs_dim + action_bytes + 4 + 4) if replay else 0  # obs, next obs, a, r, done
-    replay_on_host = device.type != "cuda"
     shape = frame_shape(args) if render_envs else (0, 0, 0)
     frame_bytes = slots * render_envs * int(np.prod(shape))
     warp = args.renderer == "warp"
@@ -2083,7 +2046,7 @@ def check_resources(args: Args, device: torch.device, slots: int, render_envs: i
              "--render-size for MuJoCo)": 0 if on_gpu["the frames"] else frame_bytes,
              f"MuJoCo's offscreen buffers ({render_envs} envs x --render-size {args.render_size} squared)": gl_bytes,
              f"the replay buffer (--buffer-size {args.buffer_size:,} transitions of {obs_dim} numbers)":
-                 replay_bytes if replay_on_host else 0}
+                 replay_bytes if device.type != "cuda" else 0}
     available = memory_available()
     if sum(needs.values()) > available:
         parts = ", ".join(f"{what} {fmt_bytes(n)}" for what, n in sorted(needs.items(), key=lambda kv: -kv[1]) if n)
@@ -2525,8 +2488,7 @@ def humanoid_xml(look: str, images: Optional[dict] = None) -> str:
     if look == "stock":
         return src
     images = images or look_images(look)
-    with open(src, "rb") as fh:
-        src_bytes = fh.read()
+    src_bytes = Path(src).read_bytes()
     if look == "generated":
         sky = {"gridsize": "3 4", "gridlayout": ".U..LFRB.D.."}  # the generated sky is a cross of six faces
     else:
