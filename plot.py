@@ -10,6 +10,7 @@
     python plot.py sheets      --eval-dir runs/x/eval_000100000   # one contact sheet per episode, to label from
     python plot.py frames      # one PNG per look of the environments
     python plot.py all         # every figure whose data is in results/ (no GPU, no model download)
+    python plot.py verify      # every number of results/README.md's run tables, recomputed from results/runs
 
 Every subcommand writes PNG and PDF plus the CSV it plotted into --out-dir (default figures/; `all` writes the
 committed results/figures).
@@ -22,6 +23,7 @@ import csv
 import glob
 import json
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Optional, Union
@@ -672,8 +674,367 @@ class All:
               "ones trained here in results/mini_clip); their commands are in results/README.md")
 
 
+# ======================================================================================
+# Verify: the numbers of results/README.md's tables, recomputed from the committed runs
+# ======================================================================================
+# Each checked cell's numbers are parsed from the markdown and compared with the same statistic recomputed from
+# results/runs (metrics.csv, args.json, spin.csv) or results/figures/*.csv, at the precision the markdown prints:
+# a number passes when it is within half a unit of its last printed digit of the recomputed value. A table row
+# whose numbers come from a measurement that left no file says "no file" and is skipped by name, never silently.
+
+
+def markdown_tables(path: Path):
+    """(section heading, header cells, row cells, line number) of every table row of a markdown file."""
+    section, header = "", None
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        if line.startswith("#"):
+            section = line.lstrip("#").strip()
+        if not line.startswith("|"):
+            header = None
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if header is None:
+            header = cells
+        elif not all(set(c) <= set("-: ") for c in cells):
+            yield section, header, cells, n
+
+
+NUMBER = r"(?<![\w.])[-+]?\d[\d,]*(?:\.\d+)?"  # not the 1 of "CartPole-v1" or of "b6570ae"
+
+
+def printed_numbers(text: str) -> list[str]:
+    """The numbers of a cell as printed, in order: "-1,233.5%" -> "-1233.5", "3.8k" -> "3.8" (thousands as printed)."""
+    return [m.replace(",", "") for m in re.findall(NUMBER, text)]
+
+
+def seed_numbers(part: str) -> list[str]:
+    """One seed's part of a per-seed cell, "197 (from 3.8k)" -> ["197", "3.8"]: its leading number and the step of a
+    "(from ...k", "(at ...k" or "(first at ...k"; other remarks in parentheses, and what follows a ";", are prose."""
+    return printed_numbers(re.sub(r"\((?!from |at |first at )[^)]*\)", "", re.sub(r";[^)]*", "", part)))
+
+
+def agrees(printed: str, value: Optional[float]) -> bool:
+    """A printed number agrees with a recomputed value if it is the value rounded to the printed digits; None
+    stands for a number of the prose (a count in words' place, a setting), which is not re-derived."""
+    if value is None:
+        return True
+    decimals = len(printed.split(".")[1]) if "." in printed else 0
+    return abs(float(printed) - value) <= 0.5 * 10 ** -decimals + 1e-9
+
+
+def mismatch(what: str, printed: list[str], expected: list) -> list[str]:
+    if len(printed) == len(expected) and all(agrees(p, v) for p, v in zip(printed, expected)):
+        return []
+    shown = ", ".join("*" if v is None else f"{v:.4g}" for v in expected) or "nothing"
+    return [f"{what}: found {', '.join(printed) or 'nothing'}, expected {shown}"]
+
+
+@dataclass
+class Run:
+    """One committed run: its episodes in the order they ended and its train rows."""
+
+    args: dict
+    episodes: list[dict]
+    train: list[dict]
+
+    def mean(self, column: str, last: Optional[int] = None, first: Optional[int] = None) -> Optional[float]:
+        rows = self.episodes[:first] if first else self.episodes[-last:] if last else self.episodes
+        values = [float(r[column]) for r in rows if r.get(column, "") != ""]
+        return float(np.mean(values)) if values else None
+
+    def reached(self) -> list[float]:
+        """Episodes that reached the goal, and the step of the first one in thousands (if any; a table may leave
+        it out)."""
+        steps = [int(r["global_step"]) for r in self.episodes if r["success"] == "1"]
+        return [len(steps)] + ([steps[0] / 1000] if steps else [])
+
+
+def load_runs(results: Path, group: str, exp_name: str) -> dict[int, Run]:
+    """{seed: Run} of results/runs/<group>/ whose args.json names `exp_name`."""
+    runs = {}
+    for d in sorted((results / "runs" / group).glob("*/metrics.csv")):
+        args = json.loads((d.parent / "args.json").read_text())
+        if args["exp_name"] == exp_name:
+            rows = read_csv(d)
+            runs[args["seed"]] = Run(args, [r for r in rows if r["kind"] == "episode"], [r for r in rows if r["kind"] == "train"])
+    if not runs:
+        raise SystemExit(f"error: no run of {exp_name} in {results / 'runs' / group}")
+    return runs
+
+
+# The per-seed tables: section heading (its start) -> (episodes a late figure is taken over, {row's first cell:
+# (run group, exp_name)}); each column's statistic comes from its header.
+SEED_TABLES = {
+    "MountainCar with the authors' goal rule": (50, {
+        "ground truth": ("mountaincar_authors_rule", "sac_gsde_env_reward"),
+        "CLIP (`mountaincar_tiny`), the paper's reward (alpha 0.5, no offset)": ("mountaincar_authors_rule", "sac_gsde_clip_reward"),
+        "CLIP (`mountaincar_small`), `--alpha 0 --reward-offset 0.30`": ("mountaincar_authors_rule", "sac_gsde_clip_offset_reward"),
+    }),
+    "MountainCar (frozen car)": (50, {
+        "CLIP (`mountaincar_tiny`)": ("mountaincar_mini_clip_vs_env", "sac_gsde_clip_reward"),
+        "ground truth": ("mountaincar_mini_clip_vs_env", "sac_gsde_env_reward"),
+        "CLIP (`mountaincar_small`)": ("mountaincar_small_clip", "sac_gsde_clip_reward"),
+        "CLIP (`mountaincar_small`) + `--reward-offset -0.37`": ("mountaincar_small_clip_offset", "sac_gsde_clip_offset_reward"),
+        "the same, 150k steps": ("mountaincar_small_clip_offset_150k", "sac_gsde_clip_offset_reward"),
+        "the same, `--sde-log-std-init -2.0`": ("mountaincar_small_clip_offset_sde2", "sac_gsde2_clip_offset_reward"),
+        "the same (`-0.37`), `--ent-coef 0.03`": ("mountaincar_small_clip_offset_ent003", "sac_gsde_clip_offset_ent0.03_std-3.67"),
+        "the same (`-0.37`), `--ent-coef 0.03 --sde-log-std-init -2.0`": ("mountaincar_small_clip_offset_ent003_sde2", "sac_gsde_clip_offset_ent0.03_std-2.0"),
+        "CLIP (`mountaincar_small`), no offset, `--time-feature`": ("mountaincar_small_clip_clock", "sac_gsde_clock_clip_offset0"),
+        "CLIP (`mountaincar_small`), `-0.37` and `--time-feature`": ("mountaincar_small_clip_clock_offset", "sac_gsde_clock_clip_offset-0.37"),
+        "CLIP (`mountaincar_small`) + `--reward-offset -0.79`": ("mountaincar_small_clip_flag_offset", "sac_gsde_clip_flag_offset_reward"),
+        "CLIP (`mountaincar_tiny`) + `--reward-offset -0.46`": ("mountaincar_tiny_clip_offset", "sac_gsde_clip_offset_reward"),
+        "CLIP (`mountaincar_small`), `--alpha 0 --reward-offset 0.30`": ("mountaincar_small_clip_alpha0_offset", "sac_gsde_clip_offset_reward"),
+    }),
+    "CartPole: CLIP-rewarded discrete SAC": (40, {
+        "CLIP (trained here)": ("cartpole_mini_clip_vs_env", "discrete_sac_clip_reward"),
+        "ground truth": ("cartpole_mini_clip_vs_env", "discrete_sac_env_reward"),
+    }),
+}
+SEED_COLUMNS = {  # header -> a seed's numbers in that column, given the run and the late episodes' count
+    "episodes that reached the flag (of 300)": lambda run, last: run.reached(),
+    "last 50 episodes: success": lambda run, last: [100 * run.mean("success", last)],
+    "success (pole never fell)": lambda run, last: [100 * run.mean("success", last)],
+    "ground-truth return": lambda run, last: [run.mean("env_return", last)],
+    "ground-truth return (of 200)": lambda run, last: [run.mean("env_return", last)],
+    "CLIP return": lambda run, last: [v] if (v := run.mean("clip_return", last)) is not None else [],
+    "critic loss, last row": lambda run, last: [float(run.train[-1]["qf_loss"])],
+    "critic loss, last 5k steps": lambda run, last: [float(run.train[-1]["qf_loss"])],  # a row is the mean of 5k steps
+}
+
+
+def check_seed_row(results: Path, section: str, header: list, cells: list) -> list[str]:
+    """The mismatches of one per-seed row: each column's cell against its statistic, seed by seed."""
+    last, rows = next(v for k, v in SEED_TABLES.items() if section.startswith(k))
+    if cells[0] not in rows:
+        return [f"no rule for this row"]
+    runs, errors = load_runs(results, *rows[cells[0]]), []
+    for column, cell in zip(header[2:], cells[2:]):
+        if column not in SEED_COLUMNS:
+            errors.append(f"no rule for column '{column}'")
+            continue
+        for seed, part in zip(map(int, printed_numbers(cells[1])), cell.split(" / ")):
+            printed, expected = seed_numbers(part), SEED_COLUMNS[column](runs[seed], last)
+            if column == "episodes that reached the flag (of 300)" and len(printed) == 1:
+                expected = expected[:1]  # the first one's step not printed
+            errors += mismatch(f"{column}, seed {seed}", printed, expected)
+    return errors
+
+
+def late(runs: dict, column="success", last=50, scale=100.0) -> list[float]:
+    return [scale * r.mean(column, last) for r in runs.values()]
+
+
+def summary_rules(results: Path) -> dict:
+    """The summary's "result vs the ground truth" cell of each row: every number it prints, in order; None for a
+    number of the prose (a count of episodes, a step), which is not re-derived."""
+    R = lambda group, exp: load_runs(results, group, exp)  # noqa: E731
+    mean = lambda xs: float(np.mean(xs))  # noqa: E731
+    gt_frozen = mean(late(R("mountaincar_mini_clip_vs_env", "sac_gsde_env_reward")))
+    gt_rule = mean(late(R("mountaincar_authors_rule", "sac_gsde_env_reward")))
+    epic = {f: {(r["model"].split("_")[-1], float(r["alpha"])): float(r["epic"]) for r in read_csv(results / "figures" / f"epic_{f}_mini_clip.csv")}
+            for f in ("cartpole", "mountaincar")}
+    spin = read_csv(results / "runs" / "pendulum_spin" / "spin.csv")
+    turning = lambda model, prompt: 100 * mean([float(r["share_of_prompt_direction"]) for r in spin if (r["model"], r["prompt"]) == (model, prompt)])  # noqa: E731
+
+    def pendulum():
+        return [None] + [r.mean("env_return", 10) for r in R("pendulum_sac_env", "sac_env_reward").values()]
+
+    def cartpole_env():
+        runs = R("cartpole_discrete_sac_env", "discrete_sac_env_reward")
+        return [None, mean(late(runs, "env_return", 20, 1)), None, mean(late(runs, "success", 20))]
+
+    def cartpole_clip():
+        clip, env = R("cartpole_mini_clip_vs_env", "discrete_sac_clip_reward"), R("cartpole_mini_clip_vs_env", "discrete_sac_env_reward")
+        return [None, mean(late(clip, last=40)), mean(late(env, last=40)), mean(late(clip, "env_return", 40, 1)),
+                mean(late(env, "env_return", 40, 1)), None]
+
+    def logged():
+        runs = R("cartpole_logged_prompts", "logged_prompts").values()
+        votes = [100 * r.mean("goal_vote_share", 40) for r in runs]
+        return [mean([100 * r.mean("goal_vote_share", first=40) for r in runs]), min(votes), max(votes),
+                mean([r.mean("env_return", first=40) for r in runs]), mean([r.mean("env_return", 40) for r in runs])]
+
+    def rule_alpha0():
+        clip = late(R("mountaincar_authors_rule", "sac_gsde_clip_offset_reward"))
+        return [mean(clip), gt_rule, 100 * mean(clip) / gt_rule, *clip]
+
+    def frozen(*groups):
+        shares = [mean(late(R(g, e))) for g, e in groups]
+        return [*shares, gt_frozen]
+
+    def paper_settings():
+        run = next(iter(R("mountaincar_paper_settings_clip", "vlmrm_sac").values()))
+        return [run.reached()[0], len(run.episodes)]
+
+    def ratio_to_frozen(group, exp):
+        share = mean(late(R(group, exp)))
+        return [share, gt_frozen, 100 * share / gt_frozen]
+
+    return {
+        "Pendulum-v1, SAC on the ground truth": pendulum,
+        "CartPole-v1, discrete SAC on the ground truth": cartpole_env,
+        "CartPole-v1, CLIP (`cartpole_tiny`) vs ground truth": cartpole_clip,
+        "CartPole-v1, CLIP with 4 `--log-prompt` sentences": logged,
+        "MountainCar (the authors' goal rule), CLIP with the paper's reward vs ground truth":
+            lambda: [mean(late(R("mountaincar_authors_rule", "sac_gsde_clip_reward"))), gt_rule],
+        "MountainCar (the authors' goal rule), `--alpha 0 --reward-offset 0.30`": rule_alpha0,
+        "MountainCar (frozen car), CLIP with the paper's reward vs ground truth": lambda: [
+            mean(late(R("mountaincar_mini_clip_vs_env", "sac_gsde_clip_reward")) + late(R("mountaincar_small_clip", "sac_gsde_clip_reward"))), gt_frozen],
+        "MountainCar (frozen car), the paper's SAC settings without gSDE": paper_settings,
+        "MountainCar (frozen car), `--reward-offset -0.37`": lambda: ratio_to_frozen("mountaincar_small_clip_offset", "sac_gsde_clip_offset_reward"),
+        "MountainCar (frozen car), `-0.37` with more steps or exploration": lambda: frozen(
+            ("mountaincar_small_clip_offset_150k", "sac_gsde_clip_offset_reward"), ("mountaincar_small_clip_offset_sde2", "sac_gsde2_clip_offset_reward"),
+            ("mountaincar_small_clip_offset_ent003", "sac_gsde_clip_offset_ent0.03_std-3.67"),
+            ("mountaincar_small_clip_offset_ent003_sde2", "sac_gsde_clip_offset_ent0.03_std-2.0")) + [None],
+        "MountainCar (frozen car), a clock in the state (`--time-feature`)": lambda: frozen(
+            ("mountaincar_small_clip_clock", "sac_gsde_clock_clip_offset0"), ("mountaincar_small_clip_clock_offset", "sac_gsde_clock_clip_offset-0.37")),
+        "MountainCar (frozen car), other offsets": lambda: frozen(
+            ("mountaincar_small_clip_flag_offset", "sac_gsde_clip_flag_offset_reward"), ("mountaincar_tiny_clip_offset", "sac_gsde_clip_offset_reward")),
+        "MountainCar (frozen car), `--alpha 0 --reward-offset 0.30`": lambda: ratio_to_frozen("mountaincar_small_clip_alpha0_offset", "sac_gsde_clip_offset_reward"),
+        "The reward models (Fig. 2, 4, 7)": lambda: [None] + [epic[f][(size, 0.0)] for f in ("cartpole", "mountaincar") for size in ("tiny", "small")],
+        "Pendulum-v1, `--reward-frames 4`: X-CLIP vs single-frame CLIP (models of a toy world, trained here with an angle warm-up)": lambda: [
+            turning(m, p) for m in ("xclip", "clip") for p in ("clockwise", "counterclockwise")],
+    }
+
+
+def produced_rules(results: Path) -> dict:
+    """The "Produced here" rows that report runs: every number of their first cell; None for the prose's."""
+    R = lambda group, exp: load_runs(results, group, exp).values()  # noqa: E731
+    pendulum, cartpole = R("pendulum_sac_env", "sac_env_reward"), R("cartpole_discrete_sac_env", "discrete_sac_env_reward")
+    return {
+        "The looks of the environments": lambda: [None],  # "Fig. 3"
+        "SAC learning Pendulum-v1": lambda: [None] * 6 + [r.mean("env_return", 10) for r in pendulum],
+        "Discrete SAC (the same loop)": lambda: [None] * 4 + [r.mean("env_return", 20) for r in cartpole] + [None]
+                                                + [100 * r.mean("success", 20) for r in cartpole],
+    }
+
+
+LOGGED_COLUMNS = {'"fallen to the left"': "clip_return[pole fallen to the left]", '"fallen to the right"': "clip_return[pole fallen to the right]",
+                  '"tilted to the left"': "clip_return[pole tilted to the left]", '"tilted to the right"': "clip_return[pole tilted to the right]",
+                  "ground-truth return": "env_return", "goal's CLIP return": "clip_return", "goal's vote share": "goal_vote_share"}
+
+
+def check_logged_row(results: Path, header: list, cells: list) -> list[str]:
+    """A seed of the logged-prompts table: each column's "first 40 episodes -> last 40"."""
+    run, errors = load_runs(results, "cartpole_logged_prompts", "logged_prompts")[int(cells[0])], []
+    for column, cell in zip(header[1:], cells[1:]):
+        scale = 100 if column == "goal's vote share" else 1
+        errors += mismatch(column, printed_numbers(cell), [scale * run.mean(LOGGED_COLUMNS[column], first=40),
+                                                           scale * run.mean(LOGGED_COLUMNS[column], 40)])
+    return errors
+
+
+def check_spin_row(results: Path, cells: list) -> list[str]:
+    """A row of the spin table against runs/pendulum_spin/spin.csv, seed by seed."""
+    model = "xclip" if cells[0].startswith("X-CLIP") else "clip"
+    rows = [r for r in read_csv(results / "runs" / "pendulum_spin" / "spin.csv")
+            if (r["model"], r["prompt"]) == (model, cells[1].split()[-1])]
+    rows.sort(key=lambda r: int(r["seed"]))
+    return (mismatch("late steps turning the prompt's way", printed_numbers(cells[2]), [100 * float(r["share_of_prompt_direction"]) for r in rows])
+            + mismatch("mean angular velocity", printed_numbers(cells[3]), [float(r["mean_angular_velocity"]) for r in rows]))
+
+
+def check_readme(path: Path, results: Path):
+    """(rows checked, rows skipped as "no file", mismatches) of results/README.md."""
+    summary, produced, checked, skipped, errors = summary_rules(results), produced_rules(results), 0, [], []
+    for section, header, cells, line in markdown_tables(path):
+        where = f"{path.name}:{line} [{section}] '{cells[0][:70]}'"
+        if "no file" in " ".join(cells):
+            skipped.append(where)
+            continue
+        if section == "Summary":
+            rule = summary.get(cells[0])
+            found = rule and mismatch("result", printed_numbers(cells[3]), rule())
+        elif section == "Produced here":
+            rule = next((r for k, r in produced.items() if cells[0].startswith(k)), None)
+            found = rule and mismatch("what", printed_numbers(cells[0]), rule())
+        elif header[1] == "seed" and any(section.startswith(k) for k in SEED_TABLES):
+            rule, found = True, check_seed_row(results, section, header, cells)
+        elif header[0] == "seed" and section.startswith("What else the frames look like"):
+            rule, found = True, check_logged_row(results, header, cells)
+        elif header[0] == "reward model" and section.startswith("Pendulum: a goal of motion"):
+            rule, found = True, check_spin_row(results, cells)
+        else:
+            continue  # a table of settings, models or figures: no run data behind it
+        if not rule:
+            found = ["no rule for this row: add one to plot.py's verify, or say 'no file' in the row"]
+        checked += 1
+        errors += [f"{where}: {e}" for e in found]
+    return checked, skipped, errors
+
+
+def check_benchmarks(path: Path) -> tuple[int, list[str]]:
+    """(figures checked, mismatches) of benchmarks.md: the figures its prose derives from its own tables (the
+    tables themselves are timings, which left no file)."""
+    text = path.read_text()
+    tables = {}  # first header cell + section -> rows
+    for section, header, cells, _ in markdown_tables(path):
+        tables.setdefault((section, header[0]), []).append(cells)
+    h200 = next(rows for (s, h), rows in tables.items() if s.startswith("The paper's run on an H200") and h.startswith("CLIP"))
+    render = {(r[0], r[1]): float(printed_numbers(r[3])[0]) for r in h200}  # (model, overlap) -> rendering share %
+    speed = {(r[0], r[1]): float(printed_numbers(r[2])[0]) for r in h200}
+    pairs = next(rows for (s, h), rows in tables.items() if h == "pair")
+    warp = next(rows for (s, h), rows in tables.items() if s.startswith("MuJoCo Warp beside EGL") and h == "size")
+    at480 = next(r for r in warp if r[0] == "480")  # the H200's table comes first
+    k_frames = {r[1]: float(printed_numbers(r[2])[0]) for r in next(rows for (s, h), rows in tables.items() if s.startswith("Rewards from a window") and h == "model") if "image" in r[0]}
+    low, high = min(render.values()), max(render.values())
+    # (what, regex of the printed figures, the figures recomputed from the tables); the tables print rounded inputs,
+    # so a figure may be one unit of its last digit off
+    claims = [
+        ("overlap's gain, ViT-B/32", r"264\.2 \(\+([\d.]+)%\)", [100 * (speed["ViT-B/32", "on"] / speed["ViT-B/32", "off"] - 1)]),
+        ("overlap's gain, ViT-bigG-14", r"175\.1 \(\+([\d.]+)%\)", [100 * (speed["ViT-bigG-14", "on"] / speed["ViT-bigG-14", "off"] - 1)]),
+        ("the renderer's share of the paper's run", r"The EGL renderer takes (\d+)-(\d+)% of the wall time", [low, high]),
+        ("the renderer's share, in the restructure", r"the renderer at (\d+)-(\d+)% of the paper's run", [low, high]),
+        ("the EGL figures beside Warp's command", r"the EGL figures above: rendering (\d+)% \(ViT-bigG-14\) and (\d+)% \(ViT-B/32\)",
+         [render["ViT-bigG-14", "off"], render["ViT-B/32", "off"]]),
+        ("4fc00e0's mean over the pairs", r"\| mean \| ([\d.]+) \|", [float(np.mean([float(r[1]) for r in pairs if r[0].isdigit()]))]),
+        ("today's mean over the pairs", r"\| mean \| [\d.]+ \| ([\d.]+) \|", [float(np.mean([float(r[2]) for r in pairs if r[0].isdigit()]))]),
+        ("Warp at 480 against one EGL process", r"Warp renders (\d+)x one EGL process",
+         [float(printed_numbers(at480[2])[0]) / float(printed_numbers(at480[1])[0])]),
+        ("K = 8 against K = 1, image model", r"K = 8: (\d+)% fewer", [100 * (1 - k_frames["8"] / k_frames["1"])]),
+    ]
+    errors = []
+    for what, pattern, values in claims:
+        found = re.findall(pattern, text)
+        if not found:
+            errors.append(f"{path.name}: {what}: no text matches {pattern!r}")
+        for printed in found:
+            printed = [printed] if isinstance(printed, str) else list(printed)
+            if any(abs(float(p) - v) > 10 ** -(len(p.split(".")[1]) if "." in p else 0) for p, v in zip(printed, values)):
+                errors.append(f"{path.name}: {what}: found {', '.join(printed)}, expected {', '.join(f'{v:.3g}' for v in values)}")
+    return len(claims), errors
+
+
+@dataclass
+class Verify:
+    """Every number of results/README.md's run tables (the summary, the per-seed tables) and the figures
+    benchmarks.md derives from its own tables, recomputed from the committed files; exits 1 naming each row whose
+    printed number differs. Rows that say "no file" (timings, measurements that left none) are listed as skipped."""
+
+    readme: str = "results/README.md"
+    """the markdown whose tables are checked"""
+    benchmarks: Optional[str] = "results/benchmarks.md"
+    """the benchmarks' markdown (None: not checked)"""
+    results: str = "results"
+    """the folder with runs/<group>/<run>/ and figures/*.csv that the numbers come from"""
+
+    def run(self):
+        checked, skipped, errors = check_readme(Path(self.readme), Path(self.results))
+        derived = 0
+        if self.benchmarks:
+            derived, more = check_benchmarks(Path(self.benchmarks))
+            errors += more
+        for where in skipped:
+            print(f"skipped (no file): {where}")
+        print(f"checked {checked} table rows of {self.readme}" + (f" and {derived} derived figures of {self.benchmarks}" if self.benchmarks else ""))
+        if errors:
+            raise SystemExit("numbers that differ from the committed data:\n" + "\n".join(errors))
+        print("every number checked agrees with the committed data")
+
+
 COMMANDS = {"landscape": Landscape, "epic": Epic, "curves": Curves, "prompts": Prompts, "success": Success, "reward-hist": RewardHist,
-            "probe": Probe, "sheets": Sheets, "frames": Frames, "spin": Spin, "all": All}
+            "probe": Probe, "sheets": Sheets, "frames": Frames, "spin": Spin, "all": All,
+            "verify": Verify}
 
 if __name__ == "__main__":
     try:

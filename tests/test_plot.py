@@ -218,6 +218,27 @@ def test_all_on_a_clean_checkout(tmp_path):
     assert made == [n for n in committed if n.startswith(("curves_", "prompts_", "success", "spin"))]
 
 
+def test_verify_rederives_every_checked_number_of_the_results_from_the_committed_runs():
+    proc = run_plot("verify")
+    assert "every number checked agrees" in proc.stdout
+    assert "skipped (no file): README.md" in proc.stdout and "'Throughput (CPU)'" in proc.stdout  # timings, by name
+
+
+@pytest.mark.parametrize("printed, changed, row", [
+    ("| 70% / 100% / 98% |", "| 70% / 100% / 97% |", "'ground truth': last 50 episodes: success, seed 3: found 97"),
+    ("late success 77% vs 89% (86% of it)", "late success 77% vs 89% (87% of it)", "'MountainCar (the authors' goal rule), `--alpha 0"),
+])
+def test_verify_fails_naming_the_row_whose_number_was_changed(tmp_path, printed, changed, row):
+    readme = (ROOT / "results" / "README.md").read_text()
+    assert readme.count(printed) == 1
+    (tmp_path / "README.md").write_text(readme.replace(printed, changed))
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run([sys.executable, "plot.py", "verify", "--readme", tmp_path / "README.md", "--benchmarks", "None"],
+                          capture_output=True, text=True, timeout=120, env=env, cwd=ROOT)
+    assert proc.returncode == 1
+    assert row in proc.stderr, proc.stderr
+
+
 def test_frames_one_png_per_look(tmp_path):
     """Every look but the paper's (its images cannot be downloaded here; test_envs.py draws it from stand-ins)."""
     looks = [name for name in plot.LOOKS if "paper_look" not in name]
