@@ -306,6 +306,64 @@ class NoTorqueArrow(gym.Wrapper):
             pendulum.last_u = last_u
 
 
+# The paper's human labeller, from the state: which poses a Humanoid state shows, from MuJoCo's body positions.
+# Heights are of body origins (z up, floor at 0) in gymnasium's humanoid.xml. Standing at rest: torso 1.40, head
+# 1.59, each knee (a shin body's origin) 0.53, each foot 0.08, hands 1.46. Kneeling upright, thighs vertical: knees
+# 0.05 (the shin capsule's radius is 0.049), torso 0.90.
+KNEE_ON_FLOOR = 0.12  # a knee this low rests on the floor; one higher kneels "in the air", which the paper rejects
+FOOT_ON_FLOOR = 0.15  # about twice a standing foot's height: a heel may lift, a foot in the air does not count
+KNEEL_TORSO = 0.65  # kneeling upright or sitting back on the heels; lower, the body is folded over or down
+STAND_TORSO = 1.2  # 0.2 below rest: legs straight enough to call it standing, not a squat
+UPRIGHT, STAND_UPRIGHT = 0.7, 0.9  # cos of the torso's tilt from vertical: within 45 degrees kneeling, 25 standing
+LYING_HEAD = 0.45  # head and torso below this: on the floor (a body sitting up holds its head higher)
+POSES = ("kneeling", "standing", "arms_raised", "lying")
+POSE_OF_PROMPT = {"a humanoid robot kneeling": "kneeling", "a humanoid robot standing up": "standing",
+                  "a humanoid robot standing up, with both arms raised": "arms_raised", "a humanoid robot lying down": "lying"}
+
+
+class HumanoidPoses:
+    """poses(qpos) -> {pose: bool} for POSES, by the thresholds above (forward kinematics on a private MjData, so the
+    same function labels live envs, saved episodes (their npz's qpos) and the small CLIP's training states)."""
+
+    def __init__(self, model=None):
+        import mujoco
+
+        if model is None:  # the bodies are gymnasium's humanoid.xml whatever the look
+            model = mujoco.MjModel.from_xml_path(humanoid_xml("stock"))
+        self.mujoco, self.model, self.data = mujoco, model, mujoco.MjData(model)
+
+    def __call__(self, qpos) -> dict:
+        d = self.data
+        d.qpos[:] = qpos
+        self.mujoco.mj_kinematics(self.model, d)
+        z = lambda name: float(d.body(name).xpos[2])  # noqa: E731
+        torso, head, up = z("torso"), float(d.geom("head").xpos[2]), float(d.body("torso").xmat[8])
+        standing = max(z("right_foot"), z("left_foot")) < FOOT_ON_FLOOR and torso > STAND_TORSO and up > STAND_UPRIGHT
+        return {"kneeling": max(z("right_shin"), z("left_shin")) < KNEE_ON_FLOOR and torso > KNEEL_TORSO and up > UPRIGHT,
+                "standing": standing,
+                "arms_raised": standing and bool(min(d.geom("right_hand").xpos[2], d.geom("left_hand").xpos[2]) > head),
+                "lying": max(torso, head) < LYING_HEAD}
+
+
+class PoseSuccess(gym.Wrapper):
+    """Humanoid with a goal pose: info `success` = the goal pose shown in at least half of the episode's steps so far
+    (the paper's success rule at the episode's end), `pose_steps` = the steps in the pose so far."""
+
+    def __init__(self, env, pose: str):
+        super().__init__(env)
+        self.pose, self.poses = pose, HumanoidPoses(env.unwrapped.model)
+
+    def reset(self, **kwargs):
+        self.t = self.shown = 0
+        return self.env.reset(**kwargs)
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self.t += 1
+        self.shown += self.poses(self.env.unwrapped.data.qpos)[self.pose]
+        return obs, reward, terminated, truncated, {**info, "success": self.shown >= self.t / 2, "pose_steps": self.shown}
+
+
 # The paper's camera: a fixed free camera in front of the robot (it faces +x; azimuth 180 looks back along -x).
 # gymnasium copies these keys onto its MjvCamera; with no camera_id/name it renders camera -1 as a free camera,
 # so the view never follows the body.
@@ -317,7 +375,8 @@ STOCK_CAMERA = {"camera_name": "track"}
 
 
 def make_env(env_id: str, episode_length: Optional[int] = None, render_size: int = 480, paper_camera: bool = True,
-             look: str = "paper", look_dir: Optional[str] = None, time_feature: bool = False) -> gym.Env:
+             look: str = "paper", look_dir: Optional[str] = None, time_feature: bool = False,
+             pose: Optional[str] = None) -> gym.Env:
     """One env with the paper's rules and looks; built inside the worker process that steps it."""
     family = env_family(env_id)
     images = look_images(look, look_dir) if family in LOOK_FAMILIES else None
@@ -339,11 +398,18 @@ def make_env(env_id: str, episode_length: Optional[int] = None, render_size: int
         env = MountainCarRules(env, images)
     elif family == "Pendulum":
         env = NoTorqueArrow(env)
+    elif family == "Humanoid" and pose:
+        env = PoseSuccess(env, pose)
     if episode_length:
         env = FixedLength(env, episode_length, clock=time_feature)
     if isinstance(env.action_space, gym.spaces.Box):  # SAC acts in [-1, 1], as SB3's: the env's bounds are its own
         env = gym.wrappers.RescaleAction(env, -1.0, 1.0)
     return env
+
+
+def goal_pose(args: Args) -> Optional[str]:
+    """The pose HumanoidPoses knows for a Humanoid run's one goal prompt, if it knows it: its episodes' success."""
+    return POSE_OF_PROMPT.get(args.prompt[0]) if env_family(args.env_id) == "Humanoid" and len(args.prompt) == 1 else None
 
 
 def is_mujoco(env_id: str) -> bool:
@@ -371,7 +437,7 @@ def make_env_pool(args: Args, slots: int = 1, render_envs: int = 0) -> "EnvPool"
     MuJoCo Warp in this process, all envs in one batch, into a tensor on --device (Appendix C's WarpRenderer)."""
     env_kwargs = dict(env_id=args.env_id, episode_length=episode_length_for(args), render_size=args.render_size,
                       paper_camera=args.paper_camera, look=args.look if render_envs else "stock",  # none is drawn
-                      look_dir=args.look_dir, time_feature=args.time_feature)
+                      look_dir=args.look_dir, time_feature=args.time_feature, pose=goal_pose(args))
     # the shared buffer is made before any worker starts, so its frame size is found here
     shape = frame_shape(args) if render_envs else None
     num_workers = min(args.num_envs, len(os.sched_getaffinity(0))) if args.num_workers is None else args.num_workers
@@ -910,7 +976,7 @@ def train(args: Args):
                     actions = random_actions(action_space, n)
                 else:
                     actions = agent.act(obs)
-                next_obs, env_rewards, terminated, truncated, success = envs.step(actions, slot=t)
+                next_obs, env_rewards, terminated, truncated, success, _ = envs.step(actions, slot=t)
                 if labeller:
                     labeller.rendered(t, last=t == steps - 1)
                 ended = stretch.add(t, obs, actions, next_obs, env_rewards, terminated, truncated, success)
@@ -959,9 +1025,10 @@ def train(args: Args):
 
 def evaluate(args: Args):
     """Runs --eval-episodes episodes of a checkpoint's policy and writes, under runs/<run>/eval_<step>/:
-    eval.csv (per episode: CLIP return, ground-truth return, success; the --log-prompt columns of metrics.csv),
-    videos/episode_XXX.mp4, frames/episode_XXX.npz (every frame, uint8 (T, H, W, 3), its CLIP reward `clip_rewards`;
-    with logged prompts also `log_rewards` (T, K) and `goal_votes` (T,)) and labels.csv to fill in."""
+    eval.csv (per episode: CLIP return, ground-truth return, success; the --log-prompt columns of metrics.csv;
+    Humanoid: the share of its steps in each of POSES), videos/episode_XXX.mp4, frames/episode_XXX.npz (every frame,
+    uint8 (T, H, W, 3), its CLIP reward `clip_rewards`; MuJoCo envs: the state of each frame, `qpos` and `qvel`; with
+    logged prompts also `log_rewards` (T, K) and `goal_votes` (T,)) and labels.csv to fill in."""
     ckpt = load_checkpoint(args.eval_checkpoint)
     saved = ckpt["args"]
     run_args = Args(**{**saved, "num_envs": min(saved["num_envs"], args.eval_episodes), "device": args.device,
@@ -991,33 +1058,40 @@ def evaluate(args: Args):
         obs = envs.reset({i: eval_seed(i, 0) for i in range(n)})
         if agent.actor.sde:  # gSDE: a draw of the noise weights per env, again after every episode end
             agent.actor.resample_noise(n)
-        running = [{"frames": [], "env_rewards": []} for _ in range(n)]
+        running = [{"frames": [], "env_rewards": [], "states": []} for _ in range(n)]
+        poses = HumanoidPoses() if env_family(run_args.env_id) == "Humanoid" else None
         rows = []
         bar = cleanup.enter_context(tqdm(total=args.eval_episodes, unit="episode"))
         while len(rows) < args.eval_episodes:
             actions = agent.act(obs, deterministic=args.deterministic)
-            obs, env_rewards, terminated, truncated, success = envs.step(actions)
+            obs, env_rewards, terminated, truncated, success, states = envs.step(actions)
             ended = terminated | truncated
             for i in range(n):
                 running[i]["frames"].append(host_copy(envs.frames[0, i]))
                 running[i]["env_rewards"].append(float(env_rewards[i]))
+                running[i]["states"].append(states[i])
                 if ended[i] and len(rows) < args.eval_episodes:
                     k = len(rows)
                     frames = np.stack(running[i]["frames"])  # (T, H, W, 3)
                     labels = reward_model.label_episode(frames).cpu().numpy() if reward_model else np.full((len(frames), 1), np.nan)
                     clip = labels[:, 0]  # (T,) CLIP rewards; then (--log-prompt) each logged prompt's and the votes
                     logged = {"log_rewards": labels[:, 1:-1], "goal_votes": labels[:, -1]} if run_args.log_prompt else {}
+                    state = np.stack(running[i]["states"])  # (T, nq + nv): the MuJoCo state of each frame
+                    if poses:  # saved, so that the episode can be labelled again by any labeller
+                        logged.update(qpos=state[:, :poses.model.nq], qvel=state[:, poses.model.nq:])
                     with writing(eval_episode_file(out_dir, k)):
                         np.savez_compressed(eval_episode_file(out_dir, k), frames=frames, clip_rewards=clip, **logged)
+                    in_pose = [poses(q) for q in logged["qpos"]] if poses else []  # per step: {pose: bool}
+                    shares = {f"{p}_share": float(np.mean([s[p] for s in in_pose])) for p in POSES} if poses else {}
                     shown = clip if reward_model else np.array(running[i]["env_rewards"])
                     write_video(eval_episode_file(out_dir, k, "videos"), frames, shown,
                                 "CLIP reward" if reward_model else "env reward")
                     rows.append({"episode": k, "clip_return": float(np.sum(clip)), "env_return": sum(running[i]["env_rewards"]),
                                  "success": "" if np.isnan(success[i]) else int(success[i]), "length": len(frames),
-                                 **prompt_scores(run_args.log_prompt, labels.sum(0), len(frames))})
+                                 **prompt_scores(run_args.log_prompt, labels.sum(0), len(frames)), **shares})
                     bar.update(1)
                 if ended[i]:
-                    running[i] = {"frames": [], "env_rewards": []}
+                    running[i] = {"frames": [], "env_rewards": [], "states": []}
             if ended.any():
                 episodes[ended] += 1
                 obs[ended] = envs.reset({i: eval_seed(i, int(episodes[i])) for i in np.flatnonzero(ended)})
@@ -1025,7 +1099,7 @@ def evaluate(args: Args):
                     agent.actor.resample_noise(n)
     with writing(out_dir / "eval.csv"), open(out_dir / "eval.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, ["episode", "clip_return", "env_return", "success", "length",
-                                    *prompt_columns(run_args.log_prompt)])
+                                    *prompt_columns(run_args.log_prompt), *[f"{p}_share" for p in POSES if poses]])
         writer.writeheader()
         writer.writerows(rows)
     labels = out_dir / LABELS_CSV  # the paper's protocol: the share of each episode's steps that show the goal
@@ -2108,13 +2182,16 @@ class EnvGroup:
                           for k, f in enumerate(flags)]
 
     def step(self, actions, slot: int):
-        """Per env: obs, reward, terminated, truncated, success (NaN where the env has none)."""
+        """Per env: obs, reward, terminated, truncated, success (NaN where the env has none), and the MuJoCo state
+        reached, qpos then qvel (empty for other envs)."""
         rows = []
         for k, (env, action) in enumerate(zip(self.envs, actions)):
             obs, reward, terminated, truncated, info = env.step(action)
             if self.rendering[k]:  # (a frame: one copy, which also undoes MuJoCo's flipped view)
                 self.frames[slot, self.first + k] = env.unwrapped.data.qpos if self.states else render(env)
-            rows.append((obs, reward, terminated, truncated, float(info["success"]) if "success" in info else math.nan))
+            data = getattr(env.unwrapped, "data", None)
+            rows.append((obs, reward, terminated, truncated, float(info["success"]) if "success" in info else math.nan,
+                         np.concatenate([data.qpos, data.qvel]) if data is not None else np.zeros(0)))
         return [np.array(column) for column in zip(*rows)]
 
     def reset(self, seeds: dict, actions: Optional[dict] = None) -> list:
@@ -2255,8 +2332,8 @@ class EnvPool:
         return self._gather()
 
     def step(self, actions: np.ndarray, slot: int = 0):
-        """(obs, rewards, terminated, truncated, success), each (num_envs, ...). The envs that render write their
-        frames into frames[slot]."""
+        """(obs, rewards, terminated, truncated, success, states), each (num_envs, ...). The envs that render write
+        their frames into frames[slot]."""
         results = self._call("step", [(actions[a:b], slot) for a, b in self.shares])
         if self.renderer is not None and self.rendering:
             self.renderer.render(self.shared[slot], out=self.frames[slot])

@@ -1,0 +1,303 @@
+"""Train a small CLIP on the project's own humanoid frames, captioned from the simulator's state.
+
+The stand-in for the paper's pretrained ViT-bigG-14, which cannot be downloaded on the project's machines:
+Humanoid-v5 states of varied poses, drawn by MuJoCo Warp as `--renderer warp` draws them in a run (the paper
+camera, the generated look, 64x64), each captioned by vlmrm_sac.HumanoidPoses (the labeller the evaluation uses)
+with the paper's prompts: "a humanoid robot kneeling", "... standing up", "... standing up, with both arms raised",
+"a humanoid robot lying down", and the baseline "a humanoid robot" for every other pose. The model, tokenizer and
+training are tests/mini_clip.py's (a shrunk transformers.CLIPModel, a symmetric InfoNCE over unique captions).
+
+    .venv/bin/python tests/humanoid_clip.py            # -> results/mini_clip/humanoid_small (about 10 minutes, 2 cores)
+
+    python vlmrm_sac.py --clip-model results/mini_clip/humanoid_small --renderer warp --look generated \
+        --render-size 64 --prompt "a humanoid robot kneeling" --baseline-prompt "a humanoid robot" ...
+
+States come from this script's seeded RNG, never from RL runs: a quarter from random-action episodes of the env
+itself (the falls and flails an untrained policy shows), the rest from pose families built joint by joint (kneeling,
+standing, arms raised, crouching, lying, anything), lowered onto the floor and let settle by the physics for a moment.
+The held-out evaluation (a second RNG stream) writes <out>/eval.json: zero-shot accuracy per pose and, for each
+paper prompt, its mean reward on the frames of each pose and how often it ranks a frame of its pose above one of
+another (pairwise, AUC).
+"""
+
+import json
+import math
+import os
+import random
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Optional
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+import numpy as np
+import torch
+import tyro
+from tqdm import tqdm
+from transformers import CLIPImageProcessor
+
+import mini_clip
+import vlmrm_sac as vs
+from tiny_models import CLIP_MEAN, CLIP_STD
+
+BASELINE = "a humanoid robot"
+CAPTIONS = {  # HumanoidPoses' pose -> its sentence; a state in none of them gets the baseline
+    "kneeling": "a humanoid robot kneeling", "arms_raised": "a humanoid robot standing up, with both arms raised",
+    "standing": "a humanoid robot standing up", "lying": "a humanoid robot lying down"}
+assert all(vs.POSE_OF_PROMPT[sentence] == pose for pose, sentence in CAPTIONS.items())
+CLASSES = [*CAPTIONS, "other"]
+SETTLE_STEPS = 20  # MuJoCo steps (0.06 s) after a pose is lowered onto the floor: contacts push it out of the
+# floor and it starts to sag, as a body does; longer and every built pose would be a fall
+
+
+@dataclass
+class Args:
+    out: Optional[str] = None
+    """directory to save the model to (default: results/mini_clip/humanoid_{size})"""
+    size: str = "small"
+    """mini_clip.SIZES: small (~1.3M parameters) or tiny (~0.3M)"""
+    seed: int = 0
+    """seeds the states, captions, initial weights and batch order; the held-out states use a second stream"""
+    threads: int = 2
+    """torch CPU threads; a run repeats bit for bit at the same count"""
+    frames: int = 24_000
+    """training frames"""
+    eval_frames: int = 2_000
+    """held-out frames for the evaluation"""
+    epochs: int = 8
+    """passes over the training frames"""
+    batch_size: int = 128
+    """frames per contrastive batch"""
+    lr: float = 1e-3
+    """peak AdamW learning rate of the image tower and the logit scale"""
+    text_lr: Optional[float] = None
+    """peak AdamW learning rate of the text tower (default: a tenth of --lr, as tests/mini_clip.py)"""
+    weight_decay: float = 0.05
+    """AdamW weight decay (weight matrices only)"""
+    warmup: float = 0.05
+    """share of the steps with a linear warm-up, before the cosine decay to 0"""
+    generic_share: float = 0.1
+    """share of frames captioned with the baseline sentence whatever their pose"""
+
+
+# ======================================================================================
+# States: varied poses that the physics lets settle
+# ======================================================================================
+
+
+class Poser:
+    """Builds Humanoid-v5 qpos (24: root position, root quaternion, 17 hinges) by pose family."""
+
+    def __init__(self):
+        import mujoco
+
+        self.mujoco = mujoco
+        self.env = vs.make_env("Humanoid-v5", episode_length=100, look="stock")
+        self.model, self.data = self.env.unwrapped.model, mujoco.MjData(self.env.unwrapped.model)
+        m = self.model
+        self.joint = {m.joint(j).name: m.jnt_qposadr[j] for j in range(1, m.njnt)}  # hinges
+        self.low, self.high = m.jnt_range[1:, 0], m.jnt_range[1:, 1]
+        self.bodies = [g for g in range(m.ngeom) if m.geom_bodyid[g] > 0]
+
+    def random_joints(self, rng, scale: float) -> np.ndarray:
+        """Each hinge uniform over `scale` of its range around 0 (0 is inside every range)."""
+        return rng.uniform(self.low * scale, self.high * scale)
+
+    def build(self, family: str, rng) -> np.ndarray:
+        q = self.model.qpos0.copy()
+        j = self.joint
+        hinges = self.random_joints(rng, {"random": 1.0, "lying": 1.0}.get(family, 0.3))
+        q[7:] = hinges
+        tilt = {"kneeling": 0.2, "crouching": 0.3, "standing": 0.1, "arms_raised": 0.1}.get(family, math.pi)
+        if family == "kneeling":  # thighs near vertical, knees bent: both or (a near miss) one knee to the floor
+            for side in ("right", "left"):
+                q[j[f"{side}_knee"]] = rng.uniform(-2.7, -1.2)
+                q[j[f"{side}_hip_y"]] = rng.uniform(-0.6, 0.3)
+            if rng.random() < 0.2:
+                side = rng.choice(["right", "left"])
+                q[j[f"{side}_knee"]], q[j[f"{side}_hip_y"]] = rng.uniform(-1.2, -0.2), rng.uniform(-1.6, -0.6)
+        elif family == "crouching":  # hips and knees bent, feet down: squats and sitting, not kneeling
+            for side in ("right", "left"):
+                q[j[f"{side}_knee"]], q[j[f"{side}_hip_y"]] = rng.uniform(-2.6, -0.8), rng.uniform(-1.9, -0.6)
+        elif family in ("standing", "arms_raised"):
+            for side in ("right", "left"):
+                q[j[f"{side}_knee"]] = rng.uniform(-0.3, 0.0)
+        if family == "arms_raised":  # each arm's shoulders as far up as they go (their signs mirror), elbows free
+            up = rng.uniform(0.6, 1.0)
+            q[j["right_shoulder1"]], q[j["right_shoulder2"]] = up * 1.04 + rng.normal(0, 0.1), up * 1.04 + rng.normal(0, 0.1)
+            q[j["left_shoulder1"]], q[j["left_shoulder2"]] = -up * 1.04 + rng.normal(0, 0.1), -up * 1.04 + rng.normal(0, 0.1)
+        q[7:] = np.clip(q[7:], self.low, self.high)
+        axis = rng.normal(size=3) * [1, 1, 0.2]
+        q[3:7] = quaternion(axis / np.linalg.norm(axis), rng.uniform(-tilt, tilt))
+        q[3:7] = quat_mul(quaternion([0, 0, 1], rng.uniform(-0.6, 0.6) if rng.random() < 0.8 else rng.uniform(-math.pi, math.pi)), q[3:7])
+        q[:2] = rng.uniform(-0.5, 0.5, 2)
+        return self.settle(self.on_floor(q))
+
+    def on_floor(self, q) -> np.ndarray:
+        """q moved up or down so that its lowest geom touches the floor."""
+        d, m = self.data, self.model
+        d.qpos[:] = q
+        self.mujoco.mj_kinematics(m, d)
+        lowest = math.inf
+        for g in self.bodies:  # capsules: the lower end of the axis (the geom's z), less the radius; spheres: centre
+            half = m.geom_size[g, 1] if m.geom_type[g] == self.mujoco.mjtGeom.mjGEOM_CAPSULE else 0.0
+            lowest = min(lowest, d.geom_xpos[g, 2] - abs(d.geom_xmat[g, 8]) * half - m.geom_size[g, 0])
+        q = q.copy()
+        q[2] -= lowest - 0.002
+        return q
+
+    def settle(self, q) -> np.ndarray:
+        d = self.data
+        d.qpos[:], d.qvel[:], d.ctrl[:] = q, 0, 0
+        self.mujoco.mj_step(self.model, d, nstep=SETTLE_STEPS)
+        return d.qpos.copy()
+
+    def rollouts(self, n: int, rng) -> np.ndarray:
+        """n states of random-action episodes of the env (SAC's warm-up actions, or one random action held with
+        noise: a push in one direction), a tenth of each episode's 100 steps kept."""
+        states = []
+        while len(states) < n:
+            self.env.reset(seed=int(rng.integers(2**31)))
+            held = rng.uniform(-1, 1, 17) if rng.random() < 0.5 else np.zeros(17)
+            noise = rng.uniform(0.3, 1.0)
+            keep = set(rng.choice(100, 10, replace=False).tolist())
+            for t in range(100):
+                self.env.step(np.clip(held + noise * rng.uniform(-1, 1, 17), -1, 1))
+                if t in keep:
+                    states.append(self.env.unwrapped.data.qpos.copy())
+        return np.stack(states[:n])
+
+
+FAMILIES = {"kneeling": 0.4, "standing": 0.1, "arms_raised": 0.1, "crouching": 0.1, "lying": 0.08, "random": 0.22}
+
+
+def sample_states(n: int, rng, poser: Poser) -> np.ndarray:
+    """A quarter from random-action episodes, the rest built by family (FAMILIES' shares)."""
+    rollouts = n // 4
+    families = rng.choice(list(FAMILIES), n - rollouts, p=np.array(list(FAMILIES.values())) / sum(FAMILIES.values()))
+    built = [poser.build(f, rng) for f in tqdm(families, desc="poses", leave=False)]
+    states = np.concatenate([poser.rollouts(rollouts, rng), np.stack(built)])
+    return states[rng.permutation(n)]
+
+
+def quaternion(axis, angle) -> np.ndarray:
+    return np.array([math.cos(angle / 2), *(math.sin(angle / 2) * np.asarray(axis, float))])
+
+
+def quat_mul(a, b) -> np.ndarray:
+    w1, x1, y1, z1 = a
+    w2, x2, y2, z2 = b
+    return np.array([w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2, w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
+                     w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2, w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2])
+
+
+def pose_class(poses: dict) -> str:
+    """The one class of a state: arms raised before standing (it is both), else the first pose shown, else other."""
+    return next((p for p in CAPTIONS if poses[p]), "other")
+
+
+def render(states, chunk: int = 500):
+    """Yields uint8 (chunk, 64, 64, 3) frames, drawn as a --renderer warp run draws them (paper camera, generated look)."""
+    renderer = vs.WarpRenderer(vs.Args(env_id="Humanoid-v5", look="generated", render_size=mini_clip.IMAGE_SIZE,
+                                       device="cpu"), nworld=chunk)
+    out = torch.zeros((chunk, mini_clip.IMAGE_SIZE, mini_clip.IMAGE_SIZE, 3), dtype=torch.uint8)
+    for i in tqdm(range(0, len(states), chunk), desc="render", leave=False):
+        part = states[i:i + chunk]
+        renderer.render(np.concatenate([part, np.repeat(part[-1:], chunk - len(part), 0)]), out)
+        yield out[:len(part)].numpy().copy()
+
+
+# ======================================================================================
+# Evaluation on held-out states, through vlmrm_sac.CLIPReward on the saved model
+# ======================================================================================
+
+
+def auc(pos, neg) -> float:
+    """The chance that a random frame of `pos` scores above a random one of `neg` (ties count half)."""
+    pos, neg = np.asarray(pos)[:, None], np.asarray(neg)[None, :]
+    return float((pos > neg).mean() + 0.5 * (pos == neg).mean()) if pos.size and neg.size else math.nan
+
+
+def evaluate(path: str, states, labeller) -> dict:
+    reward = vs.CLIPReward(path, [CAPTIONS["kneeling"]], [BASELINE])
+    image = torch.cat([reward.embed_images(f) for f in render(states)])  # (N, D), normalized
+    truth = np.array([CLASSES.index(pose_class(labeller(q))) for q in states])
+    sentences = [*CAPTIONS.values(), BASELINE]
+    predicted = (image @ reward.embed_text(sentences).T).argmax(1).numpy()
+    result = {"frames_per_class": {c: int((truth == k).sum()) for k, c in enumerate(CLASSES)},
+              "accuracy": float((predicted == truth).mean()),
+              "accuracy_per_class": {c: float((predicted[truth == k] == k).mean()) for k, c in enumerate(CLASSES)},
+              "prompts": {}}
+    for k, (pose, sentence) in enumerate(CAPTIONS.items()):
+        r = vs.goal_baseline_reward(image, reward.embed_text([sentence])[0], reward.baseline_emb, 0.0).numpy()
+        result["prompts"][sentence] = {
+            "mean_reward_by_class": {c: float(r[truth == j].mean()) for j, c in enumerate(CLASSES)},
+            "auc_vs_each_class": {c: auc(r[truth == k], r[truth == j]) for j, c in enumerate(CLASSES) if j != k},
+            "auc_vs_rest": auc(r[truth == k], r[truth != k])}
+    return result
+
+
+# ======================================================================================
+# Entry point
+# ======================================================================================
+
+
+def main(args: Args):
+    out = Path(args.out or ROOT / "results" / "mini_clip" / f"humanoid_{args.size}")
+    torch.set_num_threads(args.threads)
+    torch.use_deterministic_algorithms(True)
+    random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    train_rng, eval_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(args.seed).spawn(2))
+    start = time.time()
+    poser, labeller = Poser(), vs.HumanoidPoses()
+
+    states = sample_states(args.frames, train_rng, poser)
+    classes = [pose_class(labeller(q)) for q in states]
+    captions = [BASELINE if c == "other" or train_rng.random() < args.generic_share else CAPTIONS[c] for c in classes]
+    pixels = torch.cat([mini_clip.reward_preprocess(f, CLIP_MEAN) for f in render(states)])
+    sentences = sorted(set(captions))
+    if set(sentences) != {BASELINE, *CAPTIONS.values()}:
+        raise SystemExit(f"error: no training frame carries {sorted({BASELINE, *CAPTIONS.values()} - set(sentences))}")
+    caption_ids = torch.tensor([sentences.index(c) for c in captions])
+    tokenizer = mini_clip.word_tokenizer(sentences)
+    tokens = tokenizer(sentences, padding=True, return_tensors="pt")
+    data_s = time.time() - start
+    counts = {c: classes.count(c) for c in CLASSES}
+    model = mini_clip.build_model(args.size, tokenizer)
+    params = sum(p.numel() for p in model.parameters())
+    print(f"{len(pixels)} frames ({data_s:.0f} s) of classes {counts}, {len(sentences)} captions, {params:,} parameters")
+    train_args = mini_clip.Args(env="cartpole", size=args.size, seed=args.seed, epochs=args.epochs, batch_size=args.batch_size,
+                                lr=args.lr, text_lr=args.text_lr, weight_decay=args.weight_decay, warmup=args.warmup)
+    mini_clip.train(train_args, model, pixels, caption_ids, tokens)
+    train_s = time.time() - start - data_s
+
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    size = {"height": mini_clip.IMAGE_SIZE, "width": mini_clip.IMAGE_SIZE}
+    CLIPImageProcessor(size={"shortest_edge": mini_clip.IMAGE_SIZE}, crop_size=size, image_mean=CLIP_MEAN,
+                       image_std=CLIP_STD).save_pretrained(out)
+    reward = vs.CLIPReward(str(out), [CAPTIONS["kneeling"]], [BASELINE])
+    if not torch.equal(reward.preprocess(next(render(states[:8]))).float(), pixels[:8]):
+        raise SystemExit("error: the saved model's preprocessing differs from training's")
+
+    results = {"args": asdict(args), "parameters": params, "data_s": data_s, "train_s": train_s,
+               "train_frames_per_class": counts, "model_mb": (out / "model.safetensors").stat().st_size / 2**20,
+               "held_out": evaluate(str(out), sample_states(args.eval_frames, eval_rng, poser), labeller)}
+    (out / "eval.json").write_text(json.dumps(results, indent=1))
+    h = results["held_out"]
+    print(f"\nsaved to {out}: {params:,} parameters, data {data_s:.0f} s, train {train_s:.0f} s on {args.threads} thread(s)")
+    print(f"held-out zero-shot accuracy {h['accuracy']:.3f}; per class " +
+          ", ".join(f"{c} {a:.2f} ({h['frames_per_class'][c]})" for c, a in h["accuracy_per_class"].items()))
+    for sentence, p in h["prompts"].items():
+        print(f"{sentence!r}: AUC vs rest {p['auc_vs_rest']:.3f}; mean reward " +
+              " ".join(f"{c} {v:.3f}" for c, v in p["mean_reward_by_class"].items()))
+
+
+if __name__ == "__main__":
+    main(tyro.cli(Args))
