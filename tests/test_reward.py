@@ -343,10 +343,44 @@ def test_k_frame_labels_across_stretches_equal_each_episodes_own_windows(tiny_cl
     assert len(np.unique(got[..., 0])) == got[..., 0].size  # every window scored apart
 
 
-def test_one_frame_windows_are_todays_labels_bit_for_bit(tiny_clip):
-    frames = np.random.default_rng(1).integers(0, 256, (6, 32, 32, 3), dtype=np.uint8)
-    model = vs.CLIPReward(tiny_clip, ["a robot"], ["a thing"], alpha=0.5, log_prompts=["a cart"])
-    assert torch.equal(model.label_episode(frames), model.label(frames))
+@pytest.mark.parametrize("alpha, logged, votes", [  # the random tiny CLIP votes alike on every frame: one set of
+    (0.0, ["a cart", "a pole", "a robot arm"], 10),   # sentences where the goal wins everywhere, one where it loses
+    (0.5, ["a cart", "a pole", "a robot arm"], 10),
+    (1.0, ["a cart", "a pole", "a robot arm"], 10),
+    (0.5, ["tall robot"], 0),
+])
+def test_one_frame_labels_are_the_papers_formula_and_the_vote_from_the_models_own_embeddings(tiny_clip, alpha, logged, votes):
+    """At K = 1 every path that labels frames (a stretch's, an episode's, windows of one frame) gives, per frame, the
+    paper's r = 1 - 0.5 ||(x - g) P||^2 (P an explicit D x D matrix, g and b means of unit text embeddings), each
+    logged sentence's reward under the same P rule with the same baseline, and the vote: the goal's cosine above
+    every logged sentence's. Written here from the transformers model's raw embeddings, not from the code's."""
+    from transformers import AutoModel, AutoTokenizer
+
+    goals, baselines = ["a robot", "a tall robot"], ["a thing", "a box"]
+    frames = np.random.default_rng(1).integers(0, 256, (10, 32, 32, 3), dtype=np.uint8)
+    model = vs.CLIPReward(tiny_clip, goals, baselines, alpha=alpha, log_prompts=logged)
+    clip, tokenizer = AutoModel.from_pretrained(tiny_clip).eval(), AutoTokenizer.from_pretrained(tiny_clip)
+
+    def unit(output):  # transformers 5 returns an output object, 4 a tensor
+        return F.normalize((output if isinstance(output, torch.Tensor) else output.pooler_output).double(), dim=-1)
+
+    with torch.no_grad():
+        text = lambda p: unit(clip.get_text_features(**tokenizer(p, padding=True, return_tensors="pt")))  # noqa: E731
+        x = unit(clip.get_image_features(pixel_values=model.preprocess(frames)))  # (10, D); the preprocessing is the code's
+    g, b, each = text(goals).mean(0), text(baselines).mean(0), text(logged)  # g, b: means of unit vectors, not renormalized
+    reward = explicit_reward(x, g, b, alpha)
+    scores = torch.stack([explicit_reward(x, each[j], b, alpha) for j in range(len(logged))], 1)  # (10, K)
+    goal_cosine = x @ g / g.norm()
+    vote = torch.stack([goal_cosine > x @ each[j] for j in range(len(logged))], 1).all(1).double()
+    expected = torch.cat([reward[:, None], scores, vote[:, None]], 1)  # (10, K + 2)
+    assert vote.sum() == votes
+
+    index, _ = vs.window_index(0, np.zeros(len(frames), bool), 1)
+    for labels in (model.label(frames), model.label_episode(frames),
+                   model.score_windows(model.frame_features(frames), index)):
+        assert labels.shape == (10, len(logged) + 2)
+        torch.testing.assert_close(labels[:, :-1].double(), expected[:, :-1], atol=1e-5, rtol=0)
+        assert torch.equal(labels[:, -1].double(), expected[:, -1])
 
 
 def test_a_video_model_scores_the_clip_as_its_own_forward_does(tiny_xclip):

@@ -119,6 +119,40 @@ def test_end_to_end_clip_reward_run(tmp_path, tiny_clip, env_id, extra, episode_
     assert not (run / "wandb").exists()
 
 
+def test_logged_returns_are_the_buffers_rewards_and_gymnasiums_own_env_summed_over_each_episode(tmp_path, tiny_clip):
+    """Each logged episode's CLIP return is the sum of the rewards the replay buffer holds for that env's transitions
+    of that episode, and its ground-truth return is what gymnasium's own MountainCarContinuous gives when stepped from
+    the episode's first observation with the buffer's actions; its observations follow from one step to the next.
+    (No car reaches the flag in 50 steps from rest, where the authors' goal rule would depart from gymnasium's.)"""
+    import gymnasium as gym
+
+    run_script("--env-id", "MountainCarContinuous-v0", "--clip-model", tiny_clip, "--prompt", "a robot", "--total-timesteps",
+               300, "--video-interval", 0, "--checkpoint-interval", 1000, "--save-buffer", "--look", "generated",
+               "--episode-length", 50, "--run-dir", tmp_path, *QUICK)
+    run = only_run(tmp_path)
+    data = torch.load(run / "checkpoints" / "latest.pt", weights_only=False)["buffer"]["data"]
+    per_env = {k: v.view(150, 2, *v.shape[1:]).double() for k, v in data.items()}  # the buffer holds (step, env) in order
+    episodes = [r for r in read_metrics(run) if r["kind"] == "episode"]
+    assert len(episodes) == 6
+    env = gym.make("MountainCarContinuous-v0").unwrapped
+    env.reset(seed=0)
+    for e in range(2):
+        mine = [r for r in episodes if int(r["env"]) == e]
+        for i, row in enumerate(mine):
+            steps = slice(50 * i, 50 * (i + 1))
+            assert int(row["global_step"]) == 2 * 50 * (i + 1)
+            assert float(row["clip_return"]) == pytest.approx(per_env["rewards"][steps, e].sum().item(), abs=1e-3)
+            assert per_env["dones"][steps, e].tolist() == [0.0] * 49 + [1.0]
+            obs, actions, next_obs = (per_env[k][steps, e].numpy() for k in ("obs", "actions", "next_obs"))
+            np.testing.assert_allclose(obs[1:], next_obs[:-1], atol=1e-6)
+            env.state, total = obs[0].copy(), 0.0
+            for t in range(50):
+                state, reward, *_ = env.step(actions[t].astype(np.float32))
+                np.testing.assert_allclose(state, next_obs[t], atol=1e-4)
+                env.state, total = next_obs[t].copy(), total + reward  # from the logged state: float32 observations
+            assert float(row["env_return"]) == pytest.approx(total, abs=1e-4)
+
+
 def assert_same_as_recorded(rows: list[dict], golden: Path):
     """The same command gives the same run: every metrics row (episodes: CLIP and ground-truth returns, so the
     frames CLIP saw; train rows: every loss) equals the one recorded in tests/data by this test's command. Floats to
