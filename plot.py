@@ -806,7 +806,7 @@ def check_seed_row(results: Path, section: str, header: list, cells: list) -> li
     """The mismatches of one per-seed row: each column's cell against its statistic, seed by seed."""
     last, rows = next(v for k, v in SEED_TABLES.items() if section.startswith(k))
     if cells[0] not in rows:
-        return [f"no rule for this row"]
+        return ["no rule for this row"]
     runs, errors = load_runs(results, *rows[cells[0]]), []
     for column, cell in zip(header[2:], cells[2:]):
         if column not in SEED_COLUMNS:
