@@ -120,7 +120,7 @@ def test_humanoid_warp_run_with_the_small_clip_trains_and_evaluates(tmp_path):
     assert any(r["qf_loss"] for r in rows if r["kind"] == "train")  # gradient steps ran
 
     subprocess.run([sys.executable, str(ROOT / "vlmrm_sac.py"), "--eval-checkpoint", str(run / "checkpoints" / "latest.pt"),
-                    "--eval-episodes", 2, "--num-workers", 1, "--device", "cpu"], check=True, timeout=600, capture_output=True)
+                    "--eval-episodes", "2", "--num-workers", "1", "--device", "cpu"], check=True, timeout=600, capture_output=True)
     out = next(run.glob("eval_*"))
     rows = list(csv.DictReader(open(out / "eval.csv")))
     labeller = vs.HumanoidPoses()
