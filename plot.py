@@ -500,6 +500,49 @@ class Success(Figure):
 
 
 @dataclass
+class Poses(Figure):
+    """Fig. 5 for the humanoid, labelled from the state: per prompt, the share of each evaluated episode's steps in
+    the prompt's pose (HumanoidPoses, the eval.csv's <pose>_share columns), in the paper's 0/25/50/75/100% bins, and
+    the prompt x pose table of success rates (an episode succeeds in a pose shown in at least half of its steps)."""
+
+    evals: tuple[str, ...] = ()
+    """NAME=PATTERN pairs: a prompt's name and the eval directories (globs) of its runs, e.g. kneeling='runs/*kneel*/eval_*'"""
+    poses: tuple[str, ...] = ("kneeling", "standing")
+    """the poses of the table's columns (vlmrm_sac.POSES); the histogram shows each prompt's own pose"""
+
+    def run(self):
+        if not self.evals:
+            raise SystemExit("error: pass --evals NAME=runs/<run>/eval_<step> ... (Humanoid evaluations)")
+        bins = [0, 25, 50, 75, 100]
+        fig, ax = plt.subplots(figsize=(2 + 1.6 * len(self.evals), 3.4), layout="constrained")
+        rows, width = [], 0.8 / len(self.evals)
+        for k, pair in enumerate(self.evals):
+            name, _, pattern = pair.partition("=")
+            files = sorted(f for d in glob.glob(pattern) for f in [Path(d) / "eval.csv"] if f.exists())
+            if not files:
+                raise SystemExit(f"error: no eval.csv under {pattern}")
+            episodes = [r for f in files for r in read_csv(f)]
+            pose = vlmrm_sac.POSE_OF_PROMPT.get(name, name)
+            if f"{pose}_share" not in episodes[0]:
+                raise SystemExit(f"error: {files[0]} has no {pose}_share column (a Humanoid evaluation names each of "
+                                 f"{', '.join(vlmrm_sac.POSES)})")
+            shares = np.array([float(r[f"{pose}_share"]) for r in episodes])
+            counts = [float(np.mean(np.round(shares * 4) * 25 == b)) for b in bins]  # the nearest quarter, as labelled
+            ax.bar(np.arange(5) + k * width, counts, width,
+                   label=f"{name} ({np.mean(shares >= 0.5):.0%} success, {len(files)} run(s), n={len(shares)})")
+            for p in self.poses:
+                p_shares = np.array([float(r[f"{p}_share"]) for r in episodes])
+                rows.append({"prompt": name, "pose": p, "success_rate": float(np.mean(p_shares >= 0.5)),
+                             "mean_share": float(p_shares.mean()), "runs": len(files), "episodes": len(p_shares),
+                             **{f"fraction_{b}": float(np.mean(np.round(p_shares * 4) * 25 == b)) for b in bins}})
+        ax.set_xticks(np.arange(5) + width * (len(self.evals) - 1) / 2, [f"{b}%" for b in bins])
+        ax.set(xlabel="share of the episode's steps in the prompt's pose (state labels)", ylabel="fraction of episodes")
+        ax.legend(fontsize=7)
+        self.save(fig, "poses", rows)
+        print("prompt x pose success: " + "; ".join(f"{r['prompt']} -> {r['pose']} {r['success_rate']:.0%}" for r in rows))
+
+
+@dataclass
 class Spin(Figure):
     """Goals of motion: Pendulum spun by SAC trained on "a pendulum spinning clockwise" / "... counterclockwise",
     rewarded by a video model (windows of K frames) or a single-frame one (tests/spin_experiment.py's spin.csv)."""
@@ -1033,7 +1076,7 @@ class Verify:
 
 
 COMMANDS = {"landscape": Landscape, "epic": Epic, "curves": Curves, "prompts": Prompts, "success": Success, "reward-hist": RewardHist,
-            "probe": Probe, "sheets": Sheets, "frames": Frames, "spin": Spin, "all": All,
+            "probe": Probe, "sheets": Sheets, "frames": Frames, "spin": Spin, "poses": Poses, "all": All,
             "verify": Verify}
 
 if __name__ == "__main__":
