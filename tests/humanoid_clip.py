@@ -82,6 +82,8 @@ class Args:
     """share of the steps with a linear warm-up, before the cosine decay to 0"""
     generic_share: float = 0.1
     """share of frames captioned with the baseline sentence whatever their pose"""
+    sheet: Optional[str] = None
+    """instead of training: draw a contact sheet of held-out states, a row per class, to this PNG (128x128 frames)"""
 
 
 # ======================================================================================
@@ -200,11 +202,10 @@ def pose_class(poses: dict) -> str:
     return next((p for p in CAPTIONS if poses[p]), "other")
 
 
-def render(states, chunk: int = 500):
-    """Yields uint8 (chunk, 64, 64, 3) frames, drawn as a --renderer warp run draws them (paper camera, generated look)."""
-    renderer = vs.WarpRenderer(vs.Args(env_id="Humanoid-v5", look="generated", render_size=mini_clip.IMAGE_SIZE,
-                                       device="cpu"), nworld=chunk)
-    out = torch.zeros((chunk, mini_clip.IMAGE_SIZE, mini_clip.IMAGE_SIZE, 3), dtype=torch.uint8)
+def render(states, chunk: int = 500, size: int = mini_clip.IMAGE_SIZE):
+    """Yields uint8 (chunk, size, size, 3) frames, drawn as a --renderer warp run draws them (paper camera, generated look)."""
+    renderer = vs.WarpRenderer(vs.Args(env_id="Humanoid-v5", look="generated", render_size=size, device="cpu"), nworld=chunk)
+    out = torch.zeros((chunk, size, size, 3), dtype=torch.uint8)
     for i in tqdm(range(0, len(states), chunk), desc="render", leave=False):
         part = states[i:i + chunk]
         renderer.render(np.concatenate([part, np.repeat(part[-1:], chunk - len(part), 0)]), out)
@@ -241,6 +242,28 @@ def evaluate(path: str, states, labeller) -> dict:
     return result
 
 
+def contact_sheet(path: str, states, labeller, columns: int = 10):
+    """The first `columns` states of each class side by side, a row per class, named by its caption."""
+    import matplotlib.pyplot as plt
+
+    classes = [pose_class(labeller(q)) for q in states]
+    picked = [[i for i, c in enumerate(classes) if c == name][:columns] for name in CLASSES]
+    frames = next(render(states[[i for row in picked for i in row]], chunk=sum(map(len, picked)), size=128))
+    fig, axes = plt.subplots(len(CLASSES), columns, figsize=(columns * 1.2, len(CLASSES) * 1.35), squeeze=False)
+    k = 0
+    for row, (name, chosen) in enumerate(zip(CLASSES, picked)):
+        for col, ax in enumerate(axes[row]):
+            ax.set_axis_off()
+            if col < len(chosen):
+                ax.imshow(frames[k])
+                k += 1
+        axes[row][0].set_title(CAPTIONS.get(name, f"{BASELINE} (no pose of {', '.join(CAPTIONS)})"), fontsize=8, loc="left")
+    fig.suptitle("held-out states of tests/humanoid_clip.py, labelled by vlmrm_sac.HumanoidPoses (MuJoCo Warp, "
+                 "paper camera, generated look)", fontsize=8)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    print(f"wrote {path}")
+
+
 # ======================================================================================
 # Entry point
 # ======================================================================================
@@ -255,6 +278,8 @@ def main(args: Args):
     train_rng, eval_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(args.seed).spawn(2))
     start = time.time()
     poser, labeller = Poser(), vs.HumanoidPoses()
+    if args.sheet:
+        return contact_sheet(args.sheet, sample_states(400, eval_rng, poser), labeller)
 
     states = sample_states(args.frames, train_rng, poser)
     classes = [pose_class(labeller(q)) for q in states]
