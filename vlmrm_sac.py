@@ -5,7 +5,7 @@ ICLR 2024 (arXiv 2310.12921). One file, read top to bottom:
 
     Args -> environments (the paper's rules) -> reward model (CLIP + goal-baseline projection)
     -> SAC (networks, buffer, update) -> the training loop, train() -> evaluation -> main
-    -> Appendix A: the loop's parts (a stretch, CLIP labelling, gradient steps, metrics, videos, checkpoints)
+    -> Appendix A: the loop's parts (a stretch, CLIP on a side thread, gradient steps, metrics, videos, checkpoints)
     -> Appendix B: input checks and faults
     -> Appendix C: the env pool (worker processes stepping the envs; EGL or MuJoCo Warp rendering)
     -> Appendix D: the paper's looks (the authors' image files; stand-ins in looks/generated/)
@@ -38,7 +38,7 @@ import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Literal, NamedTuple, Optional
 
 # Headless rendering: MuJoCo through EGL, classic control through SDL's dummy video driver.
 os.environ.setdefault("MUJOCO_GL", "egl")
@@ -147,7 +147,7 @@ class Args:
     target_network_frequency: int = 1
     """gradient steps between target network updates"""
     train_frequency: int = 100
-    """vector steps per stretch: a stretch is collected, labelled by CLIP, then trained on"""
+    """vector steps per stretch: a stretch is collected, scored by CLIP, then trained on"""
     gradient_steps: int = 100
     """gradient steps after each stretch"""
     use_sde: bool = False
@@ -219,7 +219,6 @@ class FixedLength(gym.Wrapper):
     across the end); the env's own termination and truncation are ignored. `clock` (not the paper's): the
     observation gets one more entry, the share of the episode left, 1 after the reset down to 0 after the
     last step (rl-zoo's TimeFeatureWrapper), so that a state's value may depend on the time left."""
-
     def __init__(self, env, length: int, clock: bool = False):
         super().__init__(env)
         self.length, self.t, self.clock = length, 0, clock
@@ -245,7 +244,6 @@ class CartPoleRules(gym.Wrapper):
     """The paper's CartPole: the stock termination is ignored, the pole angle is wrapped to [-pi, pi]
     and the cart clipped to +-2.4 after each step. info: `pole_up` by the stock rule, `success` = the
     pole has not fallen yet this episode. Ground-truth reward: 1 while the pole is up."""
-
     def reset(self, **kwargs):
         obs, info = self.env.reset(**kwargs)
         self.fell = False
@@ -269,7 +267,6 @@ class MountainCarRules(gym.Wrapper):
     the stock termination is ignored. info: `success` = the flag reached in this episode. Ground-truth reward: the
     stock one until the flag is first reached, 0 after it. The frame: a background and a car sprite (`images`: the
     authors' photograph and car, or the generated look's stand-ins), or gymnasium's own (stock look, no images)."""
-
     def __init__(self, env, images: Optional[dict] = None):
         super().__init__(env)
         self.images = images
@@ -296,7 +293,6 @@ class MountainCarRules(gym.Wrapper):
 class NoTorqueArrow(gym.Wrapper):
     """Pendulum, for goals of motion (--reward-frames): its stock frame draws the last torque as an arrow, which
     would tell a single frame which way the policy pushes. Drawn without it, a frame shows only the pendulum."""
-
     def render(self):
         pendulum = self.env.unwrapped
         last_u, pendulum.last_u = pendulum.last_u, None
@@ -324,10 +320,8 @@ POSE_OF_PROMPT = {"a humanoid robot kneeling": "kneeling", "a humanoid robot sta
 class HumanoidPoses:
     """poses(qpos) -> {pose: bool} for POSES, by the thresholds above (forward kinematics on a private MjData, so the
     same function labels live envs, saved episodes (their npz's qpos) and the small CLIP's training states)."""
-
     def __init__(self, model=None):
         import mujoco
-
         if model is None:  # the bodies are gymnasium's humanoid.xml whatever the look
             model = mujoco.MjModel.from_xml_path(humanoid_xml("stock"))
         self.mujoco, self.model, self.data = mujoco, model, mujoco.MjData(model)
@@ -348,7 +342,6 @@ class HumanoidPoses:
 class PoseSuccess(gym.Wrapper):
     """Humanoid with a goal pose: info `success` = the goal pose shown in at least half of the episode's steps so far
     (the paper's success rule at the episode's end), `pose_steps` = the steps in the pose so far."""
-
     def __init__(self, env, pose: str):
         super().__init__(env)
         self.pose, self.poses = pose, HumanoidPoses(env.unwrapped.model)
@@ -475,19 +468,15 @@ def features(output) -> torch.Tensor:
 
 
 PRECISIONS = {  # name -> (dtype of the image tower's weights, autocast dtype for images or None)
-    "fp32": (torch.float32, None),
+    "fp32": (torch.float32, None), "fp16": (torch.float16, None), "bf16": (torch.bfloat16, None),
     "amp-fp16": (torch.float32, torch.float16),  # the authors': fp32 weights, images under fp16 autocast
     "amp-bf16": (torch.float32, torch.bfloat16),
-    "fp16": (torch.float16, None),
-    "bf16": (torch.bfloat16, None),
 }
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
     """auto: the authors' amp-fp16 on CUDA, fp32 elsewhere."""
-    if precision == "auto":
-        return "amp-fp16" if device.type == "cuda" else "fp32"
-    return precision
+    return ("amp-fp16" if device.type == "cuda" else "fp32") if precision == "auto" else precision
 
 
 def preprocess_frames(frames, size: int, mean: torch.Tensor, std: torch.Tensor, device) -> torch.Tensor:
@@ -515,26 +504,28 @@ class CLIPReward(nn.Module):
     """Maps frames, uint8 (N, H, W, 3), to goal-baseline rewards (N,) float32. Prompts are encoded once, in fp32;
     frames are preprocessed on the model's device (preprocess_frames: the whole frame, so CartPole's track and
     MountainCar's flag stay in view, as in the paper) and encoded in chunks of `batch_size` at `precision`
-    (PRECISIONS)."""
+    (PRECISIONS).
 
+    The loop and the evaluation use scores (N, C): the reward, then each logged prompt's and the goal's vote (C = K + 2
+    for K logged prompts). score_frames scores each frame alone, score_windows each with the window of its episode's
+    last `window` frames (--reward-frames), score_episode a whole episode; all end in score_embeddings."""
     def __init__(self, model_name_or_path: str, goal_prompts, baseline_prompts=(), alpha: float = 0.0,
-                 device="cpu", precision: str = "auto", batch_size: int = 256, log_prompts=(), frames: int = 1):
+                 device="cpu", precision: str = "auto", batch_size: int = 256, log_prompts=(), window: int = 1):
         super().__init__()
         goal_prompts, baseline_prompts, self.log_prompts = list(goal_prompts), list(baseline_prompts), list(log_prompts)
         check_prompts(goal_prompts, baseline_prompts, alpha, self.log_prompts)
         from transformers import AutoImageProcessor, AutoModel, AutoTokenizer
-
         self.device = torch.device(device)
         self.precision = resolve_precision(precision, self.device)
         self.alpha, self.batch_size = alpha, batch_size
         self.model = load_pretrained(AutoModel, model_name_or_path, dtype=torch.float32).to(self.device).eval()
-        self.video, self.frames = hasattr(self.model, "prompts_generator"), frames  # video: X-CLIP, a clip per sentence
+        self.video, self.window = hasattr(self.model, "prompts_generator"), window  # video: X-CLIP, a clip per sentence
         if not self.video and not (hasattr(self.model, "get_image_features") and hasattr(self.model, "get_text_features")):
             raise UserError(f"{model_name_or_path!r} is a {type(self.model).__name__}, neither an image-text model "
                             "(get_image_features / get_text_features, CLIP-like) nor a video-text one (X-CLIP)")
-        if self.video and frames != self.model.config.vision_config.num_frames:
+        if self.video and window != self.model.config.vision_config.num_frames:
             raise UserError(f"{model_name_or_path!r} scores clips of {self.model.config.vision_config.num_frames} "
-                            f"frames, not {frames}: use --reward-frames {self.model.config.vision_config.num_frames}")
+                            f"frames, not {window}: use --reward-frames {self.model.config.vision_config.num_frames}")
         self.tokenizer = load_pretrained(AutoTokenizer, model_name_or_path)
         processor = load_pretrained(AutoImageProcessor, model_name_or_path)
         self.image_size = int(self.model.config.vision_config.image_size)
@@ -559,7 +550,7 @@ class CLIPReward(nn.Module):
     def of_run(cls, args: Args, device: torch.device) -> "CLIPReward":
         return cls(args.clip_model, args.prompt, args.baseline_prompt, args.alpha, device=device,
                    precision=args.reward_precision, batch_size=args.reward_batch_size, log_prompts=args.log_prompt,
-                   frames=args.reward_frames)
+                   window=args.reward_frames)
 
     @torch.no_grad()
     def embed_text(self, prompts, normalize: bool = True) -> torch.Tensor:
@@ -598,15 +589,14 @@ class CLIPReward(nn.Module):
         return goal_baseline_reward(self.embed_images(frames), self.goal_emb, self.baseline_emb, self.alpha)
 
     @torch.no_grad()
-    def label(self, frames) -> torch.Tensor:
-        """(N, 1) the goal's reward; with K logged prompts, (N, K + 2): then each logged prompt's reward under the same
-        rule (alpha, baseline), and the zero-shot vote, 1.0 where the frame's cosine similarity with the goal beats
-        its similarity with every logged prompt (CLIP's classification among the sentences). One image embedding."""
-        return self.labels_of(self.embed_images(frames))
+    def score_frames(self, frames) -> torch.Tensor:
+        """Scores (N, C) of each frame alone (--reward-frames 1), from one image embedding per frame."""
+        return self.score_embeddings(self.embed_images(frames))
 
-    def labels_of(self, x: torch.Tensor, goal=None, baseline=None, logged=None) -> torch.Tensor:
-        """label() of unit image embeddings x (N, D), with the prompts' embeddings, or (a video model's, conditioned on
-        each clip) goal and baseline (N, D) and logged (N, K, D)."""
+    def score_embeddings(self, x: torch.Tensor, goal=None, baseline=None, logged=None) -> torch.Tensor:
+        """Scores (N, C) of unit image embeddings x (N, D), with the prompts' embeddings, or (a video model's, conditioned
+        on each clip) goal and baseline (N, D) and logged (N, K, D). The vote is 1.0 where x's cosine similarity with
+        the goal beats its similarity with every logged prompt (CLIP's classification among the sentences)."""
         goal, baseline = (self.goal_emb, self.baseline_emb) if goal is None else (goal, baseline)
         reward = goal_baseline_reward(x, goal, baseline, self.alpha)
         if not self.log_prompts:
@@ -616,30 +606,34 @@ class CLIPReward(nn.Module):
         vote = (x * F.normalize(goal, dim=-1)).sum(-1) > torch.einsum("nd,nkd->nk", x, logged).max(1).values
         return torch.cat([reward[:, None], scores, vote[:, None].float()], 1)
 
-    # --- --reward-frames K > 1: each transition's reward scores the window of its episode's last K frames
-
     @torch.no_grad()
     def frame_features(self, frames) -> torch.Tensor:
-        """The per-frame work, done once for each frame whatever K: its unit image embedding (N, D); for a video model
-        its preprocessed pixels (N, 3, S, S), since X-CLIP's image encoder passes messages between a clip's frames."""
+        """The per-frame work of score_windows, done once for each frame whatever the window: its unit image embedding
+        (N, D); for a video model its preprocessed pixels (N, 3, S, S), since X-CLIP's image encoder passes messages
+        between a clip's frames."""
         if not self.video:
             return self.embed_images(frames)
         check_frames(frames)
         return torch.cat([self.preprocess(frames[i:i + self.batch_size]) for i in range(0, len(frames), self.batch_size)])
 
     @torch.no_grad()
-    def score_windows(self, table: torch.Tensor, index) -> torch.Tensor:
-        """Labels (W, C), as label() gives them, of the windows table[index] (index (W, K) into frame_features): an
-        image model scores the mean of a window's K embeddings; a video model scores the clip as its own forward
-        does, each sentence's embedding conditioned on the clip."""
+    def score_windows(self, features: torch.Tensor, ended: np.ndarray, carried: Optional[torch.Tensor] = None) -> tuple:
+        """Scores of one env's consecutive frames, each with its window (window_index): `features` (T, ...) of the frames
+        (frame_features) after `carried`, its running episode's last ones; `ended` (T,) where its episodes end. An image
+        model scores the mean of a window's embeddings; a video model the clip as its own forward does, each sentence's
+        embedding conditioned on the clip. Returns (scores (T, C), the features to carry into the env's next call)."""
+        carried = features[:0] if carried is None else carried
+        table = torch.cat([carried, features])  # a copy: what is carried holds no view of the stretch's features
+        index, start = window_index(len(carried), ended, self.window)
         index = torch.as_tensor(index, device=table.device)
-        per = max(1, self.batch_size // index.shape[1] if self.video else len(index))
-        chunks = [self.labels_of(table[index[i:i + per]].mean(1)) if not self.video else self._score_clips(table[index[i:i + per]])
-                  for i in range(0, len(index), per)]
-        return torch.cat(chunks) if chunks else table.new_zeros(0, 1)
+        per = max(1, self.batch_size // self.window if self.video else len(index))
+        scores = torch.cat([self.score_embeddings(*self._embed_clips(table[w])) if self.video else
+                            self.score_embeddings(table[w].mean(1)) for w in index.split(per)])
+        return scores, table[max(start, len(table) - self.window + 1):]
 
-    def _score_clips(self, clips: torch.Tensor) -> torch.Tensor:
-        """X-CLIP's forward (XCLIPModel.forward) on clips (W, K, 3, S, S), with the goal-baseline rule on its embeddings."""
+    def _embed_clips(self, clips: torch.Tensor) -> tuple:
+        """X-CLIP's forward (XCLIPModel.forward) on clips (W, K, 3, S, S): the clips' unit embeddings and the prompts'
+        embeddings conditioned on each clip, as score_embeddings takes them."""
         m, (w, k) = self.model, clips.shape[:2]
         with torch.autocast(self.device.type, self.autocast_dtype) if self.autocast_dtype else contextlib.nullcontext():
             out = m.vision_model(pixel_values=clips.flatten(0, 1))
@@ -653,24 +647,24 @@ class CLIPReward(nn.Module):
 
             goal, baseline = conditioned(self.goal_text), conditioned(self.baseline_text)
             logged = conditioned(self.log_text) if self.log_prompts else None
-        return self.labels_of(F.normalize(video.float(), dim=-1), goal.mean(1), baseline.mean(1), logged)
+        return F.normalize(video.float(), dim=-1), goal.mean(1), baseline.mean(1), logged
 
-    def label_episode(self, frames) -> torch.Tensor:
-        """label() of a whole episode's frames (T, H, W, 3), each scored with the window ending at it."""
-        if self.frames == 1:
-            return self.label(frames)
-        index, _ = window_index(0, np.zeros(len(frames), bool), self.frames)
-        return self.score_windows(self.frame_features(frames), index)
+    def score_episode(self, frames) -> torch.Tensor:
+        """Scores (T, C) of a whole episode's frames (T, H, W, 3), each with the window ending at it."""
+        if self.window == 1:
+            return self.score_frames(frames)
+        return self.score_windows(self.frame_features(frames), np.zeros(len(frames), bool))[0]
 
 
-def window_index(carried: int, ended: np.ndarray, k: int) -> tuple:
-    """One env's K-frame windows over [`carried` frames of its running episode, then a stretch's frames]: step t's
-    window ends with its own frame, reaches back no further than its episode's first frame and repeats that frame to
-    fill K. Returns (indices (steps, K) into that sequence, where the episode running at the end begins)."""
-    index, start = np.empty((len(ended), k), np.int64), 0
+def window_index(carried: int, ended: np.ndarray, window: int) -> tuple:
+    """One env's windows of `window` (K) frames over [`carried` frames of its running episode, then the frames of
+    steps with episode ends `ended`]: step t's window ends with its own frame, reaches back no further than its
+    episode's first frame and repeats that frame to fill K. Returns (indices (steps, K) into that sequence, where the
+    episode running at the end begins)."""
+    index, start = np.empty((len(ended), window), np.int64), 0
     for t, end in enumerate(ended):
         last = carried + t
-        index[t] = np.maximum(np.arange(last - k + 1, last + 1), start)
+        index[t] = np.maximum(np.arange(last - window + 1, last + 1), start)
         if end:
             start = last + 1
     return index, start
@@ -688,19 +682,23 @@ def mlp(in_dim: int, out_dim: int, hidden: int) -> nn.Sequential:
 
 class SoftQNetwork(nn.Module):
     """Continuous: Q(s, a) -> (B,). Discrete: Q(s, .) -> (B, n_actions)."""
-
     def __init__(self, obs_dim: int, act_dim: int, discrete: bool, hidden: int):
         super().__init__()
         self.discrete = discrete
         self.net = mlp(obs_dim if discrete else obs_dim + act_dim, act_dim if discrete else 1, hidden)
 
     def forward(self, obs, action=None):
-        if self.discrete:
-            return self.net(obs)
-        return self.net(torch.cat([obs, action], -1)).squeeze(-1)
+        return self.net(obs) if self.discrete else self.net(torch.cat([obs, action], -1)).squeeze(-1)
 
 
 LOG_STD_MIN, LOG_STD_MAX = -20, 2  # SB3's clamp of the policy's log std
+
+
+class PolicyOutput(NamedTuple):
+    """The actor's output on a batch of states: a sample of actions; discrete: also the whole distribution."""
+    action: torch.Tensor  # (B, A) in [-1, 1]; discrete: (B,)
+    log_prob: torch.Tensor  # the action's log pi (B,); discrete: every action's (B, n), whose expectations are exact
+    probs: Optional[torch.Tensor] = None  # discrete: (B, n)
 
 
 class Actor(nn.Module):
@@ -714,7 +712,6 @@ class Actor(nn.Module):
     drawn again by `resample_noise`: per env at every stretch, and once per gradient step for the whole batch (as
     SB3 does), so within a stretch each env explores with one consistent, perturbed policy. Its Gaussian has std
     sqrt(h^2 @ exp(log_std)^2) per action dimension."""
-
     def __init__(self, obs_dim: int, act_dim: int, discrete: bool, hidden: int, sde_log_std_init: Optional[float] = None):
         super().__init__()
         self.discrete, self.sde = discrete, sde_log_std_init is not None
@@ -737,13 +734,12 @@ class Actor(nn.Module):
         std = self.sde_log_std.exp()
         self.noise_weights = std * torch.randn(k, *std.shape, device=std.device)  # rsample: differentiable in log_std
 
-    def get_action(self, obs, deterministic: bool = False):
-        """Continuous: (action in [-1, 1] (B, A), log_prob (B,)). Discrete: (action (B,), log_probs (B, n), probs (B, n))."""
+    def get_action(self, obs, deterministic: bool = False) -> PolicyOutput:
         if self.discrete:
             logits = self(obs)
             # validate_args=False: the checks would cost a GPU->CPU sync per call
             action = logits.argmax(-1) if deterministic else torch.distributions.Categorical(logits=logits, validate_args=False).sample()
-            return action, F.log_softmax(logits, -1), F.softmax(logits, -1)
+            return PolicyOutput(action, F.log_softmax(logits, -1), F.softmax(logits, -1))
         if self.sde:
             mean, h = self(obs)
             log_std = 0.5 * torch.log(h.pow(2) @ self.sde_log_std.exp().pow(2) + 1e-6)  # (B, A), SB3's epsilon
@@ -757,27 +753,22 @@ class Actor(nn.Module):
         return squash(mean if deterministic else mean + log_std.exp() * torch.randn_like(mean), mean, log_std)
 
 
-def squash(u, mean, log_std):
+def squash(u, mean, log_std) -> PolicyOutput:
     """a = tanh(u) in [-1, 1] for u ~ N(mean, std), and log pi(a) (B,): SB3's, with its epsilon. The rescaling to
     the env's bounds is not part of the log-prob, so the entropy target -|A| means the same for every action range."""
     y = torch.tanh(u)
     log_prob = torch.distributions.Normal(mean, log_std.exp(), validate_args=False).log_prob(u)  # no GPU sync
     log_prob = log_prob - torch.log(1 - y.pow(2) + 1e-6)
-    return y, log_prob.sum(-1)
+    return PolicyOutput(y, log_prob.sum(-1))
 
 
 class ReplayBuffer:
     """A ring buffer of transitions, kept as tensors on the training device."""
-
     def __init__(self, size: int, obs_dim: int, act_shape: tuple, act_dtype, device):
         self.size, self.pos, self.full = size, 0, False
-        self.data = {
-            "obs": torch.zeros((size, obs_dim), device=device),
-            "next_obs": torch.zeros((size, obs_dim), device=device),
-            "actions": torch.zeros((size, *act_shape), dtype=act_dtype, device=device),
-            "rewards": torch.zeros(size, device=device),
-            "dones": torch.zeros(size, device=device),
-        }
+        self.data = {"obs": torch.zeros((size, obs_dim), device=device), "next_obs": torch.zeros((size, obs_dim), device=device),
+                     "actions": torch.zeros((size, *act_shape), dtype=act_dtype, device=device),
+                     "rewards": torch.zeros(size, device=device), "dones": torch.zeros(size, device=device)}
 
     def __len__(self):
         return self.size if self.full else self.pos
@@ -795,8 +786,7 @@ class ReplayBuffer:
         return {k: v[idx] for k, v in self.data.items()}
 
     def state_dict(self):
-        n = len(self)
-        return {"pos": self.pos, "full": self.full, "data": {k: v[:n].cpu() for k, v in self.data.items()}}
+        return {"pos": self.pos, "full": self.full, "data": {k: v[:len(self)].cpu() for k, v in self.data.items()}}
 
     def load_state_dict(self, state):
         self.pos, self.full = state["pos"], state["full"]
@@ -814,14 +804,12 @@ def critic_loss(batch, actor, qf1, qf2, qf1_target, qf2_target, ent_coef, gamma)
     """Soft Bellman error of both Q networks, 0.5 (MSE1 + MSE2) as SB3's; the target uses the smaller target Q
     (clipped double Q) and does not bootstrap through a done transition (the paper's episode end)."""
     with torch.no_grad():
-        if actor.discrete:
-            _, next_log_probs, next_probs = actor.get_action(batch["next_obs"])
-            next_q = torch.min(qf1_target(batch["next_obs"]), qf2_target(batch["next_obs"]))
-            next_v = (next_probs * (next_q - ent_coef * next_log_probs)).sum(-1)
+        next_obs, pi = batch["next_obs"], actor.get_action(batch["next_obs"])
+        if actor.discrete:  # the expectation over every next action
+            next_q = torch.min(qf1_target(next_obs), qf2_target(next_obs))
+            next_v = (pi.probs * (next_q - ent_coef * pi.log_prob)).sum(-1)
         else:
-            next_actions, next_log_prob = actor.get_action(batch["next_obs"])
-            next_q = torch.min(qf1_target(batch["next_obs"], next_actions), qf2_target(batch["next_obs"], next_actions))
-            next_v = next_q - ent_coef * next_log_prob
+            next_v = torch.min(qf1_target(next_obs, pi.action), qf2_target(next_obs, pi.action)) - ent_coef * pi.log_prob
         target = batch["rewards"] + gamma * (1 - batch["dones"]) * next_v
     if actor.discrete:
         a = batch["actions"].long().unsqueeze(-1)
@@ -831,29 +819,25 @@ def critic_loss(batch, actor, qf1, qf2, qf1_target, qf2_target, ent_coef, gamma)
     return 0.5 * (F.mse_loss(q1, target) + F.mse_loss(q2, target))
 
 
-def actor_loss(obs, pi, qf1, qf2, ent_coef):
+def actor_loss(obs, pi: PolicyOutput, qf1, qf2, ent_coef):
     """The policy loss E[ent_coef log pi(a|s) - min Q(s, a)] for `pi`, the actor's output on obs (a sample of
     actions and their log-probs; discrete: the whole distribution, whose expectation is exact)."""
-    if len(pi) == 3:  # discrete: (action, log_probs, probs)
-        _, log_probs, probs = pi
+    if pi.probs is not None:  # discrete
         with torch.no_grad():
             q = torch.min(qf1(obs), qf2(obs))
-        return (probs * (ent_coef * log_probs - q)).sum(-1).mean()
-    actions, log_prob = pi
-    return (ent_coef * log_prob - torch.min(qf1(obs, actions), qf2(obs, actions))).mean()
+        return (pi.probs * (ent_coef * pi.log_prob - q)).sum(-1).mean()
+    return (ent_coef * pi.log_prob - torch.min(qf1(obs, pi.action), qf2(obs, pi.action))).mean()
 
 
 def parse_ent_coef(value: str) -> tuple:
     """--ent-coef -> (tuned?, initial value): "auto" (SB3's: tuned from 1), "auto_X" (tuned from X) or a fixed
     number; ValueError for anything else."""
-    if value == "auto":
-        return True, 1.0
-    return value.startswith("auto_"), float(value[5:] if value.startswith("auto_") else value)
+    tuned = value.startswith("auto")
+    return tuned, 1.0 if value == "auto" else float(value[5:] if tuned else value)
 
 
 class SAC(nn.Module):
     """All learned state in one module, so a checkpoint is one state_dict."""
-
     def __init__(self, obs_dim, action_space, args: Args, device):
         super().__init__()
         self.discrete = isinstance(action_space, gym.spaces.Discrete)
@@ -888,7 +872,7 @@ class SAC(nn.Module):
             self.actor.resample_noise()  # gSDE: a draw for this gradient step's whole batch (SB3's reset_noise)
         ent_coef = self.log_ent_coef.exp().detach()
         pi = self.actor.get_action(batch["obs"])
-        log_pi = (pi[2] * pi[1]).sum(-1) if self.discrete else pi[1]  # (B,): log pi(a|s), its mean for discrete
+        log_pi = (pi.probs * pi.log_prob).sum(-1) if self.discrete else pi.log_prob  # (B,): log pi(a|s), its mean for discrete
         out = {"entropy": -log_pi.detach().mean(), "ent_coef": ent_coef.squeeze()}
         if self.autotune:  # SB3's loss is on log(ent_coef) (used for the discrete policy too)
             ent_loss = -(self.log_ent_coef * (log_pi + self.target_entropy).detach()).mean()
@@ -916,7 +900,7 @@ class SAC(nn.Module):
     @torch.no_grad()
     def act(self, obs: np.ndarray, deterministic: bool = False) -> np.ndarray:
         obs = torch.as_tensor(obs, dtype=torch.float32, device=self.log_ent_coef.device)
-        return self.actor.get_action(obs, deterministic)[0].cpu().numpy()
+        return self.actor.get_action(obs, deterministic).action.cpu().numpy()
 
 
 # ======================================================================================
@@ -947,14 +931,14 @@ def train(args: Args):
         tracker = cleanup.enter_context(Tracker(args, run_dir, resumed_at=progress.global_step if ckpt else None))
         metrics = cleanup.enter_context(MetricsLog(run_dir / "metrics.csv", progress.metrics_rows if ckpt else None, tracker,
                                                    args.log_prompt, step=progress.global_step))
-        episodes = EpisodeLog(metrics, progress, n, train_on_clip=args.reward == "clip", log_prompts=args.log_prompt)
+        episodes = EpisodeLog(metrics, n, train_on_clip=args.reward == "clip", log_prompts=args.log_prompt)
         video = VideoRecorder(run_dir / "videos", args, tracker)
-        labeller = cleanup.enter_context(Labeller(reward_model, envs.frames, args.reward_batch_size, device)) if reward_model else None
+        scorer = cleanup.enter_context(StretchScorer(reward_model, envs.frames, args.reward_batch_size, device)) if reward_model else None
         stop = stop_on_signals()
         bar = cleanup.enter_context(tqdm(total=args.total_timesteps, initial=progress.global_step, unit="step",
                                          dynamic_ncols=True, smoothing=0.1))
         checkpoints = Checkpoints(run_dir / "checkpoints", args, agent, buffer, progress, episodes, learner, metrics, video,
-                                  labeller)
+                                  scorer)
         checkpoints.restore_loop(ckpt)
 
         # each env at the start of its episode; after a resume, replayed to where the checkpoint stopped
@@ -969,7 +953,7 @@ def train(args: Args):
             if reward_model is None:  # only env 0 renders, and only while a video is recorded
                 envs.set_rendering([video.active] + [False] * (n - 1))
 
-            # --- 1. collect a stretch; CLIP labels its frames on a side thread meanwhile
+            # --- 1. collect a stretch; CLIP scores its frames on a side thread meanwhile
             stretch = Stretch.empty(steps, n, obs_dim, action_space)
             for t in range(steps):
                 if first + t * n < args.learning_starts:
@@ -977,22 +961,22 @@ def train(args: Args):
                 else:
                     actions = agent.act(obs)
                 next_obs, env_rewards, terminated, truncated, success, _ = envs.step(actions, slot=t)
-                if labeller:
-                    labeller.rendered(t, last=t == steps - 1)
+                if scorer:
+                    scorer.rendered(t, last=t == steps - 1)
                 ended = stretch.add(t, obs, actions, next_obs, env_rewards, terminated, truncated, success)
                 obs = next_obs
                 if ended.any():  # autoreset is off: reset the finished envs, each with its own episode seed
                     progress.episodes[ended] += 1
                     obs[ended] = envs.reset({i: episode_seed(args.seed, i, int(progress.episodes[i])) for i in np.flatnonzero(ended)})
 
-            # --- 2. its CLIP rewards, into the buffer. Labels (steps, n, C): the CLIP reward, the --log-prompt scores
-            labels = labeller.labels(stretch.ended) if labeller else np.full((steps, n, 1), np.nan, np.float32)  # NaN: no CLIP
-            clip_rewards = labels[..., 0]  # (steps, n)
+            # --- 2. its CLIP rewards, into the buffer. Scores (steps, n, C): the CLIP reward, the --log-prompt scores
+            scores = scorer.score_stretch(stretch.ended) if scorer else np.full((steps, n, 1), np.nan, np.float32)  # NaN: no CLIP
+            clip_rewards = scores[..., 0]  # (steps, n)
             rewards = clip_rewards + args.reward_offset if args.reward == "clip" else stretch.env_rewards
             buffer.add(**stretch.transitions(rewards))
 
             # --- 3. a metrics row per finished episode, and env 0's video, in step order
-            episodes.record(stretch, labels, first)
+            progress.returns_window.extend(episodes.record(stretch, scores, first))
             shown = clip_rewards if args.reward == "clip" else stretch.env_rewards  # as logged: CLIP's without the offset
             video.record(envs.frames, shown[:, 0], stretch.ended[:, 0], first, n)
             progress.global_step += steps * n
@@ -1052,7 +1036,6 @@ def evaluate(args: Args):
         out_dir = new_directory(run_dir / f"eval_{ckpt['state']['global_step']:09d}")
         (out_dir / "frames").mkdir()
         print(f"evaluating {args.eval_checkpoint} for {args.eval_episodes} episodes -> {out_dir}")
-
         episodes = np.zeros(n, dtype=int)
         eval_seed = lambda i, e: episode_seed(args.seed, 1_000_000 + i, e)  # never a training episode's seed  # noqa: E731
         obs = envs.reset({i: eval_seed(i, 0) for i in range(n)})
@@ -1073,9 +1056,9 @@ def evaluate(args: Args):
                 if ended[i] and len(rows) < args.eval_episodes:
                     k = len(rows)
                     frames = np.stack(running[i]["frames"])  # (T, H, W, 3)
-                    labels = reward_model.label_episode(frames).cpu().numpy() if reward_model else np.full((len(frames), 1), np.nan)
-                    clip = labels[:, 0]  # (T,) CLIP rewards; then (--log-prompt) each logged prompt's and the votes
-                    logged = {"log_rewards": labels[:, 1:-1], "goal_votes": labels[:, -1]} if run_args.log_prompt else {}
+                    scores = reward_model.score_episode(frames).cpu().numpy() if reward_model else np.full((len(frames), 1), np.nan)
+                    clip = scores[:, 0]  # (T,) CLIP rewards; then (--log-prompt) each logged prompt's and the votes
+                    logged = {"log_rewards": scores[:, 1:-1], "goal_votes": scores[:, -1]} if run_args.log_prompt else {}
                     state = np.stack(running[i]["states"])  # (T, nq + nv): the MuJoCo state of each frame
                     if poses:  # saved, so that the episode can be labelled again by any labeller
                         logged.update(qpos=state[:, :poses.model.nq], qvel=state[:, poses.model.nq:])
@@ -1088,7 +1071,7 @@ def evaluate(args: Args):
                                 "CLIP reward" if reward_model else "env reward")
                     rows.append({"episode": k, "clip_return": float(np.sum(clip)), "env_return": sum(running[i]["env_rewards"]),
                                  "success": "" if np.isnan(success[i]) else int(success[i]), "length": len(frames),
-                                 **prompt_scores(run_args.log_prompt, labels.sum(0), len(frames)), **shares})
+                                 **prompt_scores(run_args.log_prompt, scores.sum(0), len(frames)), **shares})
                     bar.update(1)
                 if ended[i]:
                     running[i] = {"frames": [], "env_rewards": [], "states": []}
@@ -1130,7 +1113,7 @@ def main(args: Args):
 
 # ======================================================================================
 # Appendix A: the loop's parts. What train() calls: its state (Progress), a stretch of transitions, the
-# episode rows, CLIP labelling on a side thread, the gradient steps, videos, metrics and the live
+# episode rows, CLIP scoring on a side thread, the gradient steps, videos, metrics and the live
 # view, checkpoints and resume. They assume the method above and change nothing it computes.
 # ======================================================================================
 
@@ -1145,14 +1128,11 @@ def eval_episode_file(eval_dir, k: int, kind: str = "frames") -> Path:
 
 def new_directory(base: Path) -> Path:
     """base, or base_2, base_3, ... if taken: mkdir is atomic, so two processes never get the same directory."""
-    path, k = base, 1
-    while True:
-        try:
+    for k in range(1, sys.maxsize):
+        path = base.with_name(f"{base.name}_{k}" if k > 1 else base.name)
+        with contextlib.suppress(FileExistsError):
             path.mkdir(parents=True)
             return path
-        except FileExistsError:
-            k += 1
-            path = base.with_name(f"{base.name}_{k}")
 
 
 def host_copy(frame) -> np.ndarray:
@@ -1162,13 +1142,13 @@ def host_copy(frame) -> np.ndarray:
 
 @dataclass
 class Progress:
-    """The loop's counters, saved in every checkpoint so that a resumed run carries on exactly."""
-
+    """The loop's counters, saved in every checkpoint so that a resumed run carries on exactly. The loop changes them;
+    the periodic events (a log row, a video, a checkpoint) ask `due`, which moves their next step on."""
     episodes: np.ndarray  # (num_envs,) episodes begun by each env: the count seeds each reset
     returns_window: collections.deque  # training returns of the last --best-window episodes, for best.pt
     global_step: int = 0
     gradient_step: int = 0
-    metrics_rows: int = 0  # rows of metrics.csv that the checkpoint knows
+    metrics_rows: int = 0  # rows of metrics.csv that the checkpoint knows (set in the copy Checkpoints.save saves)
     next_log: int = 0  # the global steps at which the next log row, video and checkpoint are due
     next_video: int = 0
     next_checkpoint: int = 0
@@ -1183,16 +1163,18 @@ class Progress:
     def state_dict(self) -> dict:
         return {**asdict(self), "episodes": self.episodes.tolist(), "returns_window": list(self.returns_window)}
 
-
-def next_due(due: int, interval: int, step: int) -> int:
-    """When a periodic event that was due at `due` and happened at `step` is due next: due + k * interval > step."""
-    return due + interval * (1 + (step - due) // interval)
+    def due(self, event: str, interval: int, step: int) -> bool:
+        """Whether the periodic `event` (next_<event>: log, video, checkpoint) is due at `step`; if so, it is due next
+        at the first step of its grid (due + k * interval) after `step`. interval 0: never."""
+        due = getattr(self, f"next_{event}")
+        if interval and step >= due:
+            setattr(self, f"next_{event}", due + interval * (1 + (step - due) // interval))
+        return bool(interval) and step >= due
 
 
 @dataclass
 class Stretch:
     """A stretch of vector steps: arrays (steps, num_envs, ...) in step order."""
-
     obs: np.ndarray
     actions: np.ndarray
     next_obs: np.ndarray
@@ -1230,21 +1212,21 @@ class EpisodeLog:
     the training returns of the last --best-window episodes (for best.pt) and of the latest episodes (for the progress
     bar). Its state goes into checkpoints: a run resumed mid-episode replays the episode's actions (EnvGroup.reset)
     and carries on with its returns, as the straight run would."""
-
-    def __init__(self, metrics: "MetricsLog", progress: Progress, n: int, train_on_clip: bool, log_prompts=()):
-        self.metrics, self.progress, self.train_on_clip, self.log_prompts = metrics, progress, train_on_clip, log_prompts
-        # sums of the labels' columns (CLIPReward.label): the CLIP return, each logged prompt's, the goal's votes
+    def __init__(self, metrics: "MetricsLog", n: int, train_on_clip: bool, log_prompts=()):
+        self.metrics, self.train_on_clip, self.log_prompts = metrics, train_on_clip, log_prompts
+        # sums of the scores' columns (CLIPReward): the CLIP return, each logged prompt's, the goal's votes
         self.scores = np.zeros((n, 1 + (len(log_prompts) + 1 if log_prompts else 0)))
         self.env, self.length = np.zeros(n), np.zeros(n, dtype=int)
         self.actions = [[] for _ in range(n)]  # each env's actions since its reset
         self.recent = collections.deque(maxlen=max(n, 10))  # (clip, env, success) of the last episodes, for the bar
         self.sps = None  # of the last log row, for the bar
 
-    def record(self, stretch: Stretch, labels: np.ndarray, first_step: int):
-        """A stretch's steps in order, with their labels (steps, n, C) (NaN where CLIP is not computed)."""
-        n = self.env.shape[0]
+    def record(self, stretch: Stretch, scores: np.ndarray, first_step: int) -> list:
+        """A stretch's steps in order, with their CLIP scores (steps, n, C) (NaN where CLIP is not computed). Returns
+        the training returns of the episodes that ended, in order (for best.pt)."""
+        n, returns = self.env.shape[0], []
         for t in range(len(stretch.ended)):
-            self.scores += labels[t]
+            self.scores += scores[t]
             self.env += stretch.env_rewards[t]
             self.length += 1
             for i in range(n):
@@ -1257,8 +1239,9 @@ class EpisodeLog:
                                     "episode_length": int(self.length[i]),
                                     **prompt_scores(self.log_prompts, self.scores[i], self.length[i])})
                 self.recent.append((clip, self.env[i], success))
-                self.progress.returns_window.append(clip if self.train_on_clip else float(self.env[i]))
+                returns.append(clip if self.train_on_clip else float(self.env[i]))
                 self.scores[i], self.env[i], self.length[i], self.actions[i] = 0.0, 0.0, 0, []
+        return returns
 
     def running_actions(self) -> dict:
         """{env: actions (T, ...)} of the episodes under way, to replay after a resume."""
@@ -1287,7 +1270,6 @@ class EpisodeLog:
 class VideoRecorder:
     """Every --video-interval steps, records env 0's next whole episode, with the reward under each frame (the
     model's own CLIP reward, as in metrics.csv, or the env's), and those rewards beside it in step_*.rewards.txt."""
-
     def __init__(self, folder: Path, args: Args, tracker: Optional["Tracker"] = None):
         self.folder, self.interval, self.tracker = folder, args.video_interval, tracker
         self.label = "CLIP reward" if args.reward == "clip" else "env reward"
@@ -1295,15 +1277,12 @@ class VideoRecorder:
         self.env0_fresh = True  # env 0 is at the start of an episode
         self.frames, self.rewards = [], []
 
-    @property
-    def active(self) -> bool:
-        return self.state != "idle"
+    active = property(lambda self: self.state != "idle")  # a video is due: armed or recording
 
     def arm(self, start: int, progress: Progress):
         """At the start of a stretch: every --video-interval steps, env 0's next episode is due."""
-        if self.interval and self.state == "idle" and start >= progress.next_video:
+        if self.state == "idle" and progress.due("video", self.interval, start):
             self.state = "armed"
-            progress.next_video = next_due(progress.next_video, self.interval, start)
 
     def record(self, frames: Optional[np.ndarray], rewards: np.ndarray, ended: np.ndarray, first_step: int, n: int):
         """A stretch: the frame buffer (slots, render_envs, H, W, 3), env 0's rewards and episode ends (steps,)."""
@@ -1325,63 +1304,56 @@ class VideoRecorder:
                 self.state, self.frames, self.rewards = "idle", [], []
 
 
-class Labeller:
-    """CLIP labels a stretch in batches of --reward-batch-size frames on a side thread while the envs keep
-    stepping: the labels are first needed when the stretch goes into the buffer. It reads the frames where the
+class StretchScorer(contextlib.AbstractContextManager):
+    """CLIP scores a stretch's frames in batches of --reward-batch-size on a side thread while the envs keep
+    stepping: the scores are first needed when the stretch goes into the buffer. It reads the frames where the
     envs rendered them; on CUDA, CLIP runs on its own stream, so its batches never queue in front of the policy's
     actions.
 
     With --reward-frames K > 1 the side thread does each frame's own work (CLIPReward.frame_features) and the
-    windows are scored once the stretch is in, when its episode ends are known; each env's last K - 1 frames'
-    features of its running episode carry over to the next stretch (and into checkpoints)."""
-
+    windows are scored (CLIPReward.score_windows) once the stretch is in, when its episode ends are known; each env's
+    last K - 1 frames' features of its running episode carry over to the next stretch (and into checkpoints)."""
     def __init__(self, reward_model: CLIPReward, frames: np.ndarray, batch_size: int, device: torch.device):
         self.reward_model, self.frames, self.batch_size = reward_model, frames, batch_size  # frames: (slots, n, H, W, 3)
-        self.k, self.carry = reward_model.frames, [None] * frames.shape[1]  # per env: features of its last frames
+        self.window, self.carry = reward_model.window, [None] * frames.shape[1]  # carry: per env, its last frames' features
         self.thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="clip")
         self.stream = torch.cuda.Stream(device) if device.type == "cuda" else None
-        self.pending, self.labelled = [], 0  # futures of rewards, in step order; steps submitted so far
+        self.pending, self.submitted = [], 0  # futures of the batches, in step order; steps submitted so far
 
     def rendered(self, t: int, last: bool):
-        """Step t's frames are rendered: submit the unlabelled ones once they fill a batch, or at the stretch's end."""
-        if (t + 1 - self.labelled) * self.frames.shape[1] >= self.batch_size or last:
-            batch = self.frames[self.labelled:t + 1].reshape(-1, *self.frames.shape[2:])  # a view, no copy
-            self.pending.append(self.thread.submit(self._label, batch))
-            self.labelled = t + 1
+        """Step t's frames are rendered: submit the unsubmitted ones once they fill a batch, or at the stretch's end."""
+        if (t + 1 - self.submitted) * self.frames.shape[1] >= self.batch_size or last:
+            batch = self.frames[self.submitted:t + 1].reshape(-1, *self.frames.shape[2:])  # a view, no copy
+            self.pending.append(self.thread.submit(self._per_frame, batch))
+            self.submitted = t + 1
 
-    def _label(self, batch) -> torch.Tensor:
+    def _per_frame(self, batch) -> torch.Tensor:
+        """A batch's scores (K = 1), or its frames' features for the windows (K > 1)."""
         with torch.cuda.stream(self.stream):  # None (a CPU): no stream
-            out = self.reward_model.label(batch).cpu() if self.k == 1 else self.reward_model.frame_features(batch)
+            out = self.reward_model.score_frames(batch).cpu() if self.window == 1 else self.reward_model.frame_features(batch)
         if self.stream is not None:  # K > 1: the features are read on the loop's stream
             self.stream.synchronize()
         return out
 
-    def labels(self, ended: np.ndarray) -> np.ndarray:
-        """(steps, n, C) float32 labels of the stretch (CLIPReward.label: column 0 the CLIP reward), once all its
-        batches are done; `ended` (steps, n): where episodes ended, which the windows of K > 1 frames never cross."""
-        steps, n = self.labelled, self.frames.shape[1]
-        results, self.pending, self.labelled = [f.result() for f in self.pending], [], 0
-        if self.k == 1:
+    def score_stretch(self, ended: np.ndarray) -> np.ndarray:
+        """(steps, n, C) float32 scores of the stretch (CLIPReward: column 0 the CLIP reward), once all its batches
+        are done; `ended` (steps, n): where episodes ended, which the windows of K > 1 frames never cross."""
+        steps, n = self.submitted, self.frames.shape[1]
+        results, self.pending, self.submitted = [f.result() for f in self.pending], [], 0
+        if self.window == 1:
             return torch.cat(results).view(steps, n, -1).numpy()
         features = torch.cat(results).view(steps, n, *results[0].shape[1:])
-        labels = []
+        scores = []
         for i in range(n):
-            carried = self.carry[i] if self.carry[i] is not None else features[:0, i]
-            table = torch.cat([carried, features[:, i]])
-            index, start = window_index(len(carried), ended[:, i], self.k)
-            labels.append(self.reward_model.score_windows(table, index).cpu())
-            self.carry[i] = table[max(start, len(table) - self.k + 1):]
-        return torch.stack(labels, 1).numpy()
+            env_scores, self.carry[i] = self.reward_model.score_windows(features[:, i], ended[:, i], self.carry[i])
+            scores.append(env_scores.cpu())
+        return torch.stack(scores, 1).numpy()
 
     def state_dict(self) -> dict:
         return {"carry": [None if c is None else c.cpu() for c in self.carry]}
 
     def load_state_dict(self, state: Optional[dict]):
-        device = self.reward_model.device
-        self.carry = [None if c is None else c.to(device) for c in state["carry"]] if state else self.carry
-
-    def __enter__(self):
-        return self
+        self.carry = [None if c is None else c.to(self.reward_model.device) for c in state["carry"]] if state else self.carry
 
     def __exit__(self, error_type, *_):
         self.thread.shutdown(wait=error_type is None, cancel_futures=True)
@@ -1389,11 +1361,9 @@ class Labeller:
 
 class Learner:
     """The gradient steps after each stretch, and the means of their losses for the log rows."""
-
     def __init__(self, agent: SAC, args: Args):
         self.agent, self.args = agent, args
-        self.sums, self.counts = {}, {}  # losses of the finished stretches since the last log row
-        self.nonfinite = False
+        self.sums, self.counts, self.nonfinite = {}, {}, False  # sums: losses of the stretches since the last log row
 
     def update(self, buffer: ReplayBuffer):
         """The gradient steps of a stretch; their losses are added to the sums."""
@@ -1413,8 +1383,7 @@ class Learner:
 
     def losses(self) -> dict:
         """The mean of each loss since the last call, over the gradient steps that made it."""
-        means = self.running_means()
-        self.sums, self.counts = {}, {}
+        means, self.sums, self.counts = self.running_means(), {}, {}
         return means
 
     def running_means(self) -> dict:
@@ -1436,24 +1405,22 @@ def stop_on_signals() -> list:
 
     def request_stop(signum, frame):
         if stop:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            for s in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(s, signal.SIG_IGN)
             raise KeyboardInterrupt
         stop.append(signum)
         tqdm.write(f"{signal.Signals(signum).name}: finishing this stretch, then saving a checkpoint "
                    "(Ctrl-C again aborts without saving)")
 
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
+    for s in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(s, request_stop)
     return stop
 
 
 # --- runs on disk: directory, seeding, metrics.csv, checkpoints, videos ---
 
-METRIC_COLUMNS = [
-    "global_step", "kind", "env", "clip_return", "env_return", "success", "episode_length",
-    "qf_loss", "actor_loss", "entropy", "ent_coef", "ent_coef_loss", "sps",
-]
+METRIC_COLUMNS = ["global_step", "kind", "env", "clip_return", "env_return", "success", "episode_length",
+                  "qf_loss", "actor_loss", "entropy", "ent_coef", "ent_coef_loss", "sps"]
 
 
 def prompt_columns(log_prompts) -> list:
@@ -1462,7 +1429,7 @@ def prompt_columns(log_prompts) -> list:
 
 
 def prompt_scores(log_prompts, sums: np.ndarray, length: int) -> dict:
-    """An episode's prompt columns from its sums of CLIPReward.label's columns (CLIP reward, logged prompts', votes)."""
+    """An episode's prompt columns from its sums of CLIPReward's score columns (CLIP reward, logged prompts', votes)."""
     if not log_prompts:
         return {}
     return {**{f"clip_return[{p}]": float(sums[1 + k]) for k, p in enumerate(log_prompts)},
@@ -1502,7 +1469,6 @@ def open_run_directory(args: Args, ckpt: Optional[dict], cleanup: contextlib.Exi
 def locked(run_dir: Path):
     """An exclusive lock on the run directory while the run lasts; the system releases it however the process ends."""
     import fcntl
-
     with open(run_dir / ".lock", "w") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -1563,10 +1529,9 @@ def seed_everything(args: Args):
     torch.backends.cudnn.deterministic = args.torch_deterministic
 
 
-class MetricsLog:
+class MetricsLog(contextlib.AbstractContextManager):
     """metrics.csv: one row per finished episode (kind=episode) and per logging interval (kind=train).
     On resume the file is cut back to the rows the checkpoint knew, so no row is lost or repeated."""
-
     def __init__(self, path: Path, keep_rows: Optional[int] = None, tracker: Optional["Tracker"] = None, log_prompts=(),
                  step: int = 0):
         self.path, self.tracker = path, tracker
@@ -1601,9 +1566,6 @@ class MetricsLog:
         if self.tracker is not None:
             self.tracker.flush()
 
-    def __enter__(self):
-        return self
-
     def __exit__(self, *_):
         with contextlib.suppress(OSError):  # after a failed write, what is left in the buffer is lost
             self.file.close()
@@ -1623,7 +1585,7 @@ def live_name(column: str) -> Optional[str]:
                                    else None)
 
 
-class Tracker:
+class Tracker(contextlib.AbstractContextManager):
     """The live view of a run: TensorBoard event files in the run directory (unless --no-tensorboard) and, with
     --track, a Weights & Biases run named after the directory. Both get each metrics.csv row's values at its global
     step (MetricsLog.write), the losses between rows, and a frame of each video (W&B: the video).
@@ -1631,13 +1593,11 @@ class Tracker:
     A resumed run's event files hide the steps after its checkpoint (purge_step), so that no step appears twice. W&B's
     history cannot be cut: the run continues the same W&B run (its id is kept in the run's wandb.json) and skips the
     steps that W&B already has (the last one sent is written there after every stretch)."""
-
     def __init__(self, args: Args, run_dir: Path, resumed_at: Optional[int]):
         self.writer = self.wandb = None
         self.wandb_state, self.skip_until = run_dir / "wandb.json", -1
         if args.tensorboard:
             from torch.utils.tensorboard import SummaryWriter
-
             # Each session marks its start (purge_step); TensorBoard takes a later start at step S as a restart and
             # hides the earlier session's events from S on, logged after the checkpoint that the run resumed from
             self.writer = SummaryWriter(str(run_dir), flush_secs=30, purge_step=0 if resumed_at is None else resumed_at + 1)
@@ -1650,7 +1610,6 @@ class Tracker:
                                      "\n".join(f"| --{k.replace('_', '-')} | {v} |" for k, v in asdict(args).items()))
         if args.track:
             import wandb
-
             state = json.loads(self.wandb_state.read_text()) if self.wandb_state.exists() else {"id": uuid.uuid4().hex[:12]}
             self.skip_until = self.last_sent = state.get("last_step", -1)
             self.wandb = wandb.init(project=args.wandb_project_name, entity=args.wandb_entity, name=run_dir.name,
@@ -1679,7 +1638,6 @@ class Tracker:
                 self.writer.add_image("videos/last_frame", frame, step, dataformats="HWC")
         if self.wandb is not None and step > self.skip_until:
             import wandb
-
             self.wandb.log({"videos/episode": wandb.Video(str(path), format="mp4"), "global_step": step})
 
     def end_stretch(self):
@@ -1693,9 +1651,6 @@ class Tracker:
             with writing(self.events):
                 self.writer.flush()
         self.end_stretch()
-
-    def __enter__(self):
-        return self
 
     def __exit__(self, error_type, *_):
         if self.writer is not None:
@@ -1719,22 +1674,16 @@ def random_actions(action_space, n: int) -> np.ndarray:
 
 
 def save_checkpoint(path: Path, agent: SAC, args: Args, progress: Progress, episodes: EpisodeLog, learner: "Learner",
-                    buffer: Optional[ReplayBuffer] = None, labeller: Optional["Labeller"] = None):
+                    buffer: Optional[ReplayBuffer] = None, scorer: Optional["StretchScorer"] = None):
     """Networks, optimizers, entropy coefficient, counters, the episodes under way, RNG states (and the replay
     buffer), written to a temporary file and renamed: a checkpoint file is never half written."""
-    ckpt = {
-        "format": CHECKPOINT_FORMAT,
-        "args": asdict(args),
-        "state": progress.state_dict(),
-        "episodes": episodes.state_dict(),
-        "learner": learner.state_dict(),
-        "agent": agent.state_dict(),
-        "optimizers": {k: o.state_dict() for k, o in agent.optimizers().items() if o is not None},
-        "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate(),
-                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None},
-        "buffer": buffer.state_dict() if buffer is not None else None,
-        "labeller": labeller.state_dict() if labeller is not None else None,
-    }
+    ckpt = {"format": CHECKPOINT_FORMAT, "args": asdict(args), "state": progress.state_dict(),
+            "episodes": episodes.state_dict(), "learner": learner.state_dict(), "agent": agent.state_dict(),
+            "optimizers": {k: o.state_dict() for k, o in agent.optimizers().items() if o is not None},
+            "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate(),
+                    "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None},
+            "buffer": buffer.state_dict() if buffer is not None else None,
+            "labeller": scorer.state_dict() if scorer is not None else None}  # the scorer's windows (format 5's key)
     tmp = path.with_name(path.name + ".tmp")
     try:
         with writing(path):
@@ -1789,11 +1738,10 @@ def log_stretch(progress: Progress, args: Args, metrics: "MetricsLog", tracker: 
                 episodes: EpisodeLog):
     """After a stretch: a training row (losses, steps/s) every --log-interval steps and at the end; after the others,
     the live view gets the losses' mean since the last row."""
-    if progress.global_step >= progress.next_log or progress.global_step >= args.total_timesteps:
+    if progress.due("log", args.log_interval, progress.global_step) or progress.global_step >= args.total_timesteps:
         episodes.sps = metrics.steps_per_second(progress.global_step)
         metrics.write({"global_step": progress.global_step, "kind": "train", **learner.losses(), "sps": episodes.sps})
         metrics.flush()
-        progress.next_log = next_due(progress.next_log, args.log_interval, progress.global_step)
     else:
         tracker.log(progress.global_step, {TRACKED[k]: v for k, v in learner.running_means().items()})
     tracker.end_stretch()
@@ -1803,18 +1751,17 @@ class Checkpoints:
     """A run's checkpoints/: step_*.pt every --checkpoint-interval steps; among them best.pt, which the paper
     evaluates (the authors' rule: the best mean training return over the last --best-window episodes); latest.pt
     with each, at the end and at a stop (with the replay buffer if --save-buffer); nonfinite.pt if the losses diverge."""
-
     def __init__(self, folder: Path, args: Args, agent: SAC, buffer: ReplayBuffer, progress: Progress,
                  episodes: EpisodeLog, learner: "Learner", metrics: "MetricsLog", video: VideoRecorder,
-                 labeller: Optional[Labeller]):
+                 scorer: Optional[StretchScorer]):
         self.folder, self.args, self.agent, self.buffer, self.progress = folder, args, agent, buffer, progress
-        self.episodes, self.learner, self.metrics, self.video, self.labeller = episodes, learner, metrics, video, labeller
+        self.episodes, self.learner, self.metrics, self.video, self.scorer = episodes, learner, metrics, video, scorer
 
     def save(self, name: str, with_buffer: bool = False) -> Path:
         self.metrics.flush()
-        self.progress.metrics_rows, self.progress.video_pending = self.metrics.rows, self.video.active
-        save_checkpoint(self.folder / name, self.agent, self.args, self.progress, self.episodes, self.learner,
-                        self.buffer if with_buffer else None, self.labeller)
+        saved = replace(self.progress, metrics_rows=self.metrics.rows, video_pending=self.video.active)
+        save_checkpoint(self.folder / name, self.agent, self.args, saved, self.episodes, self.learner,
+                        self.buffer if with_buffer else None, self.scorer)
         return self.folder / name
 
     def stop_if_diverged(self):
@@ -1827,10 +1774,9 @@ class Checkpoints:
 
     def save_due(self):
         progress, args = self.progress, self.args
-        if progress.global_step < progress.next_checkpoint:
-            return
         # the next one is due first, so that a run resumed from any of these checkpoints keeps their grid
-        progress.next_checkpoint = next_due(progress.next_checkpoint, args.checkpoint_interval, progress.global_step)
+        if not progress.due("checkpoint", args.checkpoint_interval, progress.global_step):
+            return
         self.save(f"step_{progress.global_step:09d}.pt")
         window = progress.returns_window
         if progress.global_step > args.learning_starts and window and np.mean(window) > progress.best_return:
@@ -1844,8 +1790,8 @@ class Checkpoints:
             return
         self.episodes.load_state_dict(ckpt["episodes"])
         self.learner.load_state_dict(ckpt["learner"])
-        if self.labeller is not None:
-            self.labeller.load_state_dict(ckpt.get("labeller"))  # the frames of K > 1 windows under way
+        if self.scorer is not None:
+            self.scorer.load_state_dict(ckpt.get("labeller"))  # the frames of K > 1 windows under way
         self.video.state = "armed" if self.progress.video_pending else "idle"  # the video that was due at the stop
         self.video.env0_fresh = self.episodes.length[0] == 0
 
@@ -1873,13 +1819,11 @@ def write_video(path: Path, frames: np.ndarray, rewards: np.ndarray, label: str,
     last of them, with the whole episode's curve."""
     import imageio.v3
     from PIL import Image, ImageDraw
-
     T, H, W, _ = frames.shape
     strip = max(40, H // 6) // 2 * 2
     lo, hi = float(np.min(rewards)), float(np.max(rewards))
-    scale = (hi - lo) or 1.0
     xs = np.linspace(4, W - 4, max(T, 2))
-    ys = strip - 4 - (np.asarray(rewards) - lo) / scale * (strip - 20)
+    ys = strip - 4 - (np.asarray(rewards) - lo) / ((hi - lo) or 1.0) * (strip - 20)
     out = []
     for t in range(T):
         canvas = Image.new("RGB", (W, H + strip))
@@ -1922,7 +1866,6 @@ class RunFailed(RuntimeError):
     """A run that cannot go on (a worker died, the disk is full, the losses diverged): printed as one line, after
     every worker is stopped; `details` (e.g. a worker's traceback) go to the run's error.log, and a `resumable`
     failure's line says how to continue from the last checkpoint."""
-
     def __init__(self, message: str, details: str = "", resumable: bool = True):
         super().__init__(message)
         self.details, self.resumable = details, resumable
@@ -1990,8 +1933,7 @@ def check_pooled_token(input_ids, tokenizer, prompts):
 
 
 def check_frames(frames):
-    dtype_ok = frames.dtype in (np.uint8, torch.uint8)
-    if not dtype_ok or frames.ndim != 4 or frames.shape[-1] != 3:
+    if frames.dtype not in (np.uint8, torch.uint8) or frames.ndim != 4 or frames.shape[-1] != 3:
         raise UserError(f"frames must be uint8 RGB images of shape (N, H, W, 3); got {tuple(frames.shape)} {frames.dtype}")
 
 
@@ -2115,13 +2057,13 @@ def check_resources(args: Args, device: torch.device, slots: int, render_envs: i
     gl_bytes = render_envs * args.render_size ** 2 * 56 if is_mujoco(args.env_id) and not warp else 0
     on_gpu = {"the replay buffer": replay_bytes if device.type == "cuda" else 0,
               "the frames": frame_bytes if warp and device.type == "cuda" else 0}
-
     needs = {f"the frame buffer (--train-frequency {slots} x --num-envs {render_envs} x {shape[0]}x{shape[1]}x3 bytes, "
              "--render-size for MuJoCo)": 0 if on_gpu["the frames"] else frame_bytes,
              f"MuJoCo's offscreen buffers ({render_envs} envs x --render-size {args.render_size} squared)": gl_bytes,
              f"the replay buffer (--buffer-size {args.buffer_size:,} transitions of {obs_dim} numbers)":
                  replay_bytes if device.type != "cuda" else 0}
-    available = memory_available()
+    with open("/proc/meminfo") as f:  # MemAvailable: what a new allocation gets without swapping
+        available = int(next(line for line in f if line.startswith("MemAvailable:")).split()[1]) * 1024
     if sum(needs.values()) > available:
         parts = ", ".join(f"{what} {fmt_bytes(n)}" for what, n in sorted(needs.items(), key=lambda kv: -kv[1]) if n)
         raise UserError(f"this run needs {fmt_bytes(sum(needs.values()))} of memory and {fmt_bytes(available)} is "
@@ -2144,12 +2086,6 @@ def check_resources(args: Args, device: torch.device, slots: int, render_envs: i
                             "is free there: lower --buffer-size, or --train-frequency, --num-envs or --render-size")
 
 
-def memory_available() -> int:
-    """Bytes of memory available to a new allocation without swapping (Linux's MemAvailable)."""
-    with open("/proc/meminfo") as f:
-        return int(next(line for line in f if line.startswith("MemAvailable:")).split()[1]) * 1024
-
-
 # ======================================================================================
 # Appendix C: the env pool. Workers step and render the envs into shared memory
 # ======================================================================================
@@ -2168,17 +2104,16 @@ def frame_shape(args: Args) -> tuple:
 
 class EnvGroup:
     """Envs `first, first + 1, ...` of a pool, stepped one after another by one process. After each step an
-    env renders the state it reached straight into its slot of the shared buffer (the last step of an
+    env renders the state it reached straight into its slot of the `shared` buffer (the last step of an
     episode included: the authors' code stored the next episode's first frame there), or, for --renderer
     warp (`states`), writes the MuJoCo state it reached (qpos) there for the batch renderer."""
-
-    def __init__(self, envs: list, first: int, frames: Optional[np.ndarray], states: bool = False):
-        self.envs, self.first, self.frames, self.states = envs, first, frames, states
+    def __init__(self, envs: list, first: int, shared: Optional[np.ndarray], states: bool = False):
+        self.envs, self.first, self.shared, self.states = envs, first, shared, states
         self.set_rendering([True] * len(envs))
 
     def set_rendering(self, flags):
-        """Only the first frames.shape[1] envs of the pool have a slot to render into."""
-        self.rendering = [bool(f) and self.frames is not None and self.first + k < self.frames.shape[1]
+        """Only the first shared.shape[1] envs of the pool have a slot to render into."""
+        self.rendering = [bool(f) and self.shared is not None and self.first + k < self.shared.shape[1]
                           for k, f in enumerate(flags)]
 
     def step(self, actions, slot: int):
@@ -2188,7 +2123,7 @@ class EnvGroup:
         for k, (env, action) in enumerate(zip(self.envs, actions)):
             obs, reward, terminated, truncated, info = env.step(action)
             if self.rendering[k]:  # (a frame: one copy, which also undoes MuJoCo's flipped view)
-                self.frames[slot, self.first + k] = env.unwrapped.data.qpos if self.states else render(env)
+                self.shared[slot, self.first + k] = env.unwrapped.data.qpos if self.states else render(env)
             data = getattr(env.unwrapped, "data", None)
             rows.append((obs, reward, terminated, truncated, float(info["success"]) if "success" in info else math.nan,
                          np.concatenate([data.qpos, data.qvel]) if data is not None else np.zeros(0)))
@@ -2215,19 +2150,17 @@ class EnvGroup:
             env.close()
 
 
-def env_worker(conn, env_kwargs: dict, first: int, count: int, frame_buffer, frames_shape, states: bool):
+def env_worker(conn, env_kwargs: dict, first: int, count: int, buffer, shape, states: bool):
     """A worker process: builds envs first .. first + count - 1, then runs the pool's commands until "close". It
     exits quietly when the trainer is gone (its end of the pipe closes)."""
     # Ctrl-C and SIGTERM are handled by the trainer, which finishes its stretch and saves: workers ignore
     # them so they are still there to finish it. The trainer stops them (and kills them if it must).
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    frames = None
-    if frame_buffer is not None:
-        frames = np.frombuffer(frame_buffer, np.float64 if states else np.uint8).reshape(frames_shape)
+    for s in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(s, signal.SIG_IGN)
+    shared = None if buffer is None else np.frombuffer(buffer, np.float64 if states else np.uint8).reshape(shape)
     group = None
     try:
-        group = EnvGroup([make_env(**env_kwargs) for _ in range(count)], first, frames, states)
+        group = EnvGroup([make_env(**env_kwargs) for _ in range(count)], first, shared, states)
         conn.send(("ok", group.spaces()))
         while (message := conn.recv())[0] != "close":
             command, data = message
@@ -2243,7 +2176,7 @@ def env_worker(conn, env_kwargs: dict, first: int, count: int, frame_buffer, fra
                 group.close()
 
 
-class EnvPool:
+class EnvPool(contextlib.AbstractContextManager):
     """`num_envs` envs, built by make_env(**env_kwargs), stepped by `num_workers` processes (0: all in this
     process), each a contiguous share.
 
@@ -2254,7 +2187,6 @@ class EnvPool:
     `render_envs` envs render. Autoreset is off: the trainer resets finished envs itself, so every step is a
     real transition.
     """
-
     def __init__(self, env_kwargs: dict, num_envs: int, num_workers: int, frame_shape=None, slots: int = 1,
                  render_envs: int = 0, renderer: Optional["WarpRenderer"] = None):
         self.num_envs, self.frames, self.shared, buffer = num_envs, None, None, None
@@ -2368,9 +2300,6 @@ class EnvPool:
             conn.close()
         self.local, self.conns, self.processes = None, [], []
 
-    def __enter__(self):
-        return self
-
     def __exit__(self, error_type, *_):
         self.close(wait=0.0 if error_type else 10.0)  # after a failure, nothing is worth waiting for
 
@@ -2381,14 +2310,11 @@ class WarpRenderer:
     It renders a model of its own from the same XML (so the same qpos): Warp renders only the model's cameras,
     so the paper camera is written in as a fixed camera (the stock camera is the XML's "track"), and the
     solver is one Warp takes (rendering needs only kinematics). Frames differ from EGL's: results/benchmarks.md."""
-
     def __init__(self, args: Args, nworld: int, samples_per_pixel: int = 1):
         import mujoco
         import warp
-
         warp.config.log_level = warp.LOG_WARNING  # no line per compiled kernel
         import mujoco_warp
-
         self.wp, self.mjw, self.device = warp, mujoco_warp, resolve_device(args.device)
         images = look_images(args.look, args.look_dir)
         root = ET.parse(humanoid_xml(args.look, images)).getroot()
@@ -2438,7 +2364,6 @@ def six_faces(image_file: str) -> str:
     path = cache_dir() / f"skybox_six_faces_{hashlib.sha1(data).hexdigest()[:12]}.png"
     if not path.is_file():
         import imageio.v3
-
         image = imageio.v3.imread(data)[..., :3]
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, imageio.v3.imwrite("<bytes>", np.concatenate([image] * 6), extension=".png"))
@@ -2521,7 +2446,6 @@ def draw_mountaincar(position: float, images: dict) -> np.ndarray:
     sprite (or the generated look's stand-ins), rotated with the slope, its centre 15 px above the track. pygame draws y up, so the sprite is flipped,
     rotated and placed in a flipped frame, which is flipped back at the end (the same operations as theirs)."""
     import pygame
-
     background, car = _authors_sprites(str(images["mountain_car_background.png"]), str(images["mountain_car.png"]))
     width, height = background.get_size()
     scale = width / (MOUNTAINCAR_X_RANGE[1] - MOUNTAINCAR_X_RANGE[0])
@@ -2539,7 +2463,6 @@ def draw_mountaincar(position: float, images: dict) -> np.ndarray:
 def _authors_sprites(background_file: str, car_file: str):
     """The authors' MountainCar images as pygame surfaces, flipped into pygame's y-up frame; loaded once."""
     import pygame
-
     return tuple(pygame.transform.flip(pygame.image.load(f), False, True) for f in (background_file, car_file))
 
 
@@ -2560,7 +2483,6 @@ def humanoid_xml(look: str, images: Optional[dict] = None) -> str:
     files, `images`; "generated": the stand-ins in looks/generated/). Written once into the cache, keyed by what it holds; the
     bodies and joints, hence the observations, stay the stock ones."""
     import gymnasium.envs.mujoco  # the package that holds the stock humanoid.xml
-
     src = os.path.join(os.path.dirname(gymnasium.envs.mujoco.__file__), "assets", "humanoid.xml")
     if look == "stock":
         return src

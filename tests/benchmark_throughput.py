@@ -113,7 +113,7 @@ class Bench:
     reward error against fp32 over the std of the fp32 rewards), and exit"""
     log_prompts: int = 0
     """only measure the reward model's images/s on this many 480x480 frames with 0, 4 and 16 --log-prompt sentences
-    (CLIPReward.label: one image embedding, scored against each sentence), and exit"""
+    (CLIPReward.score_frames: one image embedding, scored against each sentence), and exit"""
 
 
 def build_clip(arch: str, path: str, frames: int = 1) -> str:
@@ -134,11 +134,11 @@ def clip_images_per_s(model: vlmrm_sac.CLIPReward, n: int, size: int, repeats: i
     """Frames/s through the reward: each frame's own work and the scoring of the window that ends at it (K = 1:
     the image embedding)."""
     frames = torch.randint(0, 256, (n, size, size, 3), dtype=torch.uint8)
-    model.label_episode(frames[: min(n, model.batch_size)])  # warm-up
+    model.score_episode(frames[: min(n, model.batch_size)])  # warm-up
     sync(model.device)
     start = time.perf_counter()
     for _ in range(repeats):
-        model.label_episode(frames)
+        model.score_episode(frames)
     sync(model.device)
     return repeats * n / (time.perf_counter() - start)
 
@@ -309,15 +309,15 @@ def log_prompt_rates(arch: str, n: int, batch_size: int, device):
     with tempfile.TemporaryDirectory() as tmp:
         path = build_clip(arch, tmp)
         print(f"{arch}, random weights, {n} random 480x480 frames, batch {batch_size}, on {device_name(device)}")
-        print("| logged prompts | images/s (label: rewards, logged scores, votes) | of which scoring the prompts |\n|---|---|---|")
+        print("| logged prompts | images/s (score_frames: rewards, logged scores, votes) | of which scoring the prompts |\n|---|---|---|")
         for k in (0, 4, 16):
             model = vlmrm_sac.CLIPReward(path, ["a humanoid robot kneeling"], ["a humanoid robot"], alpha=0.5, device=device,
                                          batch_size=batch_size, log_prompts=[f"a humanoid robot pose {i}" for i in range(k)])
-            model.label(frames[:batch_size])  # warm-up
+            model.score_frames(frames[:batch_size])  # warm-up
             sync(device)
             start = time.perf_counter()
             for _ in range(2):
-                model.label(frames)
+                model.score_frames(frames)
             sync(device)
             seconds = (time.perf_counter() - start) / 2
             x = model.embed_images(frames[:batch_size])
@@ -339,7 +339,7 @@ def loop_phases():
     gradient steps to the end of the run."""
     m, totals, since = vlmrm_sac, collections.defaultdict(float), []
     wrapped = {(m.EnvPool, "step"): "env", (m.EnvPool, "reset"): "env", (m.WarpRenderer, "render"): "render",
-               (m.Labeller, "labels"): "reward", (m.SAC, "act"): "policy", (m.Learner, "update"): "update"}
+               (m.StretchScorer, "score_stretch"): "reward", (m.SAC, "act"): "policy", (m.Learner, "update"): "update"}
     originals = {key: getattr(*key) for key in wrapped}
 
     def timed(key):
@@ -403,7 +403,7 @@ def main(b: Bench):
             vlmrm_sac.train(args) if profiler is None else profiler.runcall(vlmrm_sac.train, args)
         sps = b.stretches * per_stretch / phases["wall"]  # the stretches after the warm-up one
         model = vlmrm_sac.CLIPReward(clip_path, ["a humanoid robot kneeling"], device=device, batch_size=b.reward_batch_size,
-                              precision=b.reward_precision, frames=b.reward_frames)
+                              precision=b.reward_precision, window=b.reward_frames)
         images = clip_images_per_s(model, min(per_stretch, 2048), b.render_size)
         agent = vlmrm_sac.SAC(348, vlmrm_sac.gym.spaces.Box(-0.4, 0.4, (17,), np.float32), args, device)
         ours = updates_per_s(agent, args, 348, 17, b.update_iters)

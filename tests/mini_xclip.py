@@ -15,7 +15,7 @@ without it the X-CLIP did not learn the direction here. So the captions are not 
 With --threads 1 it regenerates both models bit for bit (two runs gave the same sha256 of model.safetensors),
 in about 4 minutes of rendering, 8 of training the X-CLIP and 2 of the CLIP on one thread of the project's CPU.
 
-Held-out clips then measure each saved model through vlmrm_sac.CLIPReward (label_episode on the clip's frames):
+Held-out clips then measure each saved model through vlmrm_sac.CLIPReward (score_episode on the clip's frames):
 how often the goal "spinning clockwise" outscores "spinning counterclockwise" on clockwise clips and the reverse
 on counterclockwise ones; written to <out>/eval.json.
 """
@@ -216,13 +216,13 @@ def train(model, pixels, caption_ids, poses, tokens, args: Args, video: bool):
 def direction_accuracy(path: str, clips_uint8, speeds, args: Args) -> dict:
     """Through the reward as a run computes it: the share of held-out spinning clips on which the right direction's
     sentence outscores the other (each clip's last window, which ends with its last frame)."""
-    reward = vs.CLIPReward(path, [CLOCKWISE], log_prompts=[COUNTERCLOCKWISE], frames=args.frames if "xclip" in path else 1)
+    reward = vs.CLIPReward(path, [CLOCKWISE], log_prompts=[COUNTERCLOCKWISE], window=args.frames if "xclip" in path else 1)
     right = []
     for clip, speed in zip(clips_uint8, speeds):
         if abs(speed) < args.spin:
             continue
-        labels = reward.label_episode(clip)[-1]  # (reward of clockwise, reward of counterclockwise, vote)
-        right.append(bool(labels[0] > labels[1]) == bool(speed < 0))
+        scores = reward.score_episode(clip)[-1]  # (reward of clockwise, reward of counterclockwise, vote)
+        right.append(bool(scores[0] > scores[1]) == bool(speed < 0))
     return {"direction_accuracy": float(np.mean(right)), "spinning_clips": len(right)}
 
 

@@ -147,7 +147,7 @@ def test_an_interrupted_checkpoint_write_leaves_no_temporary_file_and_the_old_ch
     args = vs.Args(env_id="CartPole-v1", hidden_size=8)
     agent = vs.SAC(4, vs.gym.spaces.Discrete(2), args, "cpu")
     progress = vs.Progress.new(args)
-    episodes, learner = vs.EpisodeLog(None, progress, 2, True), vs.Learner(agent, args)
+    episodes, learner = vs.EpisodeLog(None, 2, True), vs.Learner(agent, args)
     path = tmp_path / "latest.pt"
     vs.save_checkpoint(path, agent, args, progress, episodes, learner)
     before = path.read_bytes()

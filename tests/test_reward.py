@@ -274,18 +274,18 @@ def test_frames_of_the_wrong_dtype_or_shape_are_refused(reward, bad):
 
 
 def test_logged_prompts_are_scored_like_the_goal_from_the_same_embedding(tiny_clip, frames):
-    """CLIPReward.label: the goal's reward unchanged, each --log-prompt's reward under the same rule (alpha, baseline),
+    """CLIPReward.score_frames: the goal's reward unchanged, each --log-prompt's reward under the same rule (alpha, baseline),
     and the zero-shot vote: 1 where the frame is closer (cosine) to the goal than to every logged prompt."""
     logged = ["a humanoid robot kneeling", "a humanoid robot"]
     plain = vs.CLIPReward(tiny_clip, ["a robot"], ["a thing"], alpha=0.5)
-    labels = vs.CLIPReward(tiny_clip, ["a robot"], ["a thing"], alpha=0.5, log_prompts=logged).label(frames)
-    assert labels.shape == (len(frames), 4) and plain.label(frames).shape == (len(frames), 1)
-    torch.testing.assert_close(labels[:, 0], plain(frames))
+    scores = vs.CLIPReward(tiny_clip, ["a robot"], ["a thing"], alpha=0.5, log_prompts=logged).score_frames(frames)
+    assert scores.shape == (len(frames), 4) and plain.score_frames(frames).shape == (len(frames), 1)
+    torch.testing.assert_close(scores[:, 0], plain(frames))
     for k, prompt in enumerate(logged):
-        torch.testing.assert_close(labels[:, 1 + k], vs.CLIPReward(tiny_clip, [prompt], ["a thing"], alpha=0.5)(frames))
+        torch.testing.assert_close(scores[:, 1 + k], vs.CLIPReward(tiny_clip, [prompt], ["a thing"], alpha=0.5)(frames))
     x = plain.embed_images(frames)
     cosines = torch.stack([x @ vs.CLIPReward(tiny_clip, [p]).goal_emb for p in ["a robot", *logged]], 1)
-    torch.testing.assert_close(labels[:, 3], (cosines.argmax(1) == 0).float())
+    torch.testing.assert_close(scores[:, 3], (cosines.argmax(1) == 0).float())
 
 
 def test_an_over_long_prompt_is_cut_to_what_the_text_model_takes_with_a_note(tiny_clip, capsys):
@@ -317,26 +317,26 @@ def test_k_frame_labels_across_stretches_equal_each_episodes_own_windows(tiny_cl
     the labels of each frame's window taken from its whole episode: the mean of its K image embeddings, the
     episode's first frame repeated where the episode is younger than K, never a frame of the episode before."""
     k, n, steps = 3, 2, 5
-    model = vs.CLIPReward(tiny_clip, ["a robot"], log_prompts=["a cart"], frames=k, batch_size=4)
+    model = vs.CLIPReward(tiny_clip, ["a robot"], log_prompts=["a cart"], window=k, batch_size=4)
     rng = np.random.default_rng(0)
     video = rng.integers(0, 256, (2 * steps, n, 32, 32, 3), dtype=np.uint8)  # every frame differs
     ended = np.zeros((2 * steps, n), bool)
     ended[1, 0] = ended[4, 1] = ended[5, 1] = True  # env 0: inside the first stretch; env 1: at its edge, and a 1-step one
     buffer = np.zeros((steps, n, 32, 32, 3), np.uint8)
     got = []
-    with vs.Labeller(model, buffer, 4, torch.device("cpu")) as labeller:
+    with vs.StretchScorer(model, buffer, 4, torch.device("cpu")) as scorer:
         for stretch in range(2):
             for t in range(steps):
                 buffer[t] = video[stretch * steps + t]
-                labeller.rendered(t, last=t == steps - 1)
-            got.append(labeller.labels(ended[stretch * steps:(stretch + 1) * steps]))
+                scorer.rendered(t, last=t == steps - 1)
+            got.append(scorer.score_stretch(ended[stretch * steps:(stretch + 1) * steps]))
     got = np.concatenate(got)  # (10, n, C)
     for i in range(n):
         embeddings = model.embed_images(video[:, i])
         start = 0
         for t in range(2 * steps):
             window = [max(start, s) for s in range(t - k + 1, t + 1)]
-            want = model.labels_of(embeddings[window].mean(0, keepdim=True))[0].numpy()
+            want = model.score_embeddings(embeddings[window].mean(0, keepdim=True))[0].numpy()
             np.testing.assert_allclose(got[t, i], want, rtol=1e-5, atol=1e-6)
             if ended[t, i]:
                 start = t + 1
@@ -375,9 +375,8 @@ def test_one_frame_labels_are_the_papers_formula_and_the_vote_from_the_models_ow
     expected = torch.cat([reward[:, None], scores, vote[:, None]], 1)  # (10, K + 2)
     assert vote.sum() == votes
 
-    index, _ = vs.window_index(0, np.zeros(len(frames), bool), 1)
-    for labels in (model.label(frames), model.label_episode(frames),
-                   model.score_windows(model.frame_features(frames), index)):
+    for labels in (model.score_frames(frames), model.score_episode(frames),
+                   model.score_windows(model.frame_features(frames), np.zeros(len(frames), bool))[0]):
         assert labels.shape == (10, len(logged) + 2)
         torch.testing.assert_close(labels[:, :-1].double(), expected[:, :-1], atol=1e-5, rtol=0)
         assert torch.equal(labels[:, -1].double(), expected[:, -1])
@@ -389,8 +388,8 @@ def test_a_video_model_scores_the_clip_as_its_own_forward_does(tiny_xclip):
     from transformers import AutoTokenizer, XCLIPModel
 
     frames = np.random.default_rng(2).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
-    model = vs.CLIPReward(tiny_xclip, ["a pendulum spinning clockwise"], log_prompts=["a pendulum at rest"], frames=4)
-    labels = model.label_episode(frames)  # (4, 3): each frame's window of 4, padded with the first frame
+    model = vs.CLIPReward(tiny_xclip, ["a pendulum spinning clockwise"], log_prompts=["a pendulum at rest"], window=4)
+    scores = model.score_episode(frames)  # (4, 3): each frame's window of 4, padded with the first frame
     xclip = XCLIPModel.from_pretrained(tiny_xclip).eval()
     tokens = AutoTokenizer.from_pretrained(tiny_xclip)(["a pendulum spinning clockwise", "a pendulum at rest"],
                                                       padding=True, return_tensors="pt")
@@ -399,10 +398,10 @@ def test_a_video_model_scores_the_clip_as_its_own_forward_does(tiny_xclip):
         with torch.no_grad():
             out = xclip(pixel_values=clip, **tokens)
         cosine = out.logits_per_video[0] / xclip.logit_scale.exp()
-        assert labels[t, 0] == pytest.approx(cosine[0].item(), abs=1e-5)  # the goal's reward
-        assert labels[t, 1] == pytest.approx(cosine[1].item(), abs=1e-5)  # the logged sentence's, same rule
-        assert labels[t, 2] == float(cosine[0] > cosine[1])  # the vote
-    assert len(set(labels[:, 0].tolist())) == 4
+        assert scores[t, 0] == pytest.approx(cosine[0].item(), abs=1e-5)  # the goal's reward
+        assert scores[t, 1] == pytest.approx(cosine[1].item(), abs=1e-5)  # the logged sentence's, same rule
+        assert scores[t, 2] == float(cosine[0] > cosine[1])  # the vote
+    assert len(set(scores[:, 0].tolist())) == 4
 
 
 def test_a_video_model_whose_tokenizer_would_cut_sentences_is_refused(tiny_xclip, tmp_path):
@@ -411,16 +410,16 @@ def test_a_video_model_whose_tokenizer_would_cut_sentences_is_refused(tiny_xclip
     in one line. With the end token last, as in CLIP's vocabulary, the two sentences embed differently."""
     from tiny_models import build_tiny_xclip
 
-    model = vs.CLIPReward(tiny_xclip, ["a pole on the cart"], log_prompts=["a pole on the car"], frames=4)
+    model = vs.CLIPReward(tiny_xclip, ["a pole on the cart"], log_prompts=["a pole on the car"], window=4)
     assert (model.goal_text - model.log_text).abs().max() > 1e-3
     eos_first = build_tiny_xclip(tmp_path / "eos_first", eos_last=False)
     with pytest.raises(vs.UserError, match="gives 'the</w>' a higher id than its end token.*'a pole on the cart' would end"):
-        vs.CLIPReward(eos_first, ["a pole on the cart"], frames=4)
+        vs.CLIPReward(eos_first, ["a pole on the cart"], window=4)
 
 
 def test_a_video_model_takes_only_its_clip_length_and_other_models_are_refused(tiny_xclip, tmp_path):
     with pytest.raises(vs.UserError, match="scores clips of 4 frames, not 3: use --reward-frames 4"):
-        vs.CLIPReward(tiny_xclip, ["a robot"], frames=3)
+        vs.CLIPReward(tiny_xclip, ["a robot"], window=3)
     from transformers import CLIPTextConfig, CLIPTextModel
 
     CLIPTextModel(CLIPTextConfig(hidden_size=32, intermediate_size=64, num_attention_heads=2, num_hidden_layers=1)).save_pretrained(tmp_path)

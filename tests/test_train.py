@@ -427,7 +427,7 @@ def test_squashed_gaussian_log_prob_is_sb3s_in_the_squashed_space():
     torch.manual_seed(0)
     mean, log_std = torch.randn(6, 3), torch.randn(6, 3).clamp(-2, 1)
     u = mean + log_std.exp() * torch.randn(6, 3)
-    action, log_prob = vs.squash(u, mean, log_std)
+    action, log_prob, _ = vs.squash(u, mean, log_std)
     torch.testing.assert_close(action, torch.tanh(u))
     normal = torch.distributions.Normal(mean, log_std.exp())
     sb3 = (normal.log_prob(u) - torch.log(1 - torch.tanh(u) ** 2 + 1e-6)).sum(-1)  # SquashedDiagGaussian.log_prob
@@ -455,7 +455,7 @@ def test_the_humanoids_entropy_target_and_log_prob_are_sb3s():
     assert agent.target_entropy == -17.0
     obs = torch.randn(5, 348)
     torch.manual_seed(1)
-    action, log_prob = agent.actor.get_action(obs)
+    action, log_prob, _ = agent.actor.get_action(obs)
     torch.manual_seed(1)
     mean, log_std = agent.actor(obs)
     u = mean + log_std.exp() * torch.randn_like(mean)
@@ -475,7 +475,7 @@ def test_gsde_noise_is_a_linear_function_of_the_last_hidden_layer_with_sb3s_log_
     torch.manual_seed(0)
     obs = torch.randn(4, 3)
     actor.resample_noise(4)  # one matrix per env
-    action, log_prob = actor.get_action(obs)
+    action, log_prob, _ = actor.get_action(obs)
     h = actor.net[:-1](obs)
     mean = actor.net[-1](h).clamp(-2, 2)
     u = mean + torch.einsum("bh,bha->ba", h, actor.noise_weights)
@@ -483,12 +483,12 @@ def test_gsde_noise_is_a_linear_function_of_the_last_hidden_layer_with_sb3s_log_
     sb3 = (torch.distributions.Normal(mean, std).log_prob(u) - torch.log(1 - torch.tanh(u) ** 2 + 1e-6)).sum(-1)
     torch.testing.assert_close(action, torch.tanh(u))
     torch.testing.assert_close(log_prob, sb3)
-    torch.testing.assert_close(actor.get_action(obs)[0], action)  # same weights, same state: same action
+    torch.testing.assert_close(actor.get_action(obs).action, action)  # same weights, same state: same action
     actor.resample_noise(4)
-    assert not torch.allclose(actor.get_action(obs)[0], action)
+    assert not torch.allclose(actor.get_action(obs).action, action)
     actor.resample_noise(1)  # one matrix for a whole batch (a gradient step)
     batch = torch.randn(32, 3)
-    _, log_prob = actor.get_action(batch)
+    log_prob = actor.get_action(batch).log_prob
     log_prob.mean().backward()
     assert actor.sde_log_std.grad.abs().sum() > 0  # the noise scale is learned
 
@@ -514,7 +514,7 @@ def test_target_update_is_polyak_averaging():
 def test_discrete_policy_and_q_shapes_and_update():
     agent = vs.SAC(4, gym.spaces.Discrete(3), vs.Args(hidden_size=16), "cpu")
     obs = torch.randn(8, 4)
-    action, log_probs, probs = agent.actor.get_action(obs)
+    action, log_probs, probs = agent.actor.get_action(obs)  # discrete: the whole distribution
     assert action.shape == (8,) and log_probs.shape == probs.shape == (8, 3)
     torch.testing.assert_close(probs.sum(-1), torch.ones(8))
     assert agent.qf1(obs).shape == (8, 3)
