@@ -700,11 +700,21 @@ class All:
         made = []
         for runs_dir in sorted(Path(self.results, "runs").glob("*")):  # results/runs/<group>/<run>/
             if any(runs_dir.glob("*/metrics.csv")):
-                Curves(runs=(str(runs_dir / "*"),), name=f"curves_{runs_dir.name}", out_dir=self.out_dir).run()
+                models = {Path(json.loads(a.read_text()).get("clip_model") or "").name for a in runs_dir.glob("*/args.json")
+                          if "mini_clip" in (json.loads(a.read_text()).get("clip_model") or "")}
+                note = f"reward: small CLIP(s) trained on this project's frames ({', '.join(sorted(models))})" if models else ""
+                Curves(runs=(str(runs_dir / "*"),), name=f"curves_{runs_dir.name}", out_dir=self.out_dir, note=note).run()
                 made.append(f"curves_{runs_dir.name}")
             if any("goal_vote_share" in p.open().readline() for p in runs_dir.glob("*/metrics.csv")):
                 Prompts(runs=(str(runs_dir / "*"),), name=f"prompts_{runs_dir.name}", out_dir=self.out_dir).run()
                 made.append(f"prompts_{runs_dir.name}")
+        humanoid = Path(self.results, "runs", "humanoid_poses")
+        if any(humanoid.glob("*/eval_*/eval.csv")):  # Fig. 5 from the state labels, a bar group per prompt
+            prompts = [p for p, pose in vlmrm_sac.POSE_OF_PROMPT.items() if any(humanoid.glob(f"*__{pose}__*/eval_*"))]
+            Poses(evals=tuple(f"{p}={humanoid}/*__{vlmrm_sac.POSE_OF_PROMPT[p]}__*/eval_*" for p in prompts),
+                  name="poses_humanoid", out_dir=self.out_dir,
+                  note="reward: a small CLIP trained on this project's frames (results/mini_clip/humanoid_small)").run()
+            made.append("poses_humanoid")
         for spin in sorted(Path(self.results, "runs").glob("*/spin.csv")):
             Spin(data=str(spin), out_dir=self.out_dir).run()
             made.append("spin")
@@ -913,7 +923,14 @@ def summary_rules(results: Path) -> dict:
         share = mean(late(R(group, exp)))
         return [share, gt_frozen, 100 * share / gt_frozen]
 
+    def humanoid():  # per prompt: the share of evaluated episodes in its own pose, and in the other prompt's
+        share = lambda exp, pose: mean([100 * np.mean([float(r[f"{pose}_share"]) >= 0.5 for r in humanoid_evaluation(results, exp, seed)])  # noqa: E731
+                                        for seed in humanoid_seeds(results, exp)])
+        return [None, share("kneeling", "kneeling"), share("kneeling", "standing"), share("standing", "standing"),
+                share("standing", "kneeling")]
+
     return {
+        "Humanoid-v5 (the paper's loop on this CPU), the small humanoid CLIP": humanoid,
         "Pendulum-v1, SAC on the ground truth": pendulum,
         "CartPole-v1, discrete SAC on the ground truth": cartpole_env,
         "CartPole-v1, CLIP (`cartpole_tiny`) vs ground truth": cartpole_clip,
@@ -977,6 +994,37 @@ def check_spin_row(results: Path, cells: list) -> list[str]:
             + mismatch("mean angular velocity", printed_numbers(cells[3]), [float(r["mean_angular_velocity"]) for r in rows]))
 
 
+HUMANOID_COLUMNS = {  # header -> its numbers from one run's evaluation (eval.csv rows)
+    "episodes kneeling (of 100)": lambda rows: [100 * np.mean([float(r["kneeling_share"]) >= 0.5 for r in rows])],
+    "episodes standing (of 100)": lambda rows: [100 * np.mean([float(r["standing_share"]) >= 0.5 for r in rows])],
+    "steps kneeling / standing": lambda rows: [100 * np.mean([float(r[f"{p}_share"]) for r in rows]) for p in ("kneeling", "standing")],
+    "CLIP return": lambda rows: [np.mean([float(r["clip_return"]) for r in rows])],
+}
+
+
+def humanoid_evaluation(results: Path, exp_name: str, seed: int) -> list[dict]:
+    """The eval.csv rows of a committed humanoid run (results/runs/humanoid_poses/<env>__<exp>__<seed>__<time>/)."""
+    files = sorted((results / "runs" / "humanoid_poses").glob(f"*__{exp_name}__{seed}__*/eval_*/eval.csv"))
+    if not files:
+        raise SystemExit(f"error: no evaluation of {exp_name} seed {seed} in {results / 'runs' / 'humanoid_poses'}")
+    return read_csv(files[-1])
+
+
+def humanoid_seeds(results: Path, exp_name: str) -> list[int]:
+    return sorted({int(p.name.split("__")[2]) for p in (results / "runs" / "humanoid_poses").glob(f"*__{exp_name}__*")})
+
+
+def check_humanoid_row(results: Path, header: list, cells: list) -> list[str]:
+    """A row of the humanoid table: its prompt's run (exp_name: the prompt's pose), one seed."""
+    rows, errors = humanoid_evaluation(results, vlmrm_sac.POSE_OF_PROMPT[cells[0].strip('"')], int(cells[1])), []
+    for column, cell in zip(header[2:], cells[2:]):
+        if column not in HUMANOID_COLUMNS:
+            errors.append(f"no rule for column '{column}'")
+        else:
+            errors += mismatch(column, printed_numbers(cell), HUMANOID_COLUMNS[column](rows))
+    return errors
+
+
 def check_readme(path: Path, results: Path):
     """(rows checked, rows skipped as "no file", mismatches) of results/README.md."""
     summary, produced, checked, skipped, errors = summary_rules(results), produced_rules(results), 0, [], []
@@ -995,6 +1043,8 @@ def check_readme(path: Path, results: Path):
             rule, found = True, check_seed_row(results, section, header, cells)
         elif header[0] == "seed" and section.startswith("What else the frames look like"):
             rule, found = True, check_logged_row(results, header, cells)
+        elif header[0] == "prompt" and header[1] == "seed" and section.startswith("The humanoid"):
+            rule, found = True, check_humanoid_row(results, header, cells)
         elif header[0] == "reward model" and section.startswith("Pendulum: a goal of motion"):
             rule, found = True, check_spin_row(results, cells)
         else:
