@@ -227,6 +227,8 @@ def test_verify_rederives_every_checked_number_of_the_results_from_the_committed
 @pytest.mark.parametrize("printed, changed, row", [
     ("| 70% / 100% / 98% |", "| 70% / 100% / 97% |", "'ground truth': last 50 episodes: success, seed 3: found 97"),
     ("late success 77% vs 89% (86% of it)", "late success 77% vs 89% (87% of it)", "'MountainCar (the authors' goal rule), `--alpha 0"),
+    ('| "a humanoid robot standing up" | 1 | 0% | 95% |', '| "a humanoid robot standing up" | 1 | 0% | 94% |',
+     "episodes standing (of 100): found 94, expected 95"),
 ])
 def test_verify_fails_naming_the_row_whose_number_was_changed(tmp_path, printed, changed, row):
     readme = (ROOT / "results" / "README.md").read_text()
