@@ -215,7 +215,7 @@ def test_all_on_a_clean_checkout(tmp_path):
     assert "not made by `all`" in proc.stdout
     committed = sorted(p.name for p in (ROOT / "results" / "figures").glob("*.csv")) if (ROOT / "results" / "figures").exists() else []
     made = sorted(p.name for p in (checkout / "results" / "figures").glob("*.csv")) if (checkout / "results" / "figures").exists() else []
-    assert made == [n for n in committed if n.startswith(("curves_", "prompts_", "success", "spin"))]
+    assert made == [n for n in committed if n.startswith(("curves_", "poses_", "prompts_", "success", "spin"))]
 
 
 def test_verify_rederives_every_checked_number_of_the_results_from_the_committed_runs():
