@@ -542,6 +542,23 @@ class Poses(Figure):
         print("prompt x pose success: " + "; ".join(f"{r['prompt']} -> {r['pose']} {r['success_rate']:.0%}" for r in rows))
 
 
+SPIN_LATE = 0.25  # the share of a spin run's last transitions that measures it
+
+
+def spin_row(run_dir: Path, late: float = SPIN_LATE) -> dict:
+    """A spin run's row of spin.csv, from its committed args.json and angular_velocity.npy (every transition's
+    angular velocity in the order added): over the last `late` share, the share of steps turning the prompt's way
+    (clockwise on the screen: angular velocity < 0) and the mean angular velocity."""
+    args = json.loads((run_dir / "args.json").read_text())
+    _, model, prompt = args["exp_name"].split("_", 2)  # spin_{xclip,clip}_{clockwise,counterclockwise}
+    omega = np.load(run_dir / "angular_velocity.npy").astype(np.float64)
+    omega = omega[-int(late * len(omega)):]
+    clockwise = float((omega < 0).mean())
+    return {"model": model, "prompt": prompt, "seed": args["seed"],
+            "share_of_prompt_direction": round(clockwise if prompt == "clockwise" else 1 - clockwise, 4),
+            "mean_angular_velocity": round(float(omega.mean()), 4), "run": run_dir.name}
+
+
 @dataclass
 class Spin(Figure):
     """Goals of motion: Pendulum spun by SAC trained on "a pendulum spinning clockwise" / "... counterclockwise",
@@ -984,6 +1001,22 @@ def check_logged_row(results: Path, header: list, cells: list) -> list[str]:
     return errors
 
 
+def check_spin_csv(results: Path) -> tuple[int, list[str], list[str]]:
+    """(rows checked, rows skipped as "no file", mismatches) of runs/pendulum_spin/spin.csv against spin_row of
+    each run's committed records (tests/spin_experiment.py copies them; runs made before it did have none)."""
+    folder, checked, skipped, errors = results / "runs" / "pendulum_spin", 0, [], []
+    for row in read_csv(folder / "spin.csv"):
+        if not (folder / row["run"] / "angular_velocity.npy").exists():
+            skipped.append(f"spin.csv '{row['run']}' (no committed angular_velocity.npy)")
+            continue
+        checked += 1
+        again = {k: str(v) for k, v in spin_row(folder / row["run"]).items()}
+        if any(float(again[k]) != float(row[k]) for k in ("share_of_prompt_direction", "mean_angular_velocity")) or \
+                (again["model"], again["prompt"], again["seed"]) != (row["model"], row["prompt"], row["seed"]):
+            errors.append(f"spin.csv: {row['run']}: recorded {dict(row)}, recomputed {again}")
+    return checked, skipped, errors
+
+
 def check_spin_row(results: Path, cells: list) -> list[str]:
     """A row of the spin table against runs/pendulum_spin/spin.csv, seed by seed."""
     model = "xclip" if cells[0].startswith("X-CLIP") else "clip"
@@ -1113,13 +1146,16 @@ class Verify:
 
     def run(self):
         checked, skipped, errors = check_readme(Path(self.readme), Path(self.results))
+        spin_rows, spin_skipped, more = check_spin_csv(Path(self.results))
+        skipped, errors = skipped + spin_skipped, errors + more
         derived = 0
         if self.benchmarks:
             derived, more = check_benchmarks(Path(self.benchmarks))
             errors += more
         for where in skipped:
             print(f"skipped (no file): {where}")
-        print(f"checked {checked} table rows of {self.readme}" + (f" and {derived} derived figures of {self.benchmarks}" if self.benchmarks else ""))
+        print(f"checked {checked} table rows of {self.readme}, {spin_rows} rows of spin.csv"
+              + (f" and {derived} derived figures of {self.benchmarks}" if self.benchmarks else ""))
         if errors:
             raise SystemExit("numbers that differ from the committed data:\n" + "\n".join(errors))
         print("every number checked agrees with the committed data")

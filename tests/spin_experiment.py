@@ -9,8 +9,10 @@ project's own clips: they show that the window reaches the reward and SAC, not w
 
 Each run's late behaviour is read from its replay buffer (--save-buffer): over the last --late share of its
 transitions, the share of steps turning the prompt's way (clockwise on the screen: angular velocity < 0) and the
-mean angular velocity. One row per run goes to results/runs/pendulum_spin/spin.csv; the runs' folders stay in
---run-dir.
+mean angular velocity. Each run's args.json, metrics.csv and the angular velocity of every transition in the order
+added (angular_velocity.npy, 60 KB; the buffer itself is 8 MB) are copied to results/runs/pendulum_spin/<run>/, and
+one row per run, computed from that file by plot.spin_row, goes to results/runs/pendulum_spin/spin.csv (which
+`plot.py verify` recomputes). The runs' full folders stay in --run-dir.
 
 Status: run at 60c6a95 (CPU, 2 runs at a time, 15k steps each, seeds 1-3; the models of tests/mini_xclip.py with
 its angle warm-up, held-out direction accuracy 100% for the X-CLIP and 47% for the CLIP): the X-CLIP-rewarded
@@ -22,6 +24,7 @@ results/README.md.
 import csv
 import itertools
 import os
+import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -33,6 +36,10 @@ import torch
 import tyro
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import plot  # noqa: E402  (spin_row: the same computation as verify's)
+
 PROMPTS = {"clockwise": "a pendulum spinning clockwise", "counterclockwise": "a pendulum spinning counterclockwise"}
 MODELS = {"xclip": ("pendulum_xclip_tiny", 4), "clip": ("pendulum_clip_tiny", 1)}  # name -> (model, --reward-frames)
 
@@ -41,7 +48,7 @@ MODELS = {"xclip": ("pendulum_xclip_tiny", 4), "clip": ("pendulum_clip_tiny", 1)
 class Args:
     seeds: tuple[int, ...] = (1, 2, 3)
     total_timesteps: int = 15_000
-    late: float = 0.25
+    late: float = plot.SPIN_LATE
     """share of the last transitions that measure a run"""
     parallel: int = 2
     """runs at a time (each with one thread)"""
@@ -61,12 +68,13 @@ def command(args: Args, model: str, prompt: str, seed: int) -> list:
             "--run-dir", args.run_dir]
 
 
-def late_motion(checkpoint: Path, late: float) -> tuple:
-    """(share of late steps with negative angular velocity, their mean angular velocity), from the buffer."""
-    buffer = torch.load(checkpoint, weights_only=False)["buffer"]
-    omega = buffer["data"]["next_obs"][:, 2].numpy()  # in the order added (the buffer never wrapped)
-    omega = omega[-int(late * len(omega)):]
-    return float((omega < 0).mean()), float(omega.mean())
+def keep_records(run_dir: Path, dest: Path):
+    """The run's args.json, metrics.csv and its transitions' angular velocities (from the buffer), into dest."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("args.json", "metrics.csv"):
+        shutil.copy(run_dir / name, dest / name)
+    buffer = torch.load(run_dir / "checkpoints" / "latest.pt", weights_only=False)["buffer"]
+    np.save(dest / "angular_velocity.npy", buffer["data"]["next_obs"][:, 2].numpy())  # the order added: it never wrapped
 
 
 def run(args: Args, model: str, prompt: str, seed: int) -> dict:
@@ -75,10 +83,9 @@ def run(args: Args, model: str, prompt: str, seed: int) -> dict:
     if proc.returncode != 0:
         raise SystemExit(f"error: {model} {prompt} seed {seed}: {proc.stderr.strip().splitlines()[-1]}")
     run_dir = Path(proc.stdout.strip().splitlines()[-1].split("metrics in ")[1]).parent
-    clockwise, omega = late_motion(run_dir / "checkpoints" / "latest.pt", args.late)
-    share = clockwise if prompt == "clockwise" else 1 - clockwise
-    row = {"model": model, "prompt": prompt, "seed": seed, "share_of_prompt_direction": round(share, 4),
-           "mean_angular_velocity": round(omega, 4), "run": run_dir.name}
+    dest = Path(args.out).parent / run_dir.name
+    keep_records(run_dir, dest)
+    row = plot.spin_row(dest, args.late)
     print(row, flush=True)
     return row
 

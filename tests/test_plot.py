@@ -241,6 +241,31 @@ def test_verify_fails_naming_the_row_whose_number_was_changed(tmp_path, printed,
     assert row in proc.stderr, proc.stderr
 
 
+def test_spin_csv_is_recomputed_from_each_runs_angular_velocities(tmp_path):
+    """spin_row against a count written here; check_spin_csv catches a changed row, a run with no records is skipped."""
+    folder = tmp_path / "runs" / "pendulum_spin"
+    run = folder / "Pendulum-v1__spin_xclip_counterclockwise__2__1"
+    run.mkdir(parents=True)
+    (run / "args.json").write_text(json.dumps({"exp_name": "spin_xclip_counterclockwise", "seed": 2}))
+    omega = np.r_[np.full(600, -9.0), np.full(100, -2.0), np.full(300, 4.0)].astype(np.float32)  # the last 250: 4.0
+    np.save(run / "angular_velocity.npy", omega)
+    row = plot.spin_row(run, late=0.4)  # the last 400: 100 at -2, 300 at +4
+    assert (row["share_of_prompt_direction"], row["mean_angular_velocity"]) == (0.75, 2.5)
+    row = plot.spin_row(run)
+    assert (row["model"], row["prompt"], row["seed"], row["share_of_prompt_direction"], row["mean_angular_velocity"]) == \
+        ("xclip", "counterclockwise", 2, 1.0, 4.0)
+    fields = list(row)
+    rows = [row, {**row, "seed": 3, "run": "Pendulum-v1__spin_xclip_counterclockwise__3__1"}]
+    for share, errors in ((1.0, 0), (0.99, 1)):
+        with open(folder / "spin.csv", "w", newline="") as f:
+            writer = csv.DictWriter(f, fields)
+            writer.writeheader()
+            writer.writerows([{**rows[0], "share_of_prompt_direction": share}, rows[1]])
+        checked, skipped, found = plot.check_spin_csv(tmp_path)
+        assert (checked, len(skipped), len(found)) == (1, 1, errors), found
+    assert "__2__1" in found[0] and "0.99" in found[0]
+
+
 def test_frames_one_png_per_look(tmp_path):
     """Every look but the paper's (its images cannot be downloaded here; test_envs.py draws it from stand-ins)."""
     looks = [name for name in plot.LOOKS if "paper_look" not in name]
