@@ -1043,6 +1043,28 @@ def humanoid_evaluation(results: Path, exp_name: str, seed: int) -> list[dict]:
     return read_csv(files[-1])
 
 
+def check_humanoid_states(results: Path) -> tuple[int, list[str]]:
+    """(evaluations checked, mismatches): each committed humanoid evaluation's eval.csv against its states.npz: the
+    pose shares labelled again by HumanoidPoses from every step's qpos, the CLIP return as the sum of its rewards."""
+    poses, checked, errors = vlmrm_sac.HumanoidPoses(), 0, []
+    for states in sorted((results / "runs" / "humanoid_poses").glob("*/eval_*/states.npz")):
+        data, rows = np.load(states), read_csv(states.parent / "eval.csv")
+        where = f"{states.parent.parent.name}/{states.parent.name}"
+        if len(rows) != len(data["qpos"]):
+            errors.append(f"{where}: {len(rows)} rows of eval.csv, {len(data['qpos'])} episodes of states.npz")
+            continue
+        checked += 1
+        for row, qpos, clip in zip(rows, data["qpos"], data["clip_rewards"]):
+            labels = [poses(q) for q in qpos.astype(np.float64)]
+            for pose in vlmrm_sac.POSES:
+                again = float(np.mean([step[pose] for step in labels]))
+                if abs(again - float(row[f"{pose}_share"])) > 1e-9:
+                    errors.append(f"{where}: episode {row['episode']}: {pose}_share {row[f'{pose}_share']} in eval.csv, {again} from qpos")
+            if not math.isclose(float(np.sum(clip, dtype=np.float64)), float(row["clip_return"]), rel_tol=1e-5, abs_tol=1e-4):
+                errors.append(f"{where}: episode {row['episode']}: clip_return {row['clip_return']} in eval.csv, {np.sum(clip):.6f} from its rewards")
+    return checked, errors
+
+
 def humanoid_seeds(results: Path, exp_name: str) -> list[int]:
     return sorted({int(p.name.split("__")[2]) for p in (results / "runs" / "humanoid_poses").glob(f"*__{exp_name}__*")})
 
@@ -1148,13 +1170,16 @@ class Verify:
         checked, skipped, errors = check_readme(Path(self.readme), Path(self.results))
         spin_rows, spin_skipped, more = check_spin_csv(Path(self.results))
         skipped, errors = skipped + spin_skipped, errors + more
+        evaluations, more = check_humanoid_states(Path(self.results))
+        errors += more
         derived = 0
         if self.benchmarks:
             derived, more = check_benchmarks(Path(self.benchmarks))
             errors += more
         for where in skipped:
             print(f"skipped (no file): {where}")
-        print(f"checked {checked} table rows of {self.readme}, {spin_rows} rows of spin.csv"
+        print(f"checked {checked} table rows of {self.readme}, {spin_rows} rows of spin.csv, {evaluations} humanoid "
+              "evaluations against their states"
               + (f" and {derived} derived figures of {self.benchmarks}" if self.benchmarks else ""))
         if errors:
             raise SystemExit("numbers that differ from the committed data:\n" + "\n".join(errors))

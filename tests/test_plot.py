@@ -266,6 +266,26 @@ def test_spin_csv_is_recomputed_from_each_runs_angular_velocities(tmp_path):
     assert "__2__1" in found[0] and "0.99" in found[0]
 
 
+def test_humanoid_eval_csv_is_checked_against_its_states(tmp_path):
+    """A committed evaluation passes; a pose share or a CLIP return changed in its eval.csv is found."""
+    source = sorted((ROOT / "results" / "runs" / "humanoid_poses").glob("*__standing__1__*/eval_*"))[0]
+    copy = tmp_path / "runs" / "humanoid_poses" / source.parent.name / source.name
+    copy.mkdir(parents=True)
+    shutil.copy(source / "states.npz", copy / "states.npz")
+    rows = read(source / "eval.csv")
+    for change, found in ((None, None), ("standing_share", "standing_share"), ("clip_return", "clip_return")):
+        changed = [dict(r) for r in rows]
+        if change:
+            changed[7][change] = str(float(changed[7][change]) + 0.01)
+        with open(copy / "eval.csv", "w", newline="") as f:
+            writer = csv.DictWriter(f, list(rows[0]))
+            writer.writeheader()
+            writer.writerows(changed)
+        checked, errors = plot.check_humanoid_states(tmp_path)
+        assert checked == 1 and len(errors) == (1 if change else 0), errors
+        assert not change or (f"episode {rows[7]['episode']}: {found}" in errors[0])
+
+
 def test_frames_one_png_per_look(tmp_path):
     """Every look but the paper's (its images cannot be downloaded here; test_envs.py draws it from stand-ins)."""
     looks = [name for name in plot.LOOKS if "paper_look" not in name]
