@@ -12,7 +12,8 @@ transitions, the share of steps turning the prompt's way (clockwise on the scree
 mean angular velocity. Each run's args.json, metrics.csv and the angular velocity of every transition in the order
 added (angular_velocity.npy, 60 KB; the buffer itself is 8 MB) are copied to results/runs/pendulum_spin/<run>/, and
 one row per run, computed from that file by plot.spin_row, goes to results/runs/pendulum_spin/spin.csv (which
-`plot.py verify` recomputes). The runs' full folders stay in --run-dir.
+`plot.py verify` recomputes). A run whose records are already there is not run again, so an experiment stopped
+part-way goes on where it stopped. The runs' full folders stay in --run-dir.
 
 Status: run at 60c6a95 (CPU, 2 runs at a time, 15k steps each, seeds 1-3; the models of tests/mini_xclip.py with
 its angle warm-up, held-out direction accuracy 100% for the X-CLIP and 47% for the CLIP): the X-CLIP-rewarded
@@ -78,6 +79,10 @@ def keep_records(run_dir: Path, dest: Path):
 
 
 def run(args: Args, model: str, prompt: str, seed: int) -> dict:
+    kept = sorted(Path(args.out).parent.glob(f"Pendulum-v1__spin_{model}_{prompt}__{seed}__*/angular_velocity.npy"))
+    if kept:  # this run's records are already there (an experiment stopped part-way): not run again
+        print(f"kept: {kept[-1].parent.name}", flush=True)
+        return plot.spin_row(kept[-1].parent, args.late)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "SDL_VIDEODRIVER": "dummy"}
     proc = subprocess.run(command(args, model, prompt, seed), capture_output=True, text=True, env=env, cwd=ROOT)
     if proc.returncode != 0:
