@@ -1111,7 +1111,7 @@ def check_readme(path: Path, results: Path):
     return checked, skipped, errors
 
 
-def check_benchmarks(path: Path) -> tuple[int, list[str]]:
+def check_benchmarks(path: Path, results: Optional[Path] = None) -> tuple[int, list[str]]:
     """(figures checked, mismatches) of benchmarks.md: the figures its prose derives from its own tables (the
     tables themselves are timings, which left no file)."""
     text = path.read_text()
@@ -1141,6 +1141,10 @@ def check_benchmarks(path: Path) -> tuple[int, list[str]]:
          [float(printed_numbers(at480[2])[0]) / float(printed_numbers(at480[1])[0])]),
         ("K = 8 against K = 1, image model", r"K = 8: (\d+)% fewer", [100 * (1 - k_frames["8"] / k_frames["1"])]),
     ]
+    if results:  # figures of the committed runs
+        files = [next((results / "runs" / "humanoid_poses").glob(f"*__{exp}__1__*/metrics.csv")) for exp in ("kneeling", "standing")]
+        sps = [float(np.mean([float(r["sps"]) for r in read_csv(f) if r["sps"] and int(r["global_step"]) > 60_000])) for f in files]
+        claims.append(("the humanoid runs' steps/s", r"10k steps after learning starts\): (\d+) and (\d+) env steps/s", sps))
     errors = []
     for what, pattern, values in claims:
         found = re.findall(pattern, text)
@@ -1174,7 +1178,7 @@ class Verify:
         errors += more
         derived = 0
         if self.benchmarks:
-            derived, more = check_benchmarks(Path(self.benchmarks))
+            derived, more = check_benchmarks(Path(self.benchmarks), Path(self.results))
             errors += more
         for where in skipped:
             print(f"skipped (no file): {where}")
