@@ -15,11 +15,11 @@ one row per run, computed from that file by plot.spin_row, goes to results/runs/
 `plot.py verify` recomputes). A run whose records are already there is not run again, so an experiment stopped
 part-way goes on where it stopped. The runs' full folders stay in --run-dir.
 
-Status: run at 60c6a95 (CPU, 2 runs at a time, 15k steps each, seeds 1-3; the models of tests/mini_xclip.py with
-its angle warm-up, held-out direction accuracy 100% for the X-CLIP and 47% for the CLIP): the X-CLIP-rewarded
-runs turn the prompt's way on 94-95% of late steps (mean angular velocity -5.7 to -5.9 rad/s for clockwise, +5.5 to
-+6.0 for counterclockwise), the CLIP-rewarded ones on 45-53% (|mean| <= 0.44 rad/s). Numbers per seed in
-results/README.md.
+Status: run again with its records at 542a923 (CPU, 2 runs at a time, 15k steps each, seeds 1-3; the models of
+tests/mini_xclip.py with its angle warm-up, held-out direction accuracy 100% for the X-CLIP and 47% for the CLIP):
+the X-CLIP-rewarded runs turn the prompt's way on 93-95% of late steps (mean angular velocity -5.6 to -5.8 rad/s for
+clockwise, +5.3 to +6.0 for counterclockwise), the CLIP-rewarded ones on 47-55% (|mean| <= 0.47 rad/s). Numbers per
+seed in results/README.md.
 """
 
 import csv
