@@ -338,6 +338,10 @@ class HumanoidPoses:
                 "arms_raised": standing and bool(min(d.geom("right_hand").xpos[2], d.geom("left_hand").xpos[2]) > head),
                 "lying": max(torso, head) < LYING_HEAD}
 
+    def shares(self, qpos) -> dict:  # eval.csv's pose columns: the share of an episode's steps (qpos rows) in each pose
+        shown = [self(q) for q in qpos]
+        return {f"{p}_share": float(np.mean([s[p] for s in shown])) for p in POSES}
+
 
 class PoseSuccess(gym.Wrapper):
     """Humanoid with a goal pose: info `success` = the goal pose shown in at least half of the episode's steps so far
@@ -470,8 +474,7 @@ def features(output) -> torch.Tensor:
 PRECISIONS = {  # name -> (dtype of the image tower's weights, autocast dtype for images or None)
     "fp32": (torch.float32, None), "fp16": (torch.float16, None), "bf16": (torch.bfloat16, None),
     "amp-fp16": (torch.float32, torch.float16),  # the authors': fp32 weights, images under fp16 autocast
-    "amp-bf16": (torch.float32, torch.bfloat16),
-}
+    "amp-bf16": (torch.float32, torch.bfloat16)}
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
@@ -1064,8 +1067,7 @@ def evaluate(args: Args):
                         logged.update(qpos=state[:, :poses.model.nq], qvel=state[:, poses.model.nq:])
                     with writing(eval_episode_file(out_dir, k)):
                         np.savez_compressed(eval_episode_file(out_dir, k), frames=frames, clip_rewards=clip, **logged)
-                    in_pose = [poses(q) for q in logged["qpos"]] if poses else []  # per step: {pose: bool}
-                    shares = {f"{p}_share": float(np.mean([s[p] for s in in_pose])) for p in POSES} if poses else {}
+                    shares = poses.shares(logged["qpos"]) if poses else {}
                     shown = clip if reward_model else np.array(running[i]["env_rewards"])
                     write_video(eval_episode_file(out_dir, k, "videos"), frames, shown,
                                 "CLIP reward" if reward_model else "env reward")
@@ -2395,8 +2397,7 @@ AUTHORS_IMAGES = {  # file -> (its path in the authors' repository, its sha256)
     "mountain_car_background.png": ("src/vlmrm/envs/classic_control/mountain_car_background.png",
                                     "ac60e3ef1ba491a100456f7168ba68734092a42ee6baf8a9580dbd413d1532d1"),
     "mountain_car.png": ("src/vlmrm/envs/classic_control/mountain_car.png",
-                         "73d8a8760ec1b03e383d77d298c47bc0d9f667a8e9c8d6eae49ca93340d9a543"),
-}
+                         "73d8a8760ec1b03e383d77d298c47bc0d9f667a8e9c8d6eae49ca93340d9a543")}
 
 
 def cache_dir() -> Path:
