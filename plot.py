@@ -522,7 +522,7 @@ class Poses(Figure):
             if not files:
                 raise SystemExit(f"error: no eval.csv under {pattern}")
             episodes = [r for f in files for r in read_csv(f)]
-            pose = vlmrm_sac.POSE_OF_PROMPT.get(name, name)
+            pose = vlmrm_sac.POSE_OF_PROMPT.get(name.split(" (")[0], name)  # "<prompt> (<reward model>)"
             if f"{pose}_share" not in episodes[0]:
                 raise SystemExit(f"error: {files[0]} has no {pose}_share column (a Humanoid evaluation names each of "
                                  f"{', '.join(vlmrm_sac.POSES)})")
@@ -726,11 +726,15 @@ class All:
                 Prompts(runs=(str(runs_dir / "*"),), name=f"prompts_{runs_dir.name}", out_dir=self.out_dir).run()
                 made.append(f"prompts_{runs_dir.name}")
         humanoid = Path(self.results, "runs", "humanoid_poses")
-        if any(humanoid.glob("*/eval_*/eval.csv")):  # Fig. 5 from the state labels, a bar group per prompt
-            prompts = [p for p, pose in vlmrm_sac.POSE_OF_PROMPT.items() if any(humanoid.glob(f"*__{pose}__*/eval_*"))]
-            Poses(evals=tuple(f"{p}={humanoid}/*__{vlmrm_sac.POSE_OF_PROMPT[p]}__*/eval_*" for p in prompts),
-                  name="poses_humanoid", out_dir=self.out_dir,
-                  note="reward: a small CLIP trained on this project's frames (results/mini_clip/humanoid_small)").run()
+        if any(humanoid.glob("*/eval_*/eval.csv")):  # Fig. 5 from the state labels, a bar group per prompt and model
+            groups = {}  # an experiment (the runs' exp_name) -> its bars' name: the prompt, and the model if not the first
+            for run in sorted(humanoid.glob("*/eval_*/eval.csv")):
+                a = json.loads((run.parent.parent / "args.json").read_text())
+                model = Path(a["clip_model"]).name
+                groups[run.parent.parent.name.split("__")[1]] = a["prompt"][0] + ("" if model == "humanoid_small" else f" ({model})")
+            Poses(evals=tuple(f"{name}={humanoid}/*__{exp}__*/eval_*" for exp, name in groups.items()), name="poses_humanoid",
+                  out_dir=self.out_dir, note="reward: small CLIPs trained on this project's frames (results/mini_clip/"
+                  f"humanoid_small, or the one named)").run()
             made.append("poses_humanoid")
         for spin in sorted(Path(self.results, "runs").glob("*/spin.csv")):
             Spin(data=str(spin), out_dir=self.out_dir).run()
@@ -941,10 +945,12 @@ def summary_rules(results: Path) -> dict:
         return [share, gt_frozen, 100 * share / gt_frozen]
 
     def humanoid():  # per prompt: the share of evaluated episodes in its own pose, and in the other prompt's
-        share = lambda exp, pose: mean([100 * np.mean([float(r[f"{pose}_share"]) >= 0.5 for r in humanoid_evaluation(results, exp, seed)])  # noqa: E731
-                                        for seed in humanoid_seeds(results, exp)])
-        return [None, share("kneeling", "kneeling"), share("kneeling", "standing"), share("standing", "standing"),
-                share("standing", "kneeling")]
+        def share(prompt, pose, model="humanoid_small"):
+            return mean([100 * np.mean([float(r[f"{pose}_share"]) >= 0.5 for r in humanoid_evaluation(results, prompt, model, seed)])
+                         for seed in humanoid_runs(results, prompt, model)])
+        kneeling, standing = "a humanoid robot kneeling", "a humanoid robot standing up"
+        return [None, share(kneeling, "kneeling"), share(kneeling, "standing"), share(standing, "standing"),
+                share(standing, "kneeling")]
 
     return {
         "Humanoid-v5 (the paper's loop on this CPU), the small humanoid CLIP": humanoid,
@@ -1035,11 +1041,23 @@ HUMANOID_COLUMNS = {  # header -> its numbers from one run's evaluation (eval.cs
 }
 
 
-def humanoid_evaluation(results: Path, exp_name: str, seed: int) -> list[dict]:
-    """The eval.csv rows of a committed humanoid run (results/runs/humanoid_poses/<env>__<exp>__<seed>__<time>/)."""
-    files = sorted((results / "runs" / "humanoid_poses").glob(f"*__{exp_name}__{seed}__*/eval_*/eval.csv"))
+def humanoid_runs(results: Path, prompt: str, model: str) -> dict:
+    """{seed: run folder} of the committed humanoid runs (results/runs/humanoid_poses/) of `prompt` rewarded by the
+    CLIP in results/mini_clip/`model`, by each run's args.json."""
+    runs = {}
+    for args in sorted((results / "runs" / "humanoid_poses").glob("*/args.json")):
+        a = json.loads(args.read_text())
+        if a["prompt"] == [prompt] and Path(a["clip_model"]).name == model:
+            runs[a["seed"]] = args.parent
+    return runs
+
+
+def humanoid_evaluation(results: Path, prompt: str, model: str, seed: int) -> list[dict]:
+    """The eval.csv rows of a committed humanoid run."""
+    run = humanoid_runs(results, prompt, model).get(seed)
+    files = sorted(run.glob("eval_*/eval.csv")) if run else []
     if not files:
-        raise SystemExit(f"error: no evaluation of {exp_name} seed {seed} in {results / 'runs' / 'humanoid_poses'}")
+        raise SystemExit(f"error: no evaluation of {prompt!r} ({model}) seed {seed} in {results / 'runs' / 'humanoid_poses'}")
     return read_csv(files[-1])
 
 
@@ -1055,24 +1073,21 @@ def check_humanoid_states(results: Path) -> tuple[int, list[str]]:
             continue
         checked += 1
         for row, qpos, clip in zip(rows, data["qpos"], data["clip_rewards"]):
-            labels = [poses(q) for q in qpos.astype(np.float64)]
-            for pose in vlmrm_sac.POSES:
-                again = float(np.mean([step[pose] for step in labels]))
-                if abs(again - float(row[f"{pose}_share"])) > 1e-9:
-                    errors.append(f"{where}: episode {row['episode']}: {pose}_share {row[f'{pose}_share']} in eval.csv, {again} from qpos")
+            for column, again in poses.shares(qpos.astype(np.float64)).items():
+                if abs(again - float(row[column])) > 1e-9:
+                    errors.append(f"{where}: episode {row['episode']}: {column} {row[column]} in eval.csv, {again} from qpos")
             if not math.isclose(float(np.sum(clip, dtype=np.float64)), float(row["clip_return"]), rel_tol=1e-5, abs_tol=1e-4):
                 errors.append(f"{where}: episode {row['episode']}: clip_return {row['clip_return']} in eval.csv, {np.sum(clip):.6f} from its rewards")
     return checked, errors
 
 
-def humanoid_seeds(results: Path, exp_name: str) -> list[int]:
-    return sorted({int(p.name.split("__")[2]) for p in (results / "runs" / "humanoid_poses").glob(f"*__{exp_name}__*")})
-
-
 def check_humanoid_row(results: Path, header: list, cells: list) -> list[str]:
-    """A row of the humanoid table: its prompt's run (exp_name: the prompt's pose), one seed."""
-    rows, errors = humanoid_evaluation(results, vlmrm_sac.POSE_OF_PROMPT[cells[0].strip('"')], int(cells[1])), []
+    """A row of the humanoid table: the run of its prompt, reward model and seed."""
+    model = dict(zip(header, cells)).get("reward model", "humanoid_small").strip("`")
+    rows, errors = humanoid_evaluation(results, cells[0].strip('"'), model, int(cells[1])), []
     for column, cell in zip(header[2:], cells[2:]):
+        if column == "reward model":
+            continue
         if column not in HUMANOID_COLUMNS:
             errors.append(f"no rule for column '{column}'")
         else:
