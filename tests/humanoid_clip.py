@@ -4,22 +4,32 @@ The stand-in for the paper's pretrained ViT-bigG-14, which cannot be downloaded 
 Humanoid-v5 states of varied poses, drawn by MuJoCo Warp as `--renderer warp` draws them in a run (the paper
 camera, the generated look, 64x64), each captioned by vlmrm_sac.HumanoidPoses (the labeller the evaluation uses)
 with the paper's prompts: "a humanoid robot kneeling", "... standing up", "... standing up, with both arms raised",
-"a humanoid robot lying down", and the baseline "a humanoid robot" for every other pose. The model, tokenizer and
-training are tests/mini_clip.py's (a shrunk transformers.CLIPModel, a symmetric InfoNCE over unique captions).
+"a humanoid robot lying down", the near miss of kneeling as its own sentence, "a humanoid robot on one knee" (one knee
+on the floor, the torso as kneeling asks: the pose SAC found under a model that captioned it with the baseline), and
+the baseline "a humanoid robot" for every other pose (--no-one-knee: the baseline for one knee too, the recipe of
+results/mini_clip/humanoid_small, made at ef46240). The model, tokenizer and training are tests/mini_clip.py's (a
+shrunk transformers.CLIPModel, a symmetric InfoNCE over unique captions).
 
-    .venv/bin/python tests/humanoid_clip.py            # -> results/mini_clip/humanoid_small (about 10 minutes, 2 cores)
+    .venv/bin/python tests/humanoid_clip.py            # -> results/mini_clip/humanoid_small_one_knee (about 5 minutes, 2 cores)
+    V=results/runs/humanoid_poses                      # and with the states of the first runs' evaluations:
+    .venv/bin/python tests/humanoid_clip.py --out results/mini_clip/humanoid_small_visited \
+        --visited "$V/*__kneeling__[12]__*/eval_*/states.npz" "$V/*__standing__[12]__*/eval_*/states.npz" \
+        --visited-held-out "$V/*__kneeling__3__*/eval_*/states.npz" "$V/*__standing__3__*/eval_*/states.npz"
 
-    python vlmrm_sac.py --clip-model results/mini_clip/humanoid_small --renderer warp --look generated \
+    python vlmrm_sac.py --clip-model results/mini_clip/humanoid_small_visited --renderer warp --look generated \
         --render-size 64 --prompt "a humanoid robot kneeling" --baseline-prompt "a humanoid robot" ...
 
-States come from this script's seeded RNG, never from RL runs: a quarter from random-action episodes of the env
-itself (the falls and flails an untrained policy shows), the rest from pose families built joint by joint (kneeling,
-standing, arms raised, crouching, lying, anything), lowered onto the floor and let settle by the physics for a moment.
+States come from this script's seeded RNG: a quarter from random-action episodes of the env itself (the falls and
+flails an untrained policy shows), the rest from pose families built joint by joint (kneeling, standing, arms raised,
+crouching, lying, anything), lowered onto the floor and let settle by the physics for a moment. --visited adds the
+states that trained policies visited (the committed evaluations' states.npz), captioned the same way: a reward model
+is wrong where the policy goes, and those are the states it must rank right.
 The held-out evaluation (a second RNG stream) writes <out>/eval.json: zero-shot accuracy per pose and, for each
 paper prompt, its mean reward on the frames of each pose and how often it ranks a frame of its pose above one of
 another (pairwise, AUC).
 """
 
+import glob
 import json
 import math
 import os
@@ -49,7 +59,8 @@ CAPTIONS = {  # HumanoidPoses' pose -> its sentence; a state in none of them get
     "kneeling": "a humanoid robot kneeling", "arms_raised": "a humanoid robot standing up, with both arms raised",
     "standing": "a humanoid robot standing up", "lying": "a humanoid robot lying down"}
 assert all(vs.POSE_OF_PROMPT[sentence] == pose for pose, sentence in CAPTIONS.items())
-CLASSES = [*CAPTIONS, "other"]
+ONE_KNEE = "a humanoid robot on one knee"  # no paper prompt: captioned so that the kneeling prompt is pushed away from it
+CLASSES = [*CAPTIONS, "one_knee", "other"]
 SETTLE_STEPS = 20  # MuJoCo steps (0.06 s) after a pose is lowered onto the floor: contacts push it out of the
 # floor and it starts to sag, as a body does; longer and every built pose would be a fall
 
@@ -57,7 +68,9 @@ SETTLE_STEPS = 20  # MuJoCo steps (0.06 s) after a pose is lowered onto the floo
 @dataclass
 class Args:
     out: Optional[str] = None
-    """directory to save the model to (default: results/mini_clip/humanoid_{size})"""
+    """directory to save the model to (default: results/mini_clip/humanoid_{size}_one_knee, or humanoid_{size})"""
+    one_knee: bool = True
+    """caption one-knee states "a humanoid robot on one knee" and build more of them; --no-one-knee: as at ef46240"""
     size: str = "small"
     """mini_clip.SIZES: small (~1.3M parameters) or tiny (~0.3M)"""
     seed: int = 0
@@ -82,6 +95,14 @@ class Args:
     """share of the steps with a linear warm-up, before the cosine decay to 0"""
     generic_share: float = 0.1
     """share of frames captioned with the baseline sentence whatever their pose"""
+    visited: tuple[str, ...] = ()
+    """globs of evaluations' states.npz (results/runs/humanoid_poses/*/eval_*): their states join the training frames"""
+    visited_held_out: tuple[str, ...] = ()
+    """globs of states.npz for a second held-out evaluation: states that trained policies visit"""
+    visited_every: int = 4
+    """keep every n-th step of each --visited / --visited-held-out episode"""
+    evaluate: Optional[str] = None
+    """instead of training: evaluate this saved model on the held-out states (as its eval.json would) and print it"""
     sheet: Optional[str] = None
     """instead of training: draw a contact sheet of held-out states, a row per class, to this PNG (128x128 frames)"""
 
@@ -109,7 +130,7 @@ class Poser:
         """Each hinge uniform over `scale` of its range around 0 (0 is inside every range)."""
         return rng.uniform(self.low * scale, self.high * scale)
 
-    def build(self, family: str, rng) -> np.ndarray:
+    def build(self, family: str, rng, one_knee: float = 0.2) -> np.ndarray:
         q = self.model.qpos0.copy()
         j = self.joint
         hinges = self.random_joints(rng, {"random": 1.0, "lying": 1.0}.get(family, 0.3))
@@ -119,7 +140,7 @@ class Poser:
             for side in ("right", "left"):
                 q[j[f"{side}_knee"]] = rng.uniform(-2.7, -1.2)
                 q[j[f"{side}_hip_y"]] = rng.uniform(-0.6, 0.3)
-            if rng.random() < 0.2:
+            if rng.random() < one_knee:
                 side = rng.choice(["right", "left"])
                 q[j[f"{side}_knee"]], q[j[f"{side}_hip_y"]] = rng.uniform(-1.2, -0.2), rng.uniform(-1.6, -0.6)
         elif family == "crouching":  # hips and knees bent, feet down: squats and sitting, not kneeling
@@ -177,13 +198,23 @@ class Poser:
 FAMILIES = {"kneeling": 0.4, "standing": 0.1, "arms_raised": 0.1, "crouching": 0.1, "lying": 0.08, "random": 0.22}
 
 
-def sample_states(n: int, rng, poser: Poser) -> np.ndarray:
-    """A quarter from random-action episodes, the rest built by family (FAMILIES' shares)."""
+def sample_states(n: int, rng, poser: Poser, one_knee: float = 0.2) -> np.ndarray:
+    """A quarter from random-action episodes, the rest built by family (FAMILIES' shares); `one_knee` of the
+    kneeling family lowers one knee only."""
     rollouts = n // 4
     families = rng.choice(list(FAMILIES), n - rollouts, p=np.array(list(FAMILIES.values())) / sum(FAMILIES.values()))
-    built = [poser.build(f, rng) for f in tqdm(families, desc="poses", leave=False)]
+    built = [poser.build(f, rng, one_knee) for f in tqdm(families, desc="poses", leave=False)]
     states = np.concatenate([poser.rollouts(rollouts, rng), np.stack(built)])
     return states[rng.permutation(n)]
+
+
+def visited_states(patterns, every: int) -> np.ndarray:
+    """qpos rows (every `every`-th step) of the evaluations' states.npz matched by `patterns`, in file order."""
+    files = sorted({f for pattern in patterns for f in glob.glob(pattern)})
+    if patterns and not files:
+        raise SystemExit(f"error: no states.npz matches {list(patterns)}")
+    rows = [np.load(f)["qpos"].reshape(-1, 24)[::every] for f in files]
+    return np.concatenate(rows).astype(np.float64) if rows else np.zeros((0, 24))
 
 
 def quaternion(axis, angle) -> np.ndarray:
@@ -197,9 +228,16 @@ def quat_mul(a, b) -> np.ndarray:
                      w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2, w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2])
 
 
-def pose_class(poses: dict) -> str:
-    """The one class of a state: arms raised before standing (it is both), else the first pose shown, else other."""
-    return next((p for p in CAPTIONS if poses[p]), "other")
+def pose_class(labeller: vs.HumanoidPoses, qpos) -> str:
+    """The one class of a state: arms raised before standing (it is both), else the first pose shown, else one knee
+    down (exactly one knee on the floor, the torso as high and upright as kneeling asks), else other."""
+    shown = labeller(qpos)
+    if any(shown.values()):
+        return next(p for p in CAPTIONS if shown[p])
+    d = labeller.data  # labeller() has just run the kinematics of qpos
+    knees = sorted(d.body(b).xpos[2] for b in ("right_shin", "left_shin"))
+    torso_up = d.body("torso").xpos[2] > vs.KNEEL_TORSO and d.body("torso").xmat[8] > vs.UPRIGHT
+    return "one_knee" if knees[0] < vs.KNEE_ON_FLOOR <= knees[1] and torso_up else "other"
 
 
 def render(states, chunk: int = 500, size: int = mini_clip.IMAGE_SIZE):
@@ -223,22 +261,26 @@ def auc(pos, neg) -> float:
     return float((pos > neg).mean() + 0.5 * (pos == neg).mean()) if pos.size and neg.size else math.nan
 
 
-def evaluate(path: str, states, labeller) -> dict:
+def evaluate(path: str, states, labeller, one_knee: bool = True) -> dict:
+    """Zero-shot accuracy over the captions the model was trained with (one-knee states count as the baseline's
+    where it had no one-knee caption); each paper prompt's reward over every class of CLASSES."""
     reward = vs.CLIPReward(path, [CAPTIONS["kneeling"]], [BASELINE])
     image = torch.cat([reward.embed_images(f) for f in render(states)])  # (N, D), normalized
-    truth = np.array([CLASSES.index(pose_class(labeller(q))) for q in states])
-    sentences = [*CAPTIONS.values(), BASELINE]
+    kind = np.array([CLASSES.index(pose_class(labeller, q)) for q in states])
+    named = CLASSES if one_knee else [c for c in CLASSES if c != "one_knee"]
+    truth = np.array([named.index(CLASSES[k] if CLASSES[k] in named else "other") for k in kind])
+    sentences = [*CAPTIONS.values(), *[ONE_KNEE] * one_knee, BASELINE]
     predicted = (image @ reward.embed_text(sentences).T).argmax(1).numpy()
-    result = {"frames_per_class": {c: int((truth == k).sum()) for k, c in enumerate(CLASSES)},
+    result = {"frames_per_class": {c: int((kind == k).sum()) for k, c in enumerate(CLASSES)},
               "accuracy": float((predicted == truth).mean()),
-              "accuracy_per_class": {c: float((predicted[truth == k] == k).mean()) for k, c in enumerate(CLASSES)},
+              "accuracy_per_class": {c: float((predicted[truth == k] == k).mean()) for k, c in enumerate(named)},
               "prompts": {}}
     for k, (pose, sentence) in enumerate(CAPTIONS.items()):
         r = vs.goal_baseline_reward(image, reward.embed_text([sentence])[0], reward.baseline_emb, 0.0).numpy()
         result["prompts"][sentence] = {
-            "mean_reward_by_class": {c: float(r[truth == j].mean()) for j, c in enumerate(CLASSES)},
-            "auc_vs_each_class": {c: auc(r[truth == k], r[truth == j]) for j, c in enumerate(CLASSES) if j != k},
-            "auc_vs_rest": auc(r[truth == k], r[truth != k])}
+            "mean_reward_by_class": {c: float(r[kind == j].mean()) for j, c in enumerate(CLASSES)},
+            "auc_vs_each_class": {c: auc(r[kind == k], r[kind == j]) for j, c in enumerate(CLASSES) if j != k},
+            "auc_vs_rest": auc(r[kind == k], r[kind != k])}
     return result
 
 
@@ -246,7 +288,7 @@ def contact_sheet(path: str, states, labeller, columns: int = 10):
     """The first `columns` states of each class side by side, a row per class, named by its caption."""
     import matplotlib.pyplot as plt
 
-    classes = [pose_class(labeller(q)) for q in states]
+    classes = [pose_class(labeller, q) for q in states]
     picked = [[i for i, c in enumerate(classes) if c == name][:columns] for name in CLASSES]
     frames = next(render(states[[i for row in picked for i in row]], chunk=sum(map(len, picked)), size=128))
     fig, axes = plt.subplots(len(CLASSES), columns, figsize=(columns * 1.2, len(CLASSES) * 1.35), squeeze=False)
@@ -257,7 +299,8 @@ def contact_sheet(path: str, states, labeller, columns: int = 10):
             if col < len(chosen):
                 ax.imshow(frames[k])
                 k += 1
-        axes[row][0].set_title(CAPTIONS.get(name, f"{BASELINE} (no pose of {', '.join(CAPTIONS)})"), fontsize=8, loc="left")
+        title = {**CAPTIONS, "one_knee": ONE_KNEE}.get(name, f"{BASELINE} (no pose of {', '.join(CAPTIONS)}, not one knee)")
+        axes[row][0].set_title(title, fontsize=8, loc="left")
     fig.suptitle("held-out states of tests/humanoid_clip.py, labelled by vlmrm_sac.HumanoidPoses (MuJoCo Warp, "
                  "paper camera, generated look)", fontsize=8)
     fig.savefig(path, dpi=100, bbox_inches="tight")
@@ -270,7 +313,8 @@ def contact_sheet(path: str, states, labeller, columns: int = 10):
 
 
 def main(args: Args):
-    out = Path(args.out or ROOT / "results" / "mini_clip" / f"humanoid_{args.size}")
+    out = Path(args.out or ROOT / "results" / "mini_clip" / f"humanoid_{args.size}{'_one_knee' * args.one_knee}")
+    one_knee_share = 0.4 if args.one_knee else 0.2
     torch.set_num_threads(args.threads)
     torch.use_deterministic_algorithms(True)
     random.seed(args.seed)
@@ -279,15 +323,25 @@ def main(args: Args):
     start = time.time()
     poser, labeller = Poser(), vs.HumanoidPoses()
     if args.sheet:
-        return contact_sheet(args.sheet, sample_states(400, eval_rng, poser), labeller)
+        return contact_sheet(args.sheet, sample_states(400, eval_rng, poser, one_knee_share), labeller)
+    if args.evaluate:  # the held-out states depend only on the seed and the one-knee share, not on training
+        knows = "knee</w>" in (Path(args.evaluate) / "tokenizer.json").read_text()  # trained with the one-knee caption
+        held_out = {"held_out": evaluate(args.evaluate, sample_states(args.eval_frames, eval_rng, poser, one_knee_share),
+                                         labeller, knows)}
+        if args.visited_held_out:
+            held_out["held_out_visited"] = evaluate(args.evaluate, visited_states(args.visited_held_out, args.visited_every),
+                                                    labeller, knows)
+        return print(json.dumps(held_out, indent=1))
 
-    states = sample_states(args.frames, train_rng, poser)
-    classes = [pose_class(labeller(q)) for q in states]
-    captions = [BASELINE if c == "other" or train_rng.random() < args.generic_share else CAPTIONS[c] for c in classes]
+    states = np.concatenate([sample_states(args.frames, train_rng, poser, one_knee_share),
+                             visited_states(args.visited, args.visited_every)])
+    classes = [pose_class(labeller, q) for q in states]
+    named = {**CAPTIONS, "one_knee": ONE_KNEE} if args.one_knee else CAPTIONS
+    captions = [BASELINE if c not in named or train_rng.random() < args.generic_share else named[c] for c in classes]
     pixels = torch.cat([mini_clip.reward_preprocess(f, CLIP_MEAN) for f in render(states)])
     sentences = sorted(set(captions))
-    if set(sentences) != {BASELINE, *CAPTIONS.values()}:
-        raise SystemExit(f"error: no training frame carries {sorted({BASELINE, *CAPTIONS.values()} - set(sentences))}")
+    if set(sentences) != {BASELINE, *named.values()}:
+        raise SystemExit(f"error: no training frame carries {sorted({BASELINE, *named.values()} - set(sentences))}")
     caption_ids = torch.tensor([sentences.index(c) for c in captions])
     tokenizer = mini_clip.word_tokenizer(sentences)
     tokens = tokenizer(sentences, padding=True, return_tensors="pt")
@@ -313,15 +367,20 @@ def main(args: Args):
 
     results = {"args": asdict(args), "parameters": params, "data_s": data_s, "train_s": train_s,
                "train_frames_per_class": counts, "model_mb": (out / "model.safetensors").stat().st_size / 2**20,
-               "held_out": evaluate(str(out), sample_states(args.eval_frames, eval_rng, poser), labeller)}
+               "held_out": evaluate(str(out), sample_states(args.eval_frames, eval_rng, poser, one_knee_share), labeller,
+                                    args.one_knee)}
+    if args.visited_held_out:
+        results["held_out_visited"] = evaluate(str(out), visited_states(args.visited_held_out, args.visited_every),
+                                               labeller, args.one_knee)
     (out / "eval.json").write_text(json.dumps(results, indent=1))
-    h = results["held_out"]
     print(f"\nsaved to {out}: {params:,} parameters, data {data_s:.0f} s, train {train_s:.0f} s on {args.threads} thread(s)")
-    print(f"held-out zero-shot accuracy {h['accuracy']:.3f}; per class " +
-          ", ".join(f"{c} {a:.2f} ({h['frames_per_class'][c]})" for c, a in h["accuracy_per_class"].items()))
-    for sentence, p in h["prompts"].items():
-        print(f"{sentence!r}: AUC vs rest {p['auc_vs_rest']:.3f}; mean reward " +
-              " ".join(f"{c} {v:.3f}" for c, v in p["mean_reward_by_class"].items()))
+    for name in ("held_out", "held_out_visited")[:1 + bool(args.visited_held_out)]:
+        h = results[name]
+        print(f"{name}: zero-shot accuracy {h['accuracy']:.3f}; per class " +
+              ", ".join(f"{c} {a:.2f} ({h['frames_per_class'][c]})" for c, a in h["accuracy_per_class"].items()))
+        for sentence, p in h["prompts"].items():
+            print(f"{sentence!r}: AUC vs rest {p['auc_vs_rest']:.3f}; mean reward " +
+                  " ".join(f"{c} {v:.3f}" for c, v in p["mean_reward_by_class"].items()))
 
 
 if __name__ == "__main__":
