@@ -87,15 +87,17 @@ def render_warp(qpos: np.ndarray) -> np.ndarray:
     return out.numpy()
 
 
-def test_humanoid_clip_ranks_kneeling_and_standing_by_their_prompts(poses):
-    """The committed small CLIP never saw these hand-built states (its states are sampled): the kneeling prompt
-    rewards the kneeling frames above the standing ones, and the standing prompt the reverse."""
+@pytest.mark.parametrize("model", ["humanoid_small", "humanoid_small_visited"])
+def test_humanoid_clip_ranks_kneeling_and_standing_by_their_prompts(poses, model):
+    """The committed small CLIPs never saw these hand-built states (their states are sampled or visited by
+    policies): the kneeling prompt rewards the kneeling frames above the standing ones, and the standing prompt the
+    reverse."""
     kneeling = [pose(poses, root_z=0.9, **KNEEL), pose(poses, root_z=0.88, tilt=0.2, right_knee=-2.0, left_knee=-2.0)]
     standing = [pose(poses), pose(poses, right_knee=-0.2, left_knee=-0.1, right_shoulder1=0.5)]
     assert all(poses(q)["kneeling"] for q in kneeling) and all(poses(q)["standing"] for q in standing)
     frames = render_warp(np.stack(kneeling + standing))
     for prompt, high in ((KNEELING, slice(0, 2)), (STANDING, slice(2, 4))):
-        reward = vs.CLIPReward(str(HUMANOID_CLIP), [prompt], ["a humanoid robot"])
+        reward = vs.CLIPReward(str(HUMANOID_CLIP.parent / model), [prompt], ["a humanoid robot"])
         r = reward(frames).numpy()
         low = slice(2, 4) if high.start == 0 else slice(0, 2)
         assert r[high].min() > r[low].max(), (prompt, r)
