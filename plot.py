@@ -944,16 +944,25 @@ def summary_rules(results: Path) -> dict:
         share = mean(late(R(group, exp)))
         return [share, gt_frozen, 100 * share / gt_frozen]
 
+    kneeling, standing = "a humanoid robot kneeling", "a humanoid robot standing up"
+
+    def share(prompt, pose, model="humanoid_small", steps=False):  # of evaluated episodes in a pose (or of steps)
+        return mean([100 * np.mean([float(r[f"{pose}_share"]) if steps else float(r[f"{pose}_share"]) >= 0.5
+                                    for r in humanoid_evaluation(results, prompt, model, seed)])
+                     for seed in humanoid_runs(results, prompt, model)])
+
     def humanoid():  # per prompt: the share of evaluated episodes in its own pose, and in the other prompt's
-        def share(prompt, pose, model="humanoid_small"):
-            return mean([100 * np.mean([float(r[f"{pose}_share"]) >= 0.5 for r in humanoid_evaluation(results, prompt, model, seed)])
-                         for seed in humanoid_runs(results, prompt, model)])
-        kneeling, standing = "a humanoid robot kneeling", "a humanoid robot standing up"
         return [None, share(kneeling, "kneeling"), share(kneeling, "standing"), share(standing, "standing"),
                 share(standing, "kneeling")]
 
+    def humanoid_visited():
+        model = "humanoid_small_visited"
+        return [None, share(kneeling, "kneeling", model), share(kneeling, "standing", model),
+                share(kneeling, "kneeling", model, steps=True)]
+
     return {
         "Humanoid-v5 (the paper's loop on this CPU), the small humanoid CLIP": humanoid,
+        "Humanoid-v5 kneeling, the small humanoid CLIP retrained with the first runs' visited states": humanoid_visited,
         "Pendulum-v1, SAC on the ground truth": pendulum,
         "CartPole-v1, discrete SAC on the ground truth": cartpole_env,
         "CartPole-v1, CLIP (`cartpole_tiny`) vs ground truth": cartpole_clip,
