@@ -947,9 +947,8 @@ def summary_rules(results: Path) -> dict:
     kneeling, standing = "a humanoid robot kneeling", "a humanoid robot standing up"
 
     def share(prompt, pose, model="humanoid_small", steps=False):  # of evaluated episodes in a pose (or of steps)
-        return mean([100 * np.mean([float(r[f"{pose}_share"]) if steps else float(r[f"{pose}_share"]) >= 0.5
-                                    for r in humanoid_evaluation(results, prompt, model, seed)])
-                     for seed in humanoid_runs(results, prompt, model)])
+        return mean([100 * np.mean([float(r[f"{pose}_share"]) if steps else float(r[f"{pose}_share"]) >= 0.5 for r in rows])
+                     for rows in humanoid_evaluations(results, prompt, model).values()])
 
     def humanoid():  # per prompt: the share of evaluated episodes in its own pose, and in the other prompt's
         return [None, share(kneeling, "kneeling"), share(kneeling, "standing"), share(standing, "standing"),
@@ -1050,24 +1049,18 @@ HUMANOID_COLUMNS = {  # header -> its numbers from one run's evaluation (eval.cs
 }
 
 
-def humanoid_runs(results: Path, prompt: str, model: str) -> dict:
-    """{seed: run folder} of the committed humanoid runs (results/runs/humanoid_poses/) of `prompt` rewarded by the
-    CLIP in results/mini_clip/`model`, by each run's args.json."""
-    runs = {}
+def humanoid_evaluations(results: Path, prompt: str, model: str) -> dict:
+    """{seed: its last eval.csv's rows} of the committed humanoid runs (results/runs/humanoid_poses/) of `prompt`
+    rewarded by the CLIP in results/mini_clip/`model`, found by each run's args.json."""
+    evaluations = {}
     for args in sorted((results / "runs" / "humanoid_poses").glob("*/args.json")):
         a = json.loads(args.read_text())
         if a["prompt"] == [prompt] and Path(a["clip_model"]).name == model:
-            runs[a["seed"]] = args.parent
-    return runs
-
-
-def humanoid_evaluation(results: Path, prompt: str, model: str, seed: int) -> list[dict]:
-    """The eval.csv rows of a committed humanoid run."""
-    run = humanoid_runs(results, prompt, model).get(seed)
-    files = sorted(run.glob("eval_*/eval.csv")) if run else []
-    if not files:
-        raise SystemExit(f"error: no evaluation of {prompt!r} ({model}) seed {seed} in {results / 'runs' / 'humanoid_poses'}")
-    return read_csv(files[-1])
+            files = sorted(args.parent.glob("eval_*/eval.csv"))
+            if not files:
+                raise SystemExit(f"error: no evaluation of {prompt!r} ({model}) seed {a['seed']} in {args.parent}")
+            evaluations[a["seed"]] = read_csv(files[-1])
+    return evaluations
 
 
 def check_humanoid_states(results: Path) -> tuple[int, list[str]]:
@@ -1093,7 +1086,9 @@ def check_humanoid_states(results: Path) -> tuple[int, list[str]]:
 def check_humanoid_row(results: Path, header: list, cells: list) -> list[str]:
     """A row of the humanoid table: the run of its prompt, reward model and seed."""
     model = dict(zip(header, cells)).get("reward model", "humanoid_small").strip("`")
-    rows, errors = humanoid_evaluation(results, cells[0].strip('"'), model, int(cells[1])), []
+    rows, errors = humanoid_evaluations(results, cells[0].strip('"'), model).get(int(cells[1])), []
+    if rows is None:
+        return [f"no evaluation of seed {cells[1]} with {model} in results/runs/humanoid_poses"]
     for column, cell in zip(header[2:], cells[2:]):
         if column == "reward model":
             continue
