@@ -128,8 +128,8 @@ class Args:
     """auto: amp-fp16 on CUDA (the authors': fp32 weights, fp16 autocast), fp32 on CPU; fp16/bf16: half-precision weights"""
 
     # --- SAC
-    total_timesteps: int = 10_000_000
-    """environment steps, all envs together"""
+    total_timesteps: Optional[int] = None
+    """environment steps, all envs together; None: 10M, or a resumed run's own (give more to continue a finished run)"""
     buffer_size: int = 1_000_000
     """replay buffer size in transitions"""
     gamma: float = 0.95
@@ -177,7 +177,8 @@ class Args:
     best_window: int = 512
     """best.pt is the checkpoint with the highest mean training return over this many last episodes"""
     save_buffer: bool = False
-    """also save the replay buffer into latest.pt, so that a resumed run equals a straight one (large)"""
+    """also save the replay buffer into latest.pt, so that a resumed run equals a straight one (large; without it, a
+    resumed run refills the buffer with its policy before it trains again)"""
     resume: Optional[str] = None
     """continue the run of this checkpoint, with its own args (--clip-model and --look-dir may replace its model, images)"""
 
@@ -988,7 +989,8 @@ def train(args: Args):
                 bar.set_postfix(episodes.summary(), refresh=False)
 
             # --- 4. gradient steps
-            if progress.global_step > args.learning_starts:  # SB3's test
+            # SB3's test; after a resume without the buffer, also until the policy has refilled it as far
+            if progress.global_step > args.learning_starts and len(buffer) > min(args.learning_starts, buffer.size - 1):
                 learner.update(buffer)
                 progress.gradient_step += args.gradient_steps
                 checkpoints.stop_if_diverged()
@@ -1460,7 +1462,7 @@ def open_run_directory(args: Args, ckpt: Optional[dict], cleanup: contextlib.Exi
     cleanup.enter_context(explained_failures(run_dir))
     for stale in (run_dir / "checkpoints").glob("*.pt.tmp"):  # left by a run killed while it wrote one
         stale.unlink()
-    if ckpt is None or args.clip_model != ckpt["args"]["clip_model"]:  # a resumed run's own, but for a moved model
+    if ckpt is None or any(getattr(args, k) != ckpt["args"][k] for k in ("clip_model", "total_timesteps")):  # moved, extended
         with writing(run_dir / "args.json"):
             (run_dir / "args.json").write_text(json.dumps(asdict(args), indent=2))
     print(f"run directory: {run_dir}")
@@ -1731,9 +1733,13 @@ def args_of_run(args: Args) -> tuple:
     --look-dir may say where its files are now."""
     ckpt = load_checkpoint(args.resume) if args.resume else None
     if ckpt is None:
-        return replace(args, clip_model=choose_clip_model(args.clip_model)), None
+        return replace(args, clip_model=choose_clip_model(args.clip_model), total_timesteps=args.total_timesteps or 10_000_000), None
+    total, done = args.total_timesteps or ckpt["args"]["total_timesteps"], ckpt["state"]["global_step"]
+    if total <= done:
+        raise UserError(f"{args.resume} is at step {done:,} of its {ckpt['args']['total_timesteps']:,}: to continue it, "
+                        f"give a larger --total-timesteps")
     return Args(**{**ckpt["args"], "resume": args.resume, "look_dir": args.look_dir or ckpt["args"]["look_dir"],
-                   "clip_model": choose_clip_model(args.clip_model, ckpt["args"]["clip_model"])}), ckpt
+                   "clip_model": choose_clip_model(args.clip_model, ckpt["args"]["clip_model"]), "total_timesteps": total}), ckpt
 
 
 def log_stretch(progress: Progress, args: Args, metrics: "MetricsLog", tracker: "Tracker", learner: "Learner",
@@ -1812,7 +1818,8 @@ def resume(ckpt: dict, agent: SAC, buffer: ReplayBuffer, args: Args) -> Progress
     if ckpt["buffer"] is not None:
         buffer.load_state_dict(ckpt["buffer"])
     elif progress.global_step > args.learning_starts:
-        print("note: this checkpoint has no replay buffer (--save-buffer); training resumes from an empty one")
+        print(f"note: this checkpoint has no replay buffer (--save-buffer): the policy refills it with "
+              f"{args.learning_starts:,} steps before the gradient steps go on")
     return progress
 
 

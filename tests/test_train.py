@@ -360,6 +360,27 @@ def test_sigterm_then_resume_equals_a_straight_run(tmp_path):
         assert torch.equal(v, final_b["agent"][k]), k
 
 
+def test_a_finished_run_continues_to_a_larger_total_refilling_its_buffer_first(tmp_path):
+    """A run of 1,200 steps saved without its buffer: resumed as it is, it is refused with the way on; resumed with
+    --total-timesteps 2400, args.json says 2400, and the gradient steps wait until the policy has put learning_starts
+    (200) transitions back: stretches of 40 steps end at 1240, ..., 2400, and the first with more than 200 in the
+    buffer ends at 1440, so 25 stretches of 10 gradient steps."""
+    flags = [f for f in RESUME if f != "--save-buffer"]
+    flags[flags.index("--total-timesteps") + 1] = 1200
+    run_script(*flags, "--run-dir", tmp_path)
+    run = only_run(tmp_path)
+    latest = run / "checkpoints" / "latest.pt"
+    before = torch.load(latest, weights_only=False)["state"]["gradient_step"]
+    proc = run_script("--resume", latest, check=False)
+    assert proc.returncode == 1 and "is at step 1,200 of its 1,200" in proc.stderr and "--total-timesteps" in proc.stderr
+    proc = run_script("--resume", latest, "--total-timesteps", 2400)
+    assert "refills it with 200 steps" in proc.stdout
+    assert json.loads((run / "args.json").read_text())["total_timesteps"] == 2400
+    after = torch.load(latest, weights_only=False)["state"]
+    assert after["global_step"] == 2400 and after["gradient_step"] - before == 25 * 10
+    assert int(read_metrics(run)[-1]["global_step"]) == 2400
+
+
 def test_a_corrupt_checkpoint_gets_a_clear_error(tmp_path):
     bad = tmp_path / "latest.pt"
     bad.write_bytes(b"not a checkpoint")
