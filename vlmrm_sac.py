@@ -1050,7 +1050,7 @@ def evaluate(args: Args):
             agent.actor.resample_noise(n)
         running = [{"frames": [], "env_rewards": [], "states": []} for _ in range(n)]
         poses = HumanoidPoses() if env_family(run_args.env_id) == "Humanoid" else None
-        rows = []
+        rows, kept = [], []  # kept: each episode's qpos, qvel, CLIP rewards, for states.npz
         bar = cleanup.enter_context(tqdm(total=args.eval_episodes, unit="episode"))
         while len(rows) < args.eval_episodes:
             actions = agent.act(obs, deterministic=args.deterministic)
@@ -1072,6 +1072,7 @@ def evaluate(args: Args):
                     with writing(eval_episode_file(out_dir, k)):
                         np.savez_compressed(eval_episode_file(out_dir, k), frames=frames, clip_rewards=clip, **logged)
                     shares = poses.shares(logged["qpos"]) if poses else {}
+                    kept.append((logged["qpos"], logged["qvel"], clip) if poses else None)
                     shown = clip if reward_model else np.array(running[i]["env_rewards"])
                     write_video(eval_episode_file(out_dir, k, "videos"), frames, shown,
                                 "CLIP reward" if reward_model else "env reward")
@@ -1091,6 +1092,10 @@ def evaluate(args: Args):
                                     *prompt_columns(run_args.log_prompt), *[f"{p}_share" for p in POSES if poses]])
         writer.writeheader()
         writer.writerows(rows)
+    if poses and len({len(k[0]) for k in kept}) == 1:  # without frames, small enough to keep with the results
+        with writing(out_dir / "states.npz"):
+            np.savez_compressed(out_dir / "states.npz", **{name: np.stack(a).astype(np.float32) for name, a in
+                                                           zip(("qpos", "qvel", "clip_rewards"), zip(*kept))})
     labels = out_dir / LABELS_CSV  # the paper's protocol: the share of each episode's steps that show the goal
     with writing(labels):
         labels.write_text("episode,goal_share\n" + "".join(f"{r['episode']},\n" for r in rows))

@@ -106,7 +106,8 @@ def test_humanoid_clip_ranks_kneeling_and_standing_by_their_prompts(poses, model
 def test_humanoid_warp_run_with_the_small_clip_trains_and_evaluates(tmp_path):
     """A short kneeling run as the README's humanoid command, scaled down: MuJoCo Warp frames rewarded by the small
     CLIP, gradient steps, success by the kneeling labels; then the evaluation saves each frame's MuJoCo state and
-    the share of each episode's steps in each pose, which the saved qpos reproduce."""
+    the share of each episode's steps in each pose, which the saved qpos reproduce, and all episodes' states in
+    states.npz."""
     flags = ["--env-id", "Humanoid-v5", "--renderer", "warp", "--look", "generated", "--render-size", 64,
              "--clip-model", HUMANOID_CLIP, "--prompt", KNEELING, "--baseline-prompt", "a humanoid robot",
              "--num-envs", 4, "--num-workers", 1, "--total-timesteps", 800, "--learning-starts", 400,
@@ -133,4 +134,9 @@ def test_humanoid_warp_run_with_the_small_clip_trains_and_evaluates(tmp_path):
         for p in vs.POSES:
             assert float(row[f"{p}_share"]) == pytest.approx(np.mean([lab[p] for lab in labels]))
         assert int(row["success"]) == (np.mean([lab["kneeling"] for lab in labels]) >= 0.5)
+    states = np.load(out / "states.npz")  # all episodes' states, the record committed with the results
+    assert states["qpos"].shape == (2, 100, 24) and states["clip_rewards"].shape == (2, 100)
+    for row in rows:
+        episode = np.load(vs.eval_episode_file(out, int(row["episode"])))
+        assert np.array_equal(states["qpos"][int(row["episode"])], episode["qpos"].astype(np.float32))
     assert json.loads((run / "args.json").read_text())["renderer"] == "warp"
