@@ -506,7 +506,8 @@ class Poses(Figure):
     the prompt x pose table of success rates (an episode succeeds in a pose shown in at least half of its steps)."""
 
     evals: tuple[str, ...] = ()
-    """NAME=PATTERN pairs: a prompt's name and the eval directories (globs) of its runs, e.g. kneeling='runs/*kneel*/eval_*'"""
+    """NAME=PATTERN pairs: a prompt's name and the eval directories (globs) of its runs, e.g. kneeling='runs/*kneel*/eval_*'
+    (a run's last evaluation counts)"""
     poses: tuple[str, ...] = ("kneeling", "standing")
     """the poses of the table's columns (vlmrm_sac.POSES); the histogram shows each prompt's own pose"""
 
@@ -518,7 +519,8 @@ class Poses(Figure):
         rows, width = [], 0.8 / len(self.evals)
         for k, pair in enumerate(self.evals):
             name, _, pattern = pair.partition("=")
-            files = sorted(f for d in glob.glob(pattern) for f in [Path(d) / "eval.csv"] if f.exists())
+            found = sorted(f for d in glob.glob(pattern) for f in [Path(d) / "eval.csv"] if f.exists())
+            files = list({f.parent.parent: f for f in found}.values())  # per run, its last evaluation
             if not files:
                 raise SystemExit(f"error: no eval.csv under {pattern}")
             episodes = [r for f in files for r in read_csv(f)]
@@ -1049,17 +1051,19 @@ HUMANOID_COLUMNS = {  # header -> its numbers from one run's evaluation (eval.cs
 }
 
 
-def humanoid_evaluations(results: Path, prompt: str, model: str) -> dict:
-    """{seed: its last eval.csv's rows} of the committed humanoid runs (results/runs/humanoid_poses/) of `prompt`
-    rewarded by the CLIP in results/mini_clip/`model`, found by each run's args.json."""
+def humanoid_evaluations(results: Path, prompt: str, model: str, step: Optional[int] = None) -> dict:
+    """{seed: its last eval.csv's rows, or that of its checkpoint at `step` if it has one} of the committed humanoid runs
+    (results/runs/humanoid_poses/) of `prompt` rewarded by the CLIP in results/mini_clip/`model`, found by each
+    run's args.json."""
     evaluations = {}
     for args in sorted((results / "runs" / "humanoid_poses").glob("*/args.json")):
         a = json.loads(args.read_text())
         if a["prompt"] == [prompt] and Path(a["clip_model"]).name == model:
-            files = sorted(args.parent.glob("eval_*/eval.csv"))
-            if not files:
+            files = sorted(args.parent.glob("eval_*/eval.csv" if step is None else f"eval_{step:09d}/eval.csv"))
+            if not files and step is None:
                 raise SystemExit(f"error: no evaluation of {prompt!r} ({model}) seed {a['seed']} in {args.parent}")
-            evaluations[a["seed"]] = read_csv(files[-1])
+            if files:
+                evaluations[a["seed"]] = read_csv(files[-1])
     return evaluations
 
 
@@ -1084,13 +1088,16 @@ def check_humanoid_states(results: Path) -> tuple[int, list[str]]:
 
 
 def check_humanoid_row(results: Path, header: list, cells: list) -> list[str]:
-    """A row of the humanoid table: the run of its prompt, reward model and seed."""
-    model = dict(zip(header, cells)).get("reward model", "humanoid_small").strip("`")
-    rows, errors = humanoid_evaluations(results, cells[0].strip('"'), model).get(int(cells[1])), []
+    """A row of the humanoid table: the run of its prompt, reward model and seed; its last evaluation, or that of
+    the checkpoint its "checkpoint" column names (as 896,000)."""
+    given = dict(zip(header, cells))
+    model, step = given.get("reward model", "humanoid_small").strip("`"), given.get("checkpoint")
+    step = int(step.replace(",", "")) if step else None
+    rows, errors = humanoid_evaluations(results, cells[0].strip('"'), model, step).get(int(cells[1])), []
     if rows is None:
-        return [f"no evaluation of seed {cells[1]} with {model} in results/runs/humanoid_poses"]
+        return [f"no evaluation of seed {cells[1]} with {model}{f' at step {step:,}' if step else ''} in results/runs/humanoid_poses"]
     for column, cell in zip(header[2:], cells[2:]):
-        if column == "reward model":
+        if column in ("reward model", "checkpoint"):
             continue
         if column not in HUMANOID_COLUMNS:
             errors.append(f"no rule for column '{column}'")
