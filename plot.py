@@ -1092,6 +1092,8 @@ def check_humanoid_row(results: Path, header: list, cells: list) -> list[str]:
     the checkpoint its "checkpoint" column names (as 896,000)."""
     given = dict(zip(header, cells))
     model, step = given.get("reward model", "humanoid_small").strip("`"), given.get("checkpoint")
+    if step and not step.replace(",", "").isdigit():
+        return [f"checkpoint '{step}' is not a step (as 896,000)"]
     step = int(step.replace(",", "")) if step else None
     rows, errors = humanoid_evaluations(results, cells[0].strip('"'), model, step).get(int(cells[1])), []
     if rows is None:

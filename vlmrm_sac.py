@@ -968,7 +968,7 @@ def train(args: Args):
                     actions = agent.act(obs)
                 next_obs, env_rewards, terminated, truncated, success, _ = envs.step(actions, slot=t)
                 if scorer:
-                    scorer.rendered(t, last=t == steps - 1)
+                    scorer.stepped(t, last=t == steps - 1)
                 ended = stretch.add(t, obs, actions, next_obs, env_rewards, terminated, truncated, success)
                 obs = next_obs
                 if ended.any():  # autoreset is off: reset the finished envs, each with its own episode seed
@@ -1072,7 +1072,8 @@ def evaluate(args: Args):
                     with writing(eval_episode_file(out_dir, k)):
                         np.savez_compressed(eval_episode_file(out_dir, k), frames=frames, clip_rewards=clip, **logged)
                     shares = poses.shares(logged["qpos"]) if poses else {}
-                    kept.append((logged["qpos"], logged["qvel"], clip) if poses else None)
+                    if poses:
+                        kept.append((logged["qpos"], logged["qvel"], clip))
                     shown = clip if reward_model else np.array(running[i]["env_rewards"])
                     write_video(eval_episode_file(out_dir, k, "videos"), frames, shown,
                                 "CLIP reward" if reward_model else "env reward")
@@ -1092,10 +1093,13 @@ def evaluate(args: Args):
                                     *prompt_columns(run_args.log_prompt), *[f"{p}_share" for p in POSES if poses]])
         writer.writeheader()
         writer.writerows(rows)
-    if poses and len({len(k[0]) for k in kept}) == 1:  # without frames, small enough to keep with the results
+    # all episodes' states in arrays (episodes, steps, ...), without frames: small enough to keep with the results
+    if poses and len({len(k[0]) for k in kept}) == 1:
         with writing(out_dir / "states.npz"):
             np.savez_compressed(out_dir / "states.npz", **{name: np.stack(a).astype(np.float32) for name, a in
                                                            zip(("qpos", "qvel", "clip_rewards"), zip(*kept))})
+    elif poses:
+        print("note: no states.npz (episodes of different lengths); each episode's states are in frames/")
     labels = out_dir / LABELS_CSV  # the paper's protocol: the share of each episode's steps that show the goal
     with writing(labels):
         labels.write_text("episode,goal_share\n" + "".join(f"{r['episode']},\n" for r in rows))
@@ -1327,17 +1331,17 @@ class StretchScorer(contextlib.AbstractContextManager):
     def __init__(self, reward_model: CLIPReward, frames: np.ndarray, batch_size: int, device: torch.device,
                  pool: Optional["EnvPool"] = None):
         self.reward_model, self.frames, self.batch_size = reward_model, frames, batch_size  # frames: (slots, n, H, W, 3)
-        self.pool = pool  # whose renderer may still be drawing the last step (EnvPool.step)
+        self.pool = pool  # whose renderer may not have drawn the last step yet (EnvPool.step)
         self.window, self.carry = reward_model.window, [None] * frames.shape[1]  # carry: per env, its last frames' features
         self.thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="clip")
         self.stream = torch.cuda.Stream(device) if device.type == "cuda" else None
         self.pending, self.submitted = [], 0  # futures of the batches, in step order; steps submitted so far
 
-    def rendered(self, t: int, last: bool):
+    def stepped(self, t: int, last: bool):
         """Step t was taken: submit the drawn, unsubmitted frames once they fill a batch, or all at the stretch's end."""
         if last and self.pool is not None:
             self.pool.draw()
-        drawn = t if self.pool is not None and self.pool.pending == t else t + 1
+        drawn = t if self.pool is not None and self.pool.undrawn == t else t + 1
         if (drawn - self.submitted) * self.frames.shape[1] >= self.batch_size or last:
             batch = self.frames[self.submitted:drawn].reshape(-1, *self.frames.shape[2:])  # a view, no copy
             self.pending.append(self.thread.submit(self._per_frame, batch))
@@ -1474,7 +1478,8 @@ def open_run_directory(args: Args, ckpt: Optional[dict], cleanup: contextlib.Exi
     cleanup.enter_context(explained_failures(run_dir))
     for stale in (run_dir / "checkpoints").glob("*.pt.tmp"):  # left by a run killed while it wrote one
         stale.unlink()
-    if ckpt is None or any(getattr(args, k) != ckpt["args"][k] for k in ("clip_model", "total_timesteps")):  # moved, extended
+    # a resumed run's args.json is its own, unless its model moved or it goes on to a larger total
+    if ckpt is None or any(getattr(args, k) != ckpt["args"][k] for k in ("clip_model", "total_timesteps")):
         with writing(run_dir / "args.json"):
             (run_dir / "args.json").write_text(json.dumps(asdict(args), indent=2))
     print(f"run directory: {run_dir}")
@@ -1829,9 +1834,9 @@ def resume(ckpt: dict, agent: SAC, buffer: ReplayBuffer, args: Args) -> Progress
         torch.cuda.set_rng_state_all(ckpt["rng"]["cuda"])
     if ckpt["buffer"] is not None:
         buffer.load_state_dict(ckpt["buffer"])
-    elif progress.global_step > args.learning_starts:
-        print(f"note: this checkpoint has no replay buffer (--save-buffer): the policy refills it with "
-              f"{args.learning_starts:,} steps before the gradient steps go on")
+    elif progress.global_step > 0:
+        print(f"note: this checkpoint has no replay buffer (--save-buffer): gradient steps wait until it holds "
+              f"{min(args.learning_starts, args.buffer_size - 1) + 1:,} transitions again")
     return progress
 
 
@@ -1962,6 +1967,8 @@ def check_args(args: Args):
     """Mistakes in the flags, caught before any model is loaded or env is started."""
     check_device(args.device)
     if args.eval_checkpoint or args.resume:  # load_checkpoint, the first thing either does, checks the file
+        if args.resume and args.total_timesteps is not None and args.total_timesteps < 1:
+            raise UserError(f"--total-timesteps must be positive, got {args.total_timesteps}")
         if args.eval_checkpoint and args.eval_episodes < 1:
             raise UserError("--eval-episodes must be at least 1")
         return  # the run's own args were checked when it started
@@ -2212,7 +2219,7 @@ class EnvPool(contextlib.AbstractContextManager):
     def __init__(self, env_kwargs: dict, num_envs: int, num_workers: int, frame_shape=None, slots: int = 1,
                  render_envs: int = 0, renderer: Optional["WarpRenderer"] = None):
         self.num_envs, self._frames, self.shared, buffer = num_envs, None, None, None
-        self.renderer, self.rendering, self.pending = renderer, bool(render_envs), None  # pending: a slot to draw
+        self.renderer, self.rendering, self.undrawn = renderer, bool(render_envs), None  # undrawn: a slot waiting for the renderer
         ctx = multiprocessing.get_context("spawn")  # fresh workers: a fork would copy CUDA, GL and thread state
         if render_envs and frame_shape is not None:
             shape, dtype = (slots, render_envs, *frame_shape), np.uint8
@@ -2291,19 +2298,19 @@ class EnvPool(contextlib.AbstractContextManager):
     def step(self, actions: np.ndarray, slot: int = 0):
         """(obs, rewards, terminated, truncated, success, states), each (num_envs, ...). The envs that render write
         their frames into frames[slot]; with a renderer, the previous step's states are drawn meanwhile and this
-        step's wait in `pending`."""
-        if self.pending == slot:  # the workers would write over the states still to draw
+        step's wait in `undrawn`."""
+        if self.undrawn == slot:  # the workers would write over the states still to draw
             self.draw()
         results = self._call("step", [(actions[a:b], slot) for a, b in self.shares], meanwhile=self.draw)
         if self.renderer is not None and self.rendering:
-            self.pending = slot
+            self.undrawn = slot
         return [np.concatenate(parts) for parts in zip(*results)]
 
     def draw(self):
         """Draws the states that wait for the renderer (see step) into their slot of `frames`."""
-        if self.pending is not None:
-            self.renderer.render(self.shared[self.pending], out=self._frames[self.pending])
-            self.pending = None
+        if self.undrawn is not None:
+            self.renderer.render(self.shared[self.undrawn], out=self._frames[self.undrawn])
+            self.undrawn = None
 
     @property
     def frames(self):

@@ -541,21 +541,20 @@ def test_the_pool_draws_each_steps_states_while_the_workers_take_the_next(num_wo
     args = vs.Args(env_id="Humanoid-v5", look="generated", render_size=32, num_envs=3, num_workers=num_workers,
                    device="cpu", renderer="warp")
     slots, rng = 4, np.random.default_rng(0)
-    pool = vs.make_env_pool(args, slots=slots, render_envs=2)
-    try:
+    with vs.make_env_pool(args, slots=slots, render_envs=2) as pool, \
+            vs.StretchScorer(MeanGrey(), pool.frames, 2, torch.device("cpu"), pool) as scorer:
         pool.reset({i: i for i in range(3)})
         qpos = np.zeros((2 * slots, 2, pool.renderer.nq))
-        scorer = vs.StretchScorer(MeanGrey(), pool.frames, 2, torch.device("cpu"), pool)
         for t in range(2 * slots):
             states = pool.step(rng.uniform(-0.4, 0.4, (3, 17)).astype(np.float32), slot=t % slots)[5]
             qpos[t] = states[:2, :pool.renderer.nq]
-            assert pool.pending == t % slots  # not yet drawn ...
-            scorer.rendered(t % slots, last=t % slots == slots - 1)
+            assert pool.undrawn == t % slots  # not yet drawn ...
+            scorer.stepped(t % slots, last=t % slots == slots - 1)
             assert scorer.submitted == (t % slots + 1 if t % slots == slots - 1 else t % slots)
             if t == 2:
                 pool.reset({1: 7})
             if t % slots == slots - 1:  # ... until the next step, or until the stretch ends or frames are read
-                assert pool.pending is None
+                assert pool.undrawn is None
                 frames = pool.frames.clone()
                 scores = scorer.score_stretch(np.zeros((slots, 2), bool))[..., 0]
                 np.testing.assert_allclose(scores, frames.float().mean((2, 3, 4)).numpy(), rtol=1e-6)
@@ -564,6 +563,3 @@ def test_the_pool_draws_each_steps_states_while_the_workers_take_the_next(num_wo
                     pool.renderer.render(qpos[t - slots + 1 + k], want)
                     assert torch.equal(frames[k], want), (t, k)
         assert len(set(map(tuple, qpos.reshape(len(qpos), -1)))) == len(qpos)  # the states moved
-    finally:
-        scorer.__exit__(None)
-        pool.close()

@@ -229,8 +229,9 @@ def test_verify_rederives_every_checked_number_of_the_results_from_the_committed
     ("late success 77% vs 89% (86% of it)", "late success 77% vs 89% (87% of it)", "'MountainCar (the authors' goal rule), `--alpha 0"),
     ('| "a humanoid robot standing up" | 1 | 0% | 95% |', '| "a humanoid robot standing up" | 1 | 0% | 94% |',
      "episodes standing (of 100): found 94, expected 95"),
-    ("| 1 | `humanoid_small_visited` | 896,000 | 14% |", "| 1 | `humanoid_small_visited` | 896,000 | 41% |",  # found by
-     "episodes kneeling (of 100): found 41, expected 14"),  # its reward model and checkpoint
+    # rows found by their reward model and checkpoint
+    ("| 1 | `humanoid_small_visited` | 896,000 | 14% |", "| 1 | `humanoid_small_visited` | 896,000 | 41% |",
+     "episodes kneeling (of 100): found 41, expected 14"),
     ("| 1 | `humanoid_small_visited` | 896,000 |", "| 1 | `humanoid_small_visited` | 768,000 |",
      "no evaluation of seed 1 with humanoid_small_visited at step 768,000"),
 ])

@@ -374,7 +374,7 @@ def test_a_finished_run_continues_to_a_larger_total_refilling_its_buffer_first(t
     proc = run_script("--resume", latest, check=False)
     assert proc.returncode == 1 and "is at step 1,200 of its 1,200" in proc.stderr and "--total-timesteps" in proc.stderr
     proc = run_script("--resume", latest, "--total-timesteps", 2400)
-    assert "refills it with 200 steps" in proc.stdout
+    assert "gradient steps wait until it holds 201 transitions again" in proc.stdout
     assert json.loads((run / "args.json").read_text())["total_timesteps"] == 2400
     after = torch.load(latest, weights_only=False)["state"]
     assert after["global_step"] == 2400 and after["gradient_step"] - before == 25 * 10
@@ -406,6 +406,7 @@ def test_a_corrupt_checkpoint_gets_a_clear_error(tmp_path):
     (["--ent-coef", "auto_-1"], "--ent-coef must be 'auto', 'auto_X' or a number"),
     (["--batch-size", "600", "--buffer-size", "500"], "larger than --buffer-size"),
     (["--resume", "nowhere.pt"], "no checkpoint file"),
+    (["--resume", "nowhere.pt", "--total-timesteps", "0"], "--total-timesteps must be positive, got 0"),
     (["--env-id", "Blackjack-v1", "--reward", "env", "--no-log-clip-reward", "--video-interval", "0"], "needs a state vector"),
     (["--env-id", "CartPole-v1", "--use-sde"], "--use-sde (state-dependent exploration noise) needs continuous actions"),
     (["--env-id", "Pendulum-v1", "--time-feature"], "--time-feature needs a fixed episode length"),
