@@ -2398,7 +2398,7 @@ class WarpRenderer:
             mjw.camlight(self.model, self.data)
             mjw.refit_bvh(self.model, self.data, self.context)
             mjw.render(self.model, self.data, self.context)
-            self.wp.synchronize_device(self.wp_device)
+            self.wp.synchronize_stream(self.wp_device)  # Warp's stream only: not CLIP's batches on the GPU
         bgra = self.wp.to_torch(self.context.rgb_data).view(torch.uint8).view(*out.shape[:-1], 4)  # no copy
         out.copy_(bgra[..., :3].flip(-1))
         if self.device.type == "cuda":  # CLIP reads the frames on its own stream
