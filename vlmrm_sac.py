@@ -432,8 +432,7 @@ def make_env_pool(args: Args, slots: int = 1, render_envs: int = 0) -> "EnvPool"
     """The envs of a run, stepped by --num-workers processes (Appendix C): pool.step(actions, slot=t) steps every
     env, and the state env i < render_envs reached is drawn into pool.frames[t, i], (slots, render_envs, H, W, 3)
     uint8, which CLIP reads in place: by the worker into shared memory (EGL), or, with --renderer warp, by
-    MuJoCo Warp in this process, all envs in one batch, into a tensor on --device (Appendix C's WarpRenderer),
-    while the workers take the next step."""
+    MuJoCo Warp in this process, all envs in one batch, into a tensor on --device (Appendix C's WarpRenderer)."""
     env_kwargs = dict(env_id=args.env_id, episode_length=episode_length_for(args), render_size=args.render_size,
                       paper_camera=args.paper_camera, look=args.look if render_envs else "stock",  # none is drawn
                       look_dir=args.look_dir, time_feature=args.time_feature, pose=goal_pose(args))
@@ -938,8 +937,7 @@ def train(args: Args):
                                                    args.log_prompt, step=progress.global_step))
         episodes = EpisodeLog(metrics, n, train_on_clip=args.reward == "clip", log_prompts=args.log_prompt)
         video = VideoRecorder(run_dir / "videos", args, tracker)
-        scorer = cleanup.enter_context(StretchScorer(reward_model, envs.frames, args.reward_batch_size, device, envs)) \
-            if reward_model else None
+        scorer = cleanup.enter_context(StretchScorer(reward_model, envs.frames, args.reward_batch_size, device)) if reward_model else None
         stop = stop_on_signals()
         bar = cleanup.enter_context(tqdm(total=args.total_timesteps, initial=progress.global_step, unit="step",
                                          dynamic_ncols=True, smoothing=0.1))
@@ -968,7 +966,7 @@ def train(args: Args):
                     actions = agent.act(obs)
                 next_obs, env_rewards, terminated, truncated, success, _ = envs.step(actions, slot=t)
                 if scorer:
-                    scorer.stepped(t, last=t == steps - 1)
+                    scorer.rendered(t, last=t == steps - 1)
                 ended = stretch.add(t, obs, actions, next_obs, env_rewards, terminated, truncated, success)
                 obs = next_obs
                 if ended.any():  # autoreset is off: reset the finished envs, each with its own episode seed
@@ -1328,24 +1326,19 @@ class StretchScorer(contextlib.AbstractContextManager):
     With --reward-frames K > 1 the side thread does each frame's own work (CLIPReward.frame_features) and the
     windows are scored (CLIPReward.score_windows) once the stretch is in, when its episode ends are known; each env's
     last K - 1 frames' features of its running episode carry over to the next stretch (and into checkpoints)."""
-    def __init__(self, reward_model: CLIPReward, frames: np.ndarray, batch_size: int, device: torch.device,
-                 pool: Optional["EnvPool"] = None):
+    def __init__(self, reward_model: CLIPReward, frames: np.ndarray, batch_size: int, device: torch.device):
         self.reward_model, self.frames, self.batch_size = reward_model, frames, batch_size  # frames: (slots, n, H, W, 3)
-        self.pool = pool  # whose renderer may not have drawn the last step yet (EnvPool.step)
         self.window, self.carry = reward_model.window, [None] * frames.shape[1]  # carry: per env, its last frames' features
         self.thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="clip")
         self.stream = torch.cuda.Stream(device) if device.type == "cuda" else None
         self.pending, self.submitted = [], 0  # futures of the batches, in step order; steps submitted so far
 
-    def stepped(self, t: int, last: bool):
-        """Step t was taken: submit the drawn, unsubmitted frames once they fill a batch, or all at the stretch's end."""
-        if last and self.pool is not None:
-            self.pool.draw()
-        drawn = t if self.pool is not None and self.pool.undrawn == t else t + 1
-        if (drawn - self.submitted) * self.frames.shape[1] >= self.batch_size or last:
-            batch = self.frames[self.submitted:drawn].reshape(-1, *self.frames.shape[2:])  # a view, no copy
+    def rendered(self, t: int, last: bool):
+        """Step t's frames are rendered: submit the unsubmitted ones once they fill a batch, or at the stretch's end."""
+        if (t + 1 - self.submitted) * self.frames.shape[1] >= self.batch_size or last:
+            batch = self.frames[self.submitted:t + 1].reshape(-1, *self.frames.shape[2:])  # a view, no copy
             self.pending.append(self.thread.submit(self._per_frame, batch))
-            self.submitted = drawn
+            self.submitted = t + 1
 
     def _per_frame(self, batch) -> torch.Tensor:
         """A batch's scores (K = 1), or its frames' features for the windows (K > 1)."""
@@ -2211,15 +2204,14 @@ class EnvPool(contextlib.AbstractContextManager):
     Frames never go through a pipe: the envs render into `frames`, a (slots, render_envs, H, W, 3) uint8
     buffer in memory shared with the workers, env i of step t into `frames[t, i]`, and the trainer reads
     views of it. With a `renderer` (WarpRenderer), the workers write the states they reached into the shared
-    buffer instead, and the pool draws them into `frames`, then a tensor on the renderer's device: a step's
-    states are drawn while the workers take the next step (or when `frames` is read, or by draw()), so that
-    Warp and the envs each use a core. Only the first `render_envs` envs render. Autoreset is off: the trainer
-    resets finished envs itself, so every step is a real transition.
+    buffer instead, and step() draws them into `frames`, then a tensor on the renderer's device. Only the first
+    `render_envs` envs render. Autoreset is off: the trainer resets finished envs itself, so every step is a
+    real transition.
     """
     def __init__(self, env_kwargs: dict, num_envs: int, num_workers: int, frame_shape=None, slots: int = 1,
                  render_envs: int = 0, renderer: Optional["WarpRenderer"] = None):
-        self.num_envs, self._frames, self.shared, buffer = num_envs, None, None, None
-        self.renderer, self.rendering, self.undrawn = renderer, bool(render_envs), None  # undrawn: a slot waiting for the renderer
+        self.num_envs, self.frames, self.shared, buffer = num_envs, None, None, None
+        self.renderer, self.rendering = renderer, bool(render_envs)
         ctx = multiprocessing.get_context("spawn")  # fresh workers: a fork would copy CUDA, GL and thread state
         if render_envs and frame_shape is not None:
             shape, dtype = (slots, render_envs, *frame_shape), np.uint8
@@ -2227,7 +2219,7 @@ class EnvPool(contextlib.AbstractContextManager):
                 shape, dtype = (slots, render_envs, renderer.nq), np.float64
             buffer = ctx.RawArray("B", int(np.prod(shape)) * np.dtype(dtype).itemsize)  # /dev/shm, or a temp file
             self.shared = np.frombuffer(buffer, dtype).reshape(shape)
-            self._frames = self.shared if renderer is None else \
+            self.frames = self.shared if renderer is None else \
                 torch.zeros((slots, render_envs, *frame_shape), dtype=torch.uint8, device=renderer.device)
         bounds = np.linspace(0, num_envs, max(1, min(num_workers, num_envs)) + 1).round().astype(int)
         self.shares = list(zip(bounds[:-1].tolist(), bounds[1:].tolist()))
@@ -2282,41 +2274,23 @@ class EnvPool(contextlib.AbstractContextManager):
             how = f"exited with status {process.exitcode}"
         return RunFailed(f"{self._worker(k)} {how}")
 
-    def _call(self, command: str, per_share: list, meanwhile=lambda: None) -> list:
-        """Each share's reply to `command`; meanwhile() runs here while the workers work."""
+    def _call(self, command: str, per_share: list) -> list:
         if self.local is not None:
-            meanwhile()
             return [getattr(self.local, command)(*per_share[0])]
         for k, (conn, data) in enumerate(zip(self.conns, per_share)):
             try:
                 conn.send((command, data))
             except OSError:  # BrokenPipeError: the worker is gone
                 raise self._gone(k) from None
-        meanwhile()
         return self._gather()
 
     def step(self, actions: np.ndarray, slot: int = 0):
         """(obs, rewards, terminated, truncated, success, states), each (num_envs, ...). The envs that render write
-        their frames into frames[slot]; with a renderer, the previous step's states are drawn meanwhile and this
-        step's wait in `undrawn`."""
-        if self.undrawn == slot:  # the workers would write over the states still to draw
-            self.draw()
-        results = self._call("step", [(actions[a:b], slot) for a, b in self.shares], meanwhile=self.draw)
+        their frames into frames[slot]."""
+        results = self._call("step", [(actions[a:b], slot) for a, b in self.shares])
         if self.renderer is not None and self.rendering:
-            self.undrawn = slot
+            self.renderer.render(self.shared[slot], out=self.frames[slot])
         return [np.concatenate(parts) for parts in zip(*results)]
-
-    def draw(self):
-        """Draws the states that wait for the renderer (see step) into their slot of `frames`."""
-        if self.undrawn is not None:
-            self.renderer.render(self.shared[self.undrawn], out=self._frames[self.undrawn])
-            self.undrawn = None
-
-    @property
-    def frames(self):
-        """(slots, render_envs, H, W, 3) uint8 frames, every step's drawn; None if no env renders."""
-        self.draw()
-        return self._frames
 
     def reset(self, seeds: dict, actions: Optional[dict] = None) -> np.ndarray:
         """Resets env i with seed seeds[i], for each i in `seeds`, and replays actions[i] if given (EnvGroup.reset);
@@ -2326,8 +2300,7 @@ class EnvPool(contextlib.AbstractContextManager):
         return np.stack([obs for part in parts for obs in part])
 
     def set_rendering(self, flags):
-        self.draw()  # the last states of a step that rendered
-        self.rendering = self._frames is not None and any(flags[:self._frames.shape[1]])
+        self.rendering = self.frames is not None and any(flags[:self.frames.shape[1]])
         self._call("set_rendering", [(list(flags[a:b]),) for a, b in self.shares])
 
     def close(self, wait: float = 10.0):

@@ -525,41 +525,25 @@ def test_a_model_warp_cannot_render_is_refused_in_one_line(monkeypatch, tmp_path
 
 
 @pytest.mark.parametrize("num_workers", [0, 1])
-def test_the_pool_draws_each_steps_states_while_the_workers_take_the_next(num_workers):
-    """Warp draws step t's states during step t + 1 (EnvPool.step), so a slot may be read only once it is drawn:
-    what `frames` gives equals a direct render of the qpos each step returned, across resets and a stretch that
-    starts over at slot 0; the CLIP side thread, told of step t, scores the frames up to t - 1, and all at the end
-    (a stand-in model here: each frame's mean grey level)."""
+def test_the_pools_warp_frames_are_a_render_of_the_states_each_step_returned(num_workers):
+    """What `frames` holds after each step equals a direct render of the qpos that step returned, across a reset and
+    a stretch that starts over at slot 0: each slot is drawn from its own step's states."""
     import torch
-
-    class MeanGrey:
-        window, device = 1, torch.device("cpu")
-
-        def score_frames(self, batch):
-            return batch.float().mean((1, 2, 3))[:, None]
 
     args = vs.Args(env_id="Humanoid-v5", look="generated", render_size=32, num_envs=3, num_workers=num_workers,
                    device="cpu", renderer="warp")
     slots, rng = 4, np.random.default_rng(0)
-    with vs.make_env_pool(args, slots=slots, render_envs=2) as pool, \
-            vs.StretchScorer(MeanGrey(), pool.frames, 2, torch.device("cpu"), pool) as scorer:
+    with vs.make_env_pool(args, slots=slots, render_envs=2) as pool:
         pool.reset({i: i for i in range(3)})
         qpos = np.zeros((2 * slots, 2, pool.renderer.nq))
+        want = torch.zeros((2, 32, 32, 3), dtype=torch.uint8)
         for t in range(2 * slots):
             states = pool.step(rng.uniform(-0.4, 0.4, (3, 17)).astype(np.float32), slot=t % slots)[5]
             qpos[t] = states[:2, :pool.renderer.nq]
-            assert pool.undrawn == t % slots  # not yet drawn ...
-            scorer.stepped(t % slots, last=t % slots == slots - 1)
-            assert scorer.submitted == (t % slots + 1 if t % slots == slots - 1 else t % slots)
             if t == 2:
                 pool.reset({1: 7})
-            if t % slots == slots - 1:  # ... until the next step, or until the stretch ends or frames are read
-                assert pool.undrawn is None
-                frames = pool.frames.clone()
-                scores = scorer.score_stretch(np.zeros((slots, 2), bool))[..., 0]
-                np.testing.assert_allclose(scores, frames.float().mean((2, 3, 4)).numpy(), rtol=1e-6)
-                want = torch.zeros((2, 32, 32, 3), dtype=torch.uint8)
+            if t % slots == slots - 1:
                 for k in range(slots):
                     pool.renderer.render(qpos[t - slots + 1 + k], want)
-                    assert torch.equal(frames[k], want), (t, k)
+                    assert torch.equal(pool.frames[k], want), (t, k)
         assert len(set(map(tuple, qpos.reshape(len(qpos), -1)))) == len(qpos)  # the states moved

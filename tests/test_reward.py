@@ -328,7 +328,7 @@ def test_k_frame_labels_across_stretches_equal_each_episodes_own_windows(tiny_cl
         for stretch in range(2):
             for t in range(steps):
                 buffer[t] = video[stretch * steps + t]
-                scorer.stepped(t, last=t == steps - 1)
+                scorer.rendered(t, last=t == steps - 1)
             got.append(scorer.score_stretch(ended[stretch * steps:(stretch + 1) * steps]))
     got = np.concatenate(got)  # (10, n, C)
     for i in range(n):
