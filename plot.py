@@ -395,7 +395,8 @@ def over_seeds(runs: list, metric: str, bins: int):
 
 def steps_axis(ax):
     ax.set_xlabel("environment steps")
-    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda x, _: f"{x / 1000:g}k" if x else "0"))
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(
+        lambda x, _: "0" if not x else f"{x / 1e6:g}M" if x >= 1e6 else f"{x / 1000:g}k"))  # "1250k" crowds the next
 
 
 @dataclass
