@@ -1092,10 +1092,10 @@ def check_humanoid_row(results: Path, header: list, cells: list) -> list[str]:
     """A row of the humanoid table: the run of its prompt, reward model and seed; its last evaluation, or that of
     the checkpoint its "checkpoint" column names (as 896,000)."""
     given = dict(zip(header, cells))
-    model, step = given.get("reward model", "humanoid_small").strip("`"), given.get("checkpoint")
-    if step and not step.replace(",", "").isdigit():
-        return [f"checkpoint '{step}' is not a step (as 896,000)"]
-    step = int(step.replace(",", "")) if step else None
+    model, step = given.get("reward model", "humanoid_small").strip("`"), given.get("checkpoint", "").replace(",", "")
+    if step and not step.isdigit():
+        return [f"checkpoint '{given['checkpoint']}' is not a step (as 896,000)"]
+    step = int(step) if step else None
     rows, errors = humanoid_evaluations(results, cells[0].strip('"'), model, step).get(int(cells[1])), []
     if rows is None:
         return [f"no evaluation of seed {cells[1]} with {model}{f' at step {step:,}' if step else ''} in results/runs/humanoid_poses"]

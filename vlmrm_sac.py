@@ -990,7 +990,7 @@ def train(args: Args):
 
             # --- 4. gradient steps
             # SB3's test; after a resume without the buffer, also until the policy has refilled it as far
-            if progress.global_step > args.learning_starts and len(buffer) > min(args.learning_starts, buffer.size - 1):
+            if progress.global_step > args.learning_starts and len(buffer) >= transitions_to_train(args):
                 learner.update(buffer)
                 progress.gradient_step += args.gradient_steps
                 checkpoints.stop_if_diverged()
@@ -1829,8 +1829,14 @@ def resume(ckpt: dict, agent: SAC, buffer: ReplayBuffer, args: Args) -> Progress
         buffer.load_state_dict(ckpt["buffer"])
     elif progress.global_step > 0:
         print(f"note: this checkpoint has no replay buffer (--save-buffer): gradient steps wait until it holds "
-              f"{min(args.learning_starts, args.buffer_size - 1) + 1:,} transitions again")
+              f"{transitions_to_train(args):,} transitions again")
     return progress
+
+
+def transitions_to_train(args: Args) -> int:
+    """The replay buffer's fill from which gradient steps are taken: more than --learning-starts (SB3's test on the
+    steps, which a straight run's buffer holds), or all of a smaller buffer."""
+    return min(args.learning_starts + 1, args.buffer_size)
 
 
 def write_video(path: Path, frames: np.ndarray, rewards: np.ndarray, label: str, fps: int = 30) -> np.ndarray:
