@@ -114,6 +114,9 @@ class Args:
     """a sentence scored like the goal on every frame, never trained on: its return and the goal's vote are logged per episode"""
     alpha: float = 0.0
     """goal-baseline regularization strength in [0, 1]: 0 is the cosine with the goal (the paper's humanoid runs)"""
+    reward_rule: Literal["projection", "softmax", "log-softmax"] = "projection"
+    """projection: the paper's goal-baseline reward; softmax (log-softmax): the goal's probability (its log) against
+    each --baseline-prompt, CLIP's zero-shot classifier at the model's logit scale (--alpha 0)"""
     reward_offset: float = 0.0
     """a constant added to the CLIP reward SAC trains on (the logged CLIP return stays the model's); the paper: 0"""
     clip_model: Annotated[Optional[str], tyro.conf.arg(metavar="MODEL")] = None
@@ -514,16 +517,21 @@ class CLIPReward(nn.Module):
     for K logged prompts). score_frames scores each frame alone, score_windows each with the window of its episode's
     last `window` frames (--reward-frames), score_episode a whole episode; all end in score_embeddings."""
     def __init__(self, model_name_or_path: str, goal_prompts, baseline_prompts=(), alpha: float = 0.0,
-                 device="cpu", precision: str = "auto", batch_size: int = 256, log_prompts=(), window: int = 1):
+                 device="cpu", precision: str = "auto", batch_size: int = 256, log_prompts=(), window: int = 1,
+                 rule: str = "projection"):
         super().__init__()
         goal_prompts, baseline_prompts, self.log_prompts = list(goal_prompts), list(baseline_prompts), list(log_prompts)
-        check_prompts(goal_prompts, baseline_prompts, alpha, self.log_prompts)
+        check_prompts(goal_prompts, baseline_prompts, alpha, self.log_prompts, rule=rule)
         from transformers import AutoImageProcessor, AutoModel, AutoTokenizer
         self.device = torch.device(device)
         self.precision = resolve_precision(precision, self.device)
-        self.alpha, self.batch_size = alpha, batch_size
+        self.alpha, self.batch_size, self.rule = alpha, batch_size, rule
         self.model = load_pretrained(AutoModel, model_name_or_path, dtype=torch.float32).to(self.device).eval()
         self.video, self.window = hasattr(self.model, "prompts_generator"), window  # video: X-CLIP, a clip per sentence
+        if rule != "projection" and (self.video or not hasattr(self.model, "logit_scale")):
+            raise UserError(f"--reward-rule {rule} needs an image-text model with a logit scale (CLIP, SigLIP), not "
+                            f"a {type(self.model).__name__}: use --reward-rule projection")
+        self.logit_scale = float(self.model.logit_scale.detach().exp()) if rule != "projection" else None
         if not self.video and not (hasattr(self.model, "get_image_features") and hasattr(self.model, "get_text_features")):
             raise UserError(f"{model_name_or_path!r} is a {type(self.model).__name__}, neither an image-text model "
                             "(get_image_features / get_text_features, CLIP-like) nor a video-text one (X-CLIP)")
@@ -554,7 +562,7 @@ class CLIPReward(nn.Module):
     def of_run(cls, args: Args, device: torch.device) -> "CLIPReward":
         return cls(args.clip_model, args.prompt, args.baseline_prompt, args.alpha, device=device,
                    precision=args.reward_precision, batch_size=args.reward_batch_size, log_prompts=args.log_prompt,
-                   window=args.reward_frames)
+                   window=args.reward_frames, rule=args.reward_rule)
 
     @torch.no_grad()
     def embed_text(self, prompts, normalize: bool = True) -> torch.Tensor:
@@ -590,7 +598,17 @@ class CLIPReward(nn.Module):
         return F.normalize(torch.cat(chunks), dim=-1)
 
     def forward(self, frames) -> torch.Tensor:
-        return goal_baseline_reward(self.embed_images(frames), self.goal_emb, self.baseline_emb, self.alpha)
+        return self.reward(self.embed_images(frames), self.goal_emb, self.baseline_emb)
+
+    def reward(self, x: torch.Tensor, goal: torch.Tensor, baseline: torch.Tensor) -> torch.Tensor:
+        """(N,) rewards of image embeddings x (N, D) for a goal (D,) by --reward-rule. softmax: CLIP's classifier over
+        the goal and each baseline prompt (its own unit embedding, not their mean), at the model's logit scale."""
+        if self.rule == "projection":
+            return goal_baseline_reward(x, goal, baseline, self.alpha)
+        x = F.normalize(x, dim=-1)  # goal: (D,), or (N, D) for the logged prompts
+        cos = torch.cat([(x * goal).sum(-1, keepdim=True), x @ F.normalize(self.baseline_text, dim=-1).T], 1)  # (N, 1 + B)
+        log_p = (self.logit_scale * cos).log_softmax(-1)[:, 0]
+        return log_p if self.rule == "log-softmax" else log_p.exp()
 
     @torch.no_grad()
     def score_frames(self, frames) -> torch.Tensor:
@@ -602,11 +620,11 @@ class CLIPReward(nn.Module):
         on each clip) goal and baseline (N, D) and logged (N, K, D). The vote is 1.0 where x's cosine similarity with
         the goal beats its similarity with every logged prompt (CLIP's classification among the sentences)."""
         goal, baseline = (self.goal_emb, self.baseline_emb) if goal is None else (goal, baseline)
-        reward = goal_baseline_reward(x, goal, baseline, self.alpha)
+        reward = self.reward(x, goal, baseline)
         if not self.log_prompts:
             return reward[:, None]
         logged = (self.log_emb if logged is None else logged).expand(len(x), -1, -1)  # (N, K, D)
-        scores = torch.stack([goal_baseline_reward(x, logged[:, j], baseline, self.alpha) for j in range(logged.shape[1])], 1)
+        scores = torch.stack([self.reward(x, logged[:, j], baseline) for j in range(logged.shape[1])], 1)
         vote = (x * F.normalize(goal, dim=-1)).sum(-1) > torch.einsum("nd,nkd->nk", x, logged).max(1).values
         return torch.cat([reward[:, None], scores, vote[:, None].float()], 1)
 
@@ -1900,7 +1918,7 @@ class Aborted(Exception):
     """A second Ctrl-C: the run stops at once without saving (exit status 130)."""
 
 
-def check_prompts(goal_prompts, baseline_prompts, alpha: float, log_prompts=(), warn: bool = True):
+def check_prompts(goal_prompts, baseline_prompts, alpha: float, log_prompts=(), warn: bool = True, rule: str = "projection"):
     """Errors a user can cause with the reward flags, found before any model is loaded."""
     if not goal_prompts:
         raise UserError("no goal prompt: pass one with --prompt \"a humanoid robot kneeling\"")
@@ -1911,6 +1929,9 @@ def check_prompts(goal_prompts, baseline_prompts, alpha: float, log_prompts=(), 
         raise UserError(f"alpha must be in [0, 1] (the goal-baseline regularization strength), got {alpha}")
     if alpha > 0 and not baseline_prompts:
         raise UserError(f"alpha = {alpha} projects onto the goal-baseline direction: also pass --baseline-prompt")
+    if rule != "projection" and (alpha > 0 or not baseline_prompts or set(goal_prompts) & set(baseline_prompts)):
+        raise UserError(f"--reward-rule {rule} classifies each frame among the goal and the --baseline-prompt sentences: "
+                        "give at least one baseline that is not a goal prompt, and --alpha 0")
     if alpha > 0 and set(goal_prompts) == set(baseline_prompts):
         raise UserError("goal and baseline prompts are the same, so there is no goal-baseline direction: "
                          "use a baseline that describes the scene without the goal, or --alpha 0")
@@ -1922,7 +1943,7 @@ def check_prompts(goal_prompts, baseline_prompts, alpha: float, log_prompts=(), 
         if alpha > 0 and {p} == set(baseline_prompts):
             raise UserError(f"--log-prompt {p!r} is the baseline prompt: with alpha > 0 it has no direction to be "
                             "scored along; log other sentences")
-    if warn and baseline_prompts and alpha == 0:
+    if warn and baseline_prompts and alpha == 0 and rule == "projection":
         print("warning: --baseline-prompt has no effect with --alpha 0 (the reward is the cosine similarity with the goal)",
               file=sys.stderr)
 
@@ -2003,7 +2024,7 @@ def check_args(args: Args):
     if not ok:
         raise UserError(f"--ent-coef must be 'auto', 'auto_X' or a number, X and the number positive; got {args.ent_coef!r}")
     if uses_clip(args):
-        check_prompts(args.prompt, args.baseline_prompt, args.alpha, args.log_prompt, warn=False)  # CLIPReward warns, once
+        check_prompts(args.prompt, args.baseline_prompt, args.alpha, args.log_prompt, warn=False, rule=args.reward_rule)
     elif args.log_prompt:
         raise UserError("--log-prompt scores frames with the CLIP model, which --no-log-clip-reward switches off")
     probe = gym.make(args.env_id)

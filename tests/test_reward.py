@@ -425,3 +425,45 @@ def test_a_video_model_takes_only_its_clip_length_and_other_models_are_refused(t
     CLIPTextModel(CLIPTextConfig(hidden_size=32, intermediate_size=64, num_attention_heads=2, num_hidden_layers=1)).save_pretrained(tmp_path)
     with pytest.raises(vs.UserError, match="neither an image-text model .* nor a video-text one"):
         vs.CLIPReward(str(tmp_path), ["a robot"])
+
+
+# --- --reward-rule softmax: CLIP's zero-shot classifier as the reward
+
+
+def test_softmax_rule_is_the_goal_probability_computed_by_hand(tiny_clip, frames):
+    """The goal's probability among the goal and each baseline sentence, from the model's own embeddings and logit
+    scale, computed here with transformers' CLIPModel directly (not through CLIPReward's embeddings)."""
+    from transformers import AutoTokenizer, CLIPModel
+
+    goal, negatives = "a humanoid robot kneeling", ["a humanoid robot", "a robot"]
+    model, tokenizer = CLIPModel.from_pretrained(tiny_clip).eval(), AutoTokenizer.from_pretrained(tiny_clip)
+    plain = vs.CLIPReward(tiny_clip, [goal])
+    with torch.no_grad():
+        text = model.get_text_features(**tokenizer([goal, *negatives], padding=True, return_tensors="pt"))
+        image = model.get_image_features(pixel_values=plain.preprocess(frames))
+    cos = F.normalize(vs.features(image), dim=-1) @ F.normalize(vs.features(text), dim=-1).T  # (N, 3)
+    scale = model.logit_scale.exp().item()
+    assert scale > 2  # the check would pass for a model whose logit scale were ignored if it were near 1
+    by_hand = torch.exp(scale * cos[:, 0]) / torch.exp(scale * cos).sum(1)
+    for rule, expected in (("softmax", by_hand), ("log-softmax", by_hand.log())):
+        reward = vs.CLIPReward(tiny_clip, [goal], negatives, rule=rule)
+        torch.testing.assert_close(reward(frames), expected, atol=1e-5, rtol=0)
+        windows = reward.score_windows(reward.frame_features(frames), np.zeros(len(frames), bool))[0][:, 0]
+        torch.testing.assert_close(windows, expected, atol=1e-5, rtol=0)  # --reward-frames 1 takes the same path
+    logged = vs.CLIPReward(tiny_clip, [goal], negatives, rule="softmax", log_prompts=["a cart"]).score_frames(frames)
+    torch.testing.assert_close(logged[:, 1], vs.CLIPReward(tiny_clip, ["a cart"], negatives, rule="softmax")(frames))
+
+
+@pytest.mark.parametrize("baseline, alpha, message", [
+    ([], 0.0, "give at least one baseline"),
+    (["a robot"], 0.5, "and --alpha 0"),
+    (["a humanoid robot kneeling"], 0.0, "that is not a goal prompt"),
+])
+def test_softmax_rule_refuses_what_it_cannot_classify(baseline, alpha, message):
+    with pytest.raises(vs.UserError, match=message):
+        vs.CLIPReward("/nonexistent/never/loaded", ["a humanoid robot kneeling"], baseline, alpha, rule="softmax")
+
+
+def test_softmax_rule_refuses_a_video_model_in_one_line(tiny_xclip):
+    with pytest.raises(vs.UserError, match="needs an image-text model with a logit scale"):
+        vs.CLIPReward(tiny_xclip, ["a pendulum"], ["a pole"], window=4, rule="softmax")
