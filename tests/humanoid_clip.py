@@ -72,7 +72,11 @@ class Args:
     one_knee: bool = True
     """caption one-knee states "a humanoid robot on one knee" and build more of them; --no-one-knee: as at ef46240"""
     size: str = "small"
-    """mini_clip.SIZES: small (~1.3M parameters) or tiny (~0.3M)"""
+    """mini_clip.SIZES: small (~1.3M parameters), tiny (~0.3M) or base (~5.4M)"""
+    image_size: int = mini_clip.IMAGE_SIZE
+    """pixels of the square frames the model sees (render with the same --render-size); 16-pixel patches"""
+    one_knee_share: Optional[float] = None
+    """share of the kneeling family built with one knee down (default 0.4 with --one-knee, else 0.2)"""
     seed: int = 0
     """seeds the states, captions, initial weights and batch order; the held-out states use a second stream"""
     threads: int = 2
@@ -208,12 +212,17 @@ def sample_states(n: int, rng, poser: Poser, one_knee: float = 0.2) -> np.ndarra
     return states[rng.permutation(n)]
 
 
+def visited_files(patterns) -> list:
+    """The states.npz files that `patterns` match, sorted; a pattern that matches none is an error."""
+    files = sorted({f for pattern in patterns for f in glob.glob(pattern)})
+    if missing := [p for p in patterns if not glob.glob(p)]:
+        raise SystemExit(f"error: no states.npz matches {missing}")
+    return files
+
+
 def visited_states(patterns, every: int) -> np.ndarray:
     """qpos rows (every `every`-th step) of the evaluations' states.npz matched by `patterns`, in file order."""
-    files = sorted({f for pattern in patterns for f in glob.glob(pattern)})
-    if patterns and not files:
-        raise SystemExit(f"error: no states.npz matches {list(patterns)}")
-    rows = [np.load(f)["qpos"].reshape(-1, 24)[::every] for f in files]
+    rows = [np.load(f)["qpos"].reshape(-1, 24)[::every] for f in visited_files(patterns)]
     return np.concatenate(rows).astype(np.float64) if rows else np.zeros((0, 24))
 
 
@@ -265,7 +274,7 @@ def evaluate(path: str, states, labeller, one_knee: bool = True) -> dict:
     """Zero-shot accuracy over the captions the model was trained with (one-knee states count as the baseline's
     where it had no one-knee caption); each paper prompt's reward over every class of CLASSES."""
     reward = vs.CLIPReward(path, [CAPTIONS["kneeling"]], [BASELINE])
-    image = torch.cat([reward.embed_images(f) for f in render(states)])  # (N, D), normalized
+    image = torch.cat([reward.embed_images(f) for f in render(states, size=reward.image_size)])  # (N, D), normalized
     kind = np.array([CLASSES.index(pose_class(labeller, q)) for q in states])
     named = CLASSES if one_knee else [c for c in CLASSES if c != "one_knee"]
     truth = np.array([named.index(CLASSES[k] if CLASSES[k] in named else "other") for k in kind])
@@ -314,7 +323,7 @@ def contact_sheet(path: str, states, labeller, columns: int = 10):
 
 def main(args: Args):
     out = Path(args.out or ROOT / "results" / "mini_clip" / f"humanoid_{args.size}{'_one_knee' * args.one_knee}")
-    one_knee_share = 0.4 if args.one_knee else 0.2
+    one_knee_share = args.one_knee_share if args.one_knee_share is not None else 0.4 if args.one_knee else 0.2
     torch.set_num_threads(args.threads)
     torch.use_deterministic_algorithms(True)
     random.seed(args.seed)
@@ -338,7 +347,7 @@ def main(args: Args):
     classes = [pose_class(labeller, q) for q in states]
     named = {**CAPTIONS, "one_knee": ONE_KNEE} if args.one_knee else CAPTIONS
     captions = [BASELINE if c not in named or train_rng.random() < args.generic_share else named[c] for c in classes]
-    pixels = torch.cat([mini_clip.reward_preprocess(f, CLIP_MEAN) for f in render(states)])
+    pixels = torch.cat([mini_clip.reward_preprocess(f, CLIP_MEAN, args.image_size) for f in render(states, size=args.image_size)])
     sentences = sorted(set(captions))
     if set(sentences) != {BASELINE, *named.values()}:
         raise SystemExit(f"error: no training frame carries {sorted({BASELINE, *named.values()} - set(sentences))}")
@@ -347,7 +356,7 @@ def main(args: Args):
     tokens = tokenizer(sentences, padding=True, return_tensors="pt")
     data_s = time.time() - start
     counts = {c: classes.count(c) for c in CLASSES}
-    model = mini_clip.build_model(args.size, tokenizer)
+    model = mini_clip.build_model(args.size, tokenizer, args.image_size)
     params = sum(p.numel() for p in model.parameters())
     print(f"{len(pixels)} frames ({data_s:.0f} s) of classes {counts}, {len(sentences)} captions, {params:,} parameters")
     train_args = mini_clip.Args(env="cartpole", size=args.size, seed=args.seed, epochs=args.epochs, batch_size=args.batch_size,
@@ -358,14 +367,15 @@ def main(args: Args):
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
-    size = {"height": mini_clip.IMAGE_SIZE, "width": mini_clip.IMAGE_SIZE}
-    CLIPImageProcessor(size={"shortest_edge": mini_clip.IMAGE_SIZE}, crop_size=size, image_mean=CLIP_MEAN,
+    size = {"height": args.image_size, "width": args.image_size}
+    CLIPImageProcessor(size={"shortest_edge": args.image_size}, crop_size=size, image_mean=CLIP_MEAN,
                        image_std=CLIP_STD).save_pretrained(out)
     reward = vs.CLIPReward(str(out), [CAPTIONS["kneeling"]], [BASELINE])
-    if not torch.equal(reward.preprocess(next(render(states[:8]))).float(), pixels[:8]):
+    if not torch.equal(reward.preprocess(next(render(states[:8], size=args.image_size))).float(), pixels[:8]):
         raise SystemExit("error: the saved model's preprocessing differs from training's")
 
-    results = {"args": asdict(args), "parameters": params, "data_s": data_s, "train_s": train_s,
+    results = {"args": asdict(args), "visited_files": visited_files(args.visited),
+               "visited_held_out_files": visited_files(args.visited_held_out), "parameters": params, "data_s": data_s, "train_s": train_s,
                "train_frames_per_class": counts, "model_mb": (out / "model.safetensors").stat().st_size / 2**20,
                "held_out": evaluate(str(out), sample_states(args.eval_frames, eval_rng, poser, one_knee_share), labeller,
                                     args.one_knee)}

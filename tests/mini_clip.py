@@ -66,8 +66,8 @@ from tiny_models import CLIP_MEAN, CLIP_STD
 class Args:
     env: Literal["cartpole", "mountaincar"] = "cartpole"
     """the env whose frames the model learns: CartPole-v1 or MountainCarContinuous-v0 (the generated look)"""
-    size: Literal["small", "tiny"] = "small"
-    """model size: small (~1.3M parameters) or tiny (~0.3M); see SIZES"""
+    size: Literal["small", "tiny", "base"] = "small"
+    """model size: small (~1.3M parameters), tiny (~0.3M) or base (~6M); see SIZES"""
     out: Optional[str] = None
     """directory to save the model, tokenizer, image processor and eval.json to (default: results/mini_clip/{env}_{size})"""
     seed: int = 0
@@ -103,6 +103,7 @@ IMAGE_SIZE, PATCH_SIZE, MAX_TOKENS = 64, 16, 32  # 16-pixel patches: smaller one
 SIZES = {  # (hidden, MLP width, heads, layers) of each tower, and the shared embedding width
     "small": dict(vision=(128, 512, 4, 4), text=(128, 512, 4, 2), projection_dim=64),
     "tiny": dict(vision=(64, 256, 2, 3), text=(64, 256, 2, 2), projection_dim=32),
+    "base": dict(vision=(256, 1024, 8, 6), text=(128, 512, 4, 2), projection_dim=128),  # ~5x small's parameters
 }
 
 CARTPOLE_GOAL, CARTPOLE_BASELINE = vs.PAPER_PROMPTS["CartPole"]
@@ -207,7 +208,7 @@ def word_tokenizer(sentences, eos_last: bool = False) -> CLIPTokenizer:
     return tokenizer
 
 
-def build_model(size: str, tokenizer) -> CLIPModel:
+def build_model(size: str, tokenizer, image_size: int = IMAGE_SIZE) -> CLIPModel:
     def tower(hidden, mlp, heads, layers):
         return dict(hidden_size=hidden, intermediate_size=mlp, num_attention_heads=heads, num_hidden_layers=layers)
 
@@ -216,15 +217,15 @@ def build_model(size: str, tokenizer) -> CLIPModel:
     config = CLIPConfig(  # the text embedding is read at the end-of-text token: this vocabulary's ids
         text_config={**tower(*s["text"]), "vocab_size": len(tokenizer), "max_position_embeddings": MAX_TOKENS,
                      "bos_token_id": special[0], "eos_token_id": special[1], "pad_token_id": special[1]},
-        vision_config={**tower(*s["vision"]), "image_size": IMAGE_SIZE, "patch_size": PATCH_SIZE},
+        vision_config={**tower(*s["vision"]), "image_size": image_size, "patch_size": PATCH_SIZE},
         projection_dim=s["projection_dim"])
     return CLIPModel(config)
 
 
-def reward_preprocess(frames_uint8, mean) -> torch.Tensor:
-    """uint8 (N, H, W, 3) -> (N, 3, 64, 64) float32, by the reward's own preprocessing (vlmrm_sac.preprocess_frames),
-    so training sees exactly the pixels the reward will: the whole frame squashed to 64x64, then normalized."""
-    return vs.preprocess_frames(frames_uint8, IMAGE_SIZE, torch.tensor(mean).view(3, 1, 1),
+def reward_preprocess(frames_uint8, mean, size: int = IMAGE_SIZE) -> torch.Tensor:
+    """uint8 (N, H, W, 3) -> (N, 3, size, size) float32, by the reward's own preprocessing (vlmrm_sac.preprocess_frames),
+    so training sees exactly the pixels the reward will: the whole frame squashed to size x size, then normalized."""
+    return vs.preprocess_frames(frames_uint8, size, torch.tensor(mean).view(3, 1, 1),
                                 torch.tensor(CLIP_STD).view(3, 1, 1), "cpu")
 
 
