@@ -545,6 +545,61 @@ class Poses(Figure):
         print("prompt x pose success: " + "; ".join(f"{r['prompt']} -> {r['pose']} {r['success_rate']:.0%}" for r in rows))
 
 
+def reward_setup(a: dict) -> tuple[str, str]:
+    """(reward model, rule) of a run's args.json, named as tests/reward_yardstick.py names its rows."""
+    model, rule = Path(a["clip_model"]).name, a.get("reward_rule", "projection")
+    if rule != "projection":
+        return model, rule
+    near_miss = a["alpha"] > 0 and a["baseline_prompt"] == ["a humanoid robot on one knee"]
+    return model, f"{'near miss' if near_miss else 'projection'}, alpha {a['alpha']:g}"
+
+
+@dataclass
+class Yardstick(Figure):
+    """Fig. 4 for the humanoid with the reward models trained here: the yardstick's EPIC distance to the kneeling
+    labels (tests/reward_yardstick.py) (a) against alpha, a line per model, (b) at alpha 0 against parameters, by
+    input size, (c) each kneeling run's success (its last evaluation) against the EPIC of its model and rule."""
+
+    data: str = "results/yardstick/kneeling.csv"
+    """the yardstick's CSV: a row per reward model and rule"""
+    results: str = "results"
+    """the results folder: the kneeling runs are found in runs/humanoid_poses/ by their args.json"""
+
+    def run(self):
+        rows = read_csv(self.data)
+        epic = {(r["model"], r["rule"]): float(r["epic"]) for r in rows}
+        fig, (ax_a, ax_b, ax_c) = plt.subplots(1, 3, figsize=(14, 3.9), layout="constrained")
+        for model in dict.fromkeys(r["model"] for r in rows):
+            line = [r for r in rows if r["model"] == model and r["rule"].startswith("projection")]
+            ax_a.plot([float(r["alpha"]) for r in line], [float(r["epic"]) for r in line], marker="o", label=model)
+        ax_a.set(xlabel="alpha (baseline \"a humanoid robot\")", ylabel="EPIC distance", title="(a) EPIC vs alpha")
+        ax_a.legend(fontsize=6)
+        for size in sorted({int(r["image_size"]) for r in rows}):
+            at0 = [r for r in rows if r["rule"] == "projection, alpha 0" and int(r["image_size"]) == size]
+            ax_b.scatter([math.log10(int(r["parameters"])) for r in at0], [float(r["epic"]) for r in at0], label=f"{size} px")
+            for r in at0:
+                ax_b.annotate(r["model"], (math.log10(int(r["parameters"])), float(r["epic"])), fontsize=6)
+        ax_b.set(xlabel="log10(parameters)", ylabel="EPIC distance (alpha 0)", title="(b) EPIC vs model size, by input size")
+        ax_b.legend(fontsize=7)
+        points = []
+        for args in sorted(Path(self.results, "runs", "humanoid_poses").glob("*/args.json")):
+            a = json.loads(args.read_text())
+            evals = sorted(args.parent.glob("eval_*/eval.csv"))
+            if a["prompt"] != ["a humanoid robot kneeling"] or not evals:
+                continue
+            setup = reward_setup(a)
+            points.append({"run": args.parent.name, "model": setup[0], "rule": setup[1], "epic": epic.get(setup, math.nan),
+                           "evaluation": evals[-1].parent.name,
+                           "success": float(np.mean([float(r["success"]) for r in read_csv(evals[-1])]))})
+        for setup in dict.fromkeys((p["model"], p["rule"]) for p in points):
+            mine = [p for p in points if (p["model"], p["rule"]) == setup]
+            ax_c.scatter([p["epic"] for p in mine], [100 * p["success"] for p in mine], label=" / ".join(setup))
+        ax_c.set(xlabel="EPIC distance of the run's reward", ylabel="episodes kneeling (%)",
+                 title="(c) kneeling success vs EPIC, a point per run")
+        ax_c.legend(fontsize=6)
+        self.save(fig, "yardstick_humanoid", points)
+
+
 SPIN_LATE = 0.25  # the share of a spin run's last transitions that measures it
 
 
@@ -739,6 +794,10 @@ class All:
                   out_dir=self.out_dir, note="reward: small CLIPs trained on this project's frames (results/mini_clip/"
                   f"humanoid_small, or the one named)").run()
             made.append("poses_humanoid")
+        if Path(self.results, "yardstick", "kneeling.csv").exists():
+            Yardstick(data=str(Path(self.results, "yardstick", "kneeling.csv")), results=self.results, out_dir=self.out_dir,
+                      note="reward models: small CLIPs trained on this project's frames (results/mini_clip)").run()
+            made.append("yardstick_humanoid")
         for spin in sorted(Path(self.results, "runs").glob("*/spin.csv")):
             Spin(data=str(spin), out_dir=self.out_dir).run()
             made.append("spin")
@@ -1109,6 +1168,37 @@ def check_humanoid_row(results: Path, header: list, cells: list) -> list[str]:
     return errors
 
 
+YARDSTICK_COLUMNS = {  # a yardstick table's column -> its numbers from the CSV row of the model and rule (and eval.json)
+    "parameters": lambda r, m: [int(r["parameters"])], "input (px)": lambda r, m: [int(r["image_size"])],
+    "training (s)": lambda r, m: [m["data_s"] + m["train_s"]],
+    "EPIC": lambda r, m: [float(r["epic"])], "EPIC, visited": lambda r, m: [float(r["epic_visited"])],
+    "AUC vs one knee: visited / built / clean": lambda r, m: [float(r[f"auc_vs_one_knee_{s}"]) for s in ("visited", "built", "clean")],
+    "AUC vs rest": lambda r, m: [float(r["auc_vs_rest"])],
+    "mean reward: kneeling / one knee / other": lambda r, m: [float(r[f"mean_{c}"]) for c in ("kneeling", "one_knee", "other")],
+}
+
+
+def check_yardstick_row(results: Path, header: list, cells: list) -> list[str]:
+    """A row of a yardstick table: its reward model's row in results/yardstick/kneeling.csv for the row's rule (the
+    paper's alpha 0 where the table has no rule column), and the model's training time from its eval.json."""
+    given = dict(zip(header, cells))
+    model, rule = cells[0].strip("`"), given.get("rule", "projection, alpha 0")
+    row = next((r for r in read_csv(results / "yardstick" / "kneeling.csv") if (r["model"], r["rule"]) == (model, rule)), None)
+    if row is None:
+        return [f"no yardstick row of {model} with rule '{rule}' in results/yardstick/kneeling.csv"]
+    trained = results / "mini_clip" / model / "eval.json"
+    made = json.loads(trained.read_text()) if trained.exists() else {}
+    errors = []
+    for column, cell in zip(header[1:], cells[1:]):
+        if column == "rule" or (column == "training (s)" and not made and cell == "-"):
+            continue
+        if column not in YARDSTICK_COLUMNS:
+            errors.append(f"no rule for column '{column}'")
+        else:
+            errors += mismatch(column, printed_numbers(cell), YARDSTICK_COLUMNS[column](row, made))
+    return errors
+
+
 def check_readme(path: Path, results: Path):
     """(rows checked, rows skipped as "no file", mismatches) of results/README.md."""
     summary, produced, checked, skipped, errors = summary_rules(results), produced_rules(results), 0, [], []
@@ -1129,6 +1219,8 @@ def check_readme(path: Path, results: Path):
             rule, found = True, check_logged_row(results, header, cells)
         elif header[0] == "prompt" and header[1] == "seed" and section.startswith("The humanoid"):
             rule, found = True, check_humanoid_row(results, header, cells)
+        elif header[0] == "reward model" and section.startswith("Reward models for kneeling"):
+            rule, found = True, check_yardstick_row(results, header, cells)
         elif header[0] == "reward model" and section.startswith("Pendulum: a goal of motion"):
             rule, found = True, check_spin_row(results, cells)
         else:
@@ -1220,7 +1312,8 @@ class Verify:
 
 
 COMMANDS = {"landscape": Landscape, "epic": Epic, "curves": Curves, "prompts": Prompts, "success": Success, "reward-hist": RewardHist,
-            "probe": Probe, "sheets": Sheets, "frames": Frames, "spin": Spin, "poses": Poses, "all": All,
+            "probe": Probe, "sheets": Sheets, "frames": Frames, "spin": Spin, "poses": Poses, "yardstick": Yardstick,
+            "all": All,
             "verify": Verify}
 
 if __name__ == "__main__":
