@@ -473,6 +473,34 @@ class Prompts(Figure):
         self.save(fig, "prompts", rows, title="mean over seeds, shaded: min..max over seeds")
 
 
+QUARTERS = (0, 25, 50, 75, 100)  # the paper's labels: the share of an episode's steps that show the goal, in %
+
+
+def quarter(share: float) -> int:
+    """An episode's label from the share of its steps that show the goal (0-1): the quarter at or below it, so that
+    the episodes labelled 50% or more are exactly those that succeed (vlmrm_sac.pose_success)."""
+    return 25 * math.floor(4 * share)
+
+
+def fig5(groups: dict, xlabel: str):
+    """Fig. 5/6/8, the one drawing of it: {name: (each episode's share of steps that show the goal (0-1), legend note)}
+    -> (figure, rows): per group, the fraction of its episodes in each quarter (quarter()), and its success rate
+    (pose_success), which is the sum of its 50, 75 and 100% bars."""
+    fig, ax = plt.subplots(figsize=(2 + 1.6 * len(groups), 3.4), layout="constrained")
+    rows, width = [], 0.8 / len(groups)
+    for k, (name, (shares, note)) in enumerate(groups.items()):
+        labels = [quarter(s) for s in shares]
+        counts = [labels.count(q) / len(labels) for q in QUARTERS]
+        success = float(np.mean([vlmrm_sac.pose_success(s) for s in shares]))
+        ax.bar(np.arange(5) + k * width, counts, width, label=f"{name} ({success:.0%} success, {note}n={len(shares)})")
+        rows += [{"name": name, "goal_share": q, "fraction": c, "episodes": len(shares), "success_rate": success}
+                 for q, c in zip(QUARTERS, counts)]
+    ax.set_xticks(np.arange(5) + width * (len(groups) - 1) / 2, [f"{q}%" for q in QUARTERS])
+    ax.set(xlabel=f"{xlabel},\nrounded down to a quarter (50% and more: a success)", ylabel="fraction of episodes")
+    ax.legend(fontsize=7)
+    return fig, rows
+
+
 @dataclass
 class Success(Figure):
     """Fig. 5/6/8: histograms of the share of steps that show the goal, per task / model / alpha."""
@@ -483,30 +511,22 @@ class Success(Figure):
     def run(self):
         if not self.labels:
             raise SystemExit("error: pass --labels NAME=runs/<run>/eval_<step>/labels.csv ...")
-        shares = [0, 25, 50, 75, 100]
-        fig, ax = plt.subplots(figsize=(2 + 1.6 * len(self.labels), 3.4))
-        rows, width = [], 0.8 / len(self.labels)
-        for k, pair in enumerate(self.labels):
+        groups = {}
+        for pair in self.labels:
             name, _, path = pair.partition("=")
             values = [int(float(r["goal_share"])) for r in read_csv(path) if r["goal_share"].strip() != ""]
-            if not values or any(v not in shares for v in values):
+            if not values or any(v not in QUARTERS for v in values):
                 raise SystemExit(f"error: {path}: goal_share must be filled in with 0, 25, 50, 75 or 100 for some episodes")
-            counts = [values.count(s) / len(values) for s in shares]
-            success = float(np.mean([v >= 50 for v in values]))
-            ax.bar(np.arange(5) + k * width, counts, width, label=f"{name} (success {success:.0%}, n={len(values)})")
-            rows += [{"name": name, "goal_share": s, "fraction": c, "episodes": len(values), "success_rate": success}
-                     for s, c in zip(shares, counts)]
-        ax.set_xticks(np.arange(5) + width * (len(self.labels) - 1) / 2, [f"{s}%" for s in shares])
-        ax.set(xlabel="share of steps that show the goal", ylabel="fraction of episodes")
-        ax.legend(fontsize=7)
+            groups[name] = ([v / 100 for v in values], "")
+        fig, rows = fig5(groups, "share of steps that show the goal")
         self.save(fig, "success", rows)
 
 
 @dataclass
 class Poses(Figure):
     """Fig. 5 for the humanoid, labelled from the state: per prompt, the share of each evaluated episode's steps in
-    the prompt's pose (HumanoidPoses, the eval.csv's <pose>_share columns), in the paper's 0/25/50/75/100% bins, and
-    the prompt x pose table of success rates (an episode succeeds in a pose shown in at least half of its steps)."""
+    the prompt's pose (HumanoidPoses, the eval.csv's <pose>_share columns) in the paper's quarters (fig5), and the
+    prompt x pose table of success rates (vlmrm_sac.pose_success: the pose in at least half of an episode's steps)."""
 
     evals: tuple[str, ...] = ()
     """NAME=PATTERN pairs: a prompt's name and the eval directories (globs) of its runs, e.g. kneeling='runs/*kneel*/eval_*'
@@ -517,10 +537,8 @@ class Poses(Figure):
     def run(self):
         if not self.evals:
             raise SystemExit("error: pass --evals NAME=runs/<run>/eval_<step> ... (Humanoid evaluations)")
-        bins = [0, 25, 50, 75, 100]
-        fig, ax = plt.subplots(figsize=(2 + 1.6 * len(self.evals), 3.4), layout="constrained")
-        rows, width = [], 0.8 / len(self.evals)
-        for k, pair in enumerate(self.evals):
+        groups, rows = {}, []
+        for pair in self.evals:
             name, _, pattern = pair.partition("=")
             found = sorted(f for d in glob.glob(pattern) for f in [Path(d) / "eval.csv"] if f.exists())
             files = list({f.parent.parent: f for f in found}.values())  # per run, its last evaluation
@@ -531,18 +549,14 @@ class Poses(Figure):
             if f"{pose}_share" not in episodes[0]:
                 raise SystemExit(f"error: {files[0]} has no {pose}_share column (a Humanoid evaluation names each of "
                                  f"{', '.join(vlmrm_sac.POSES)})")
-            shares = np.array([float(r[f"{pose}_share"]) for r in episodes])
-            counts = [float(np.mean(np.round(shares * 4) * 25 == b)) for b in bins]  # the nearest quarter, as labelled
-            ax.bar(np.arange(5) + k * width, counts, width,
-                   label=f"{name} ({np.mean(shares >= 0.5):.0%} success, {len(files)} run(s), n={len(shares)})")
+            groups[name] = ([float(r[f"{pose}_share"]) for r in episodes], f"{len(files)} run(s), ")
             for p in self.poses:
-                p_shares = np.array([float(r[f"{p}_share"]) for r in episodes])
-                rows.append({"prompt": name, "pose": p, "success_rate": float(np.mean(p_shares >= 0.5)),
-                             "mean_share": float(p_shares.mean()), "runs": len(files), "episodes": len(p_shares),
-                             **{f"fraction_{b}": float(np.mean(np.round(p_shares * 4) * 25 == b)) for b in bins}})
-        ax.set_xticks(np.arange(5) + width * (len(self.evals) - 1) / 2, [f"{b}%" for b in bins])
-        ax.set(xlabel="share of the episode's steps in the prompt's pose (state labels)", ylabel="fraction of episodes")
-        ax.legend(fontsize=7)
+                shares = [float(r[f"{p}_share"]) for r in episodes]
+                labels = [quarter(s) for s in shares]
+                rows.append({"prompt": name, "pose": p, "success_rate": float(np.mean([vlmrm_sac.pose_success(s) for s in shares])),
+                             "mean_share": float(np.mean(shares)), "runs": len(files), "episodes": len(shares),
+                             **{f"fraction_{q}": labels.count(q) / len(labels) for q in QUARTERS}})
+        fig, _ = fig5(groups, "share of the episode's steps in the prompt's pose (state labels)")
         self.save(fig, "poses", rows)
         print("prompt x pose success: " + "; ".join(f"{r['prompt']} -> {r['pose']} {r['success_rate']:.0%}" for r in rows))
 
@@ -1051,7 +1065,7 @@ def summary_rules(results: Path) -> dict:
     kneeling, standing = "a humanoid robot kneeling", "a humanoid robot standing up"
 
     def share(prompt, pose, model="humanoid_small", steps=False):  # of evaluated episodes in a pose (or of steps)
-        return mean([100 * np.mean([float(r[f"{pose}_share"]) if steps else float(r[f"{pose}_share"]) >= 0.5 for r in rows])
+        return mean([100 * np.mean([float(r[f"{pose}_share"]) for r in rows]) if steps else succeeded(rows, pose)
                      for rows in map(read_csv, humanoid_evaluations(results, prompt, model).values())])
 
     def humanoid():  # per prompt: the share of evaluated episodes in its own pose, and in the other prompt's
@@ -1151,9 +1165,14 @@ def check_spin_row(results: Path, cells: list, where: str, line: int, tally: Tal
     return {(model, cells[1].split()[-1])}
 
 
+def succeeded(rows: list[dict], pose: str) -> float:
+    """The % of an evaluation's episodes (eval.csv rows) in `pose` in at least half of their steps (pose_success)."""
+    return 100 * float(np.mean([vlmrm_sac.pose_success(float(r[f"{pose}_share"])) for r in rows]))
+
+
 HUMANOID_COLUMNS = {  # header -> its numbers from one run's evaluation (eval.csv rows)
-    "episodes kneeling (of 100)": lambda rows: [100 * np.mean([float(r["kneeling_share"]) >= 0.5 for r in rows])],
-    "episodes standing (of 100)": lambda rows: [100 * np.mean([float(r["standing_share"]) >= 0.5 for r in rows])],
+    "episodes kneeling (of 100)": lambda rows: [succeeded(rows, "kneeling")],
+    "episodes standing (of 100)": lambda rows: [succeeded(rows, "standing")],
     "steps kneeling / standing": lambda rows: [100 * np.mean([float(r[f"{p}_share"]) for r in rows]) for p in ("kneeling", "standing")],
     "CLIP return": lambda rows: [np.mean([float(r["clip_return"]) for r in rows])],
 }
@@ -1299,7 +1318,7 @@ def readme_claims(results: Path) -> list:
     """results/README.md's prose numbers recomputed from the committed runs: (what, pattern, values)."""
     kneeling = "a humanoid robot kneeling"
     evaluations = lambda step=None: {s: read_csv(f) for s, f in humanoid_evaluations(results, kneeling, "humanoid_small_visited", step).items()}  # noqa: E731
-    episodes = lambda rows: 100 * np.mean([float(r["kneeling_share"]) >= 0.5 for r in rows])  # noqa: E731
+    episodes = lambda rows: succeeded(rows, "kneeling")  # noqa: E731
     last, at_1m = evaluations(), evaluations(896_000)
     runs = load_runs(results, "humanoid_poses", "kneeling_visited")
     success = lambda lo, hi: [100 * np.mean([float(r["success"]) for r in runs[s].episodes if lo < int(r["global_step"]) <= hi])  # noqa: E731

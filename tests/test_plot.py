@@ -190,6 +190,18 @@ def test_success_histogram_from_labels(tmp_path):
     assert rates == {"kneeling": 0.75, "lotus": 0.0}
 
 
+def test_fig5_bars_of_half_an_episode_and_more_are_exactly_the_successes():
+    """An episode's share of steps in the pose is rounded down to a quarter, so the 50, 75 and 100% bars hold exactly
+    the episodes that vlmrm_sac.pose_success counts; a person's quarter labels stay as labelled."""
+    assert [plot.quarter(s) for s in (0.0, 0.2499, 0.25, 0.4999, 0.5, 0.74, 0.75, 0.99, 1.0)] == [0, 0, 25, 25, 50, 50, 75, 75, 100]
+    assert [plot.quarter(q / 100) for q in plot.QUARTERS] == list(plot.QUARTERS)
+    shares = [k / 100 for k in range(101)] + [49 / 100, 50 / 100, 37 / 74, 36 / 74]  # 100-step and 74-step episodes
+    fig, rows = plot.fig5({"x": (shares, "")}, "share")
+    fractions = {r["goal_share"]: r["fraction"] for r in rows}
+    assert fractions[50] + fractions[75] + fractions[100] == pytest.approx(rows[0]["success_rate"]) == 53 / 105
+    assert sum(fractions.values()) == pytest.approx(1.0)
+
+
 def test_spin_figure_from_the_experiments_table(tmp_path):
     table = tmp_path / "spin.csv"
     table.write_text("model,prompt,seed,share_of_prompt_direction,mean_angular_velocity,run\n"
