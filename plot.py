@@ -870,9 +870,9 @@ class Tally:
                 for g in range(1, len(printed) + 1):
                     self.lines[text.count("\n", 0, m.start(g)) + 1] += 1
 
-    def account(self, name: str, text: str) -> dict:
-        """{recomputed, marked, blocks marked} of a file's counted numbers; a number neither recomputed nor marked
-        is an error naming its line."""
+    def account(self, name: str, text: str, show: bool = False) -> dict:
+        """{numbers, recomputed, marked, blocks marked} of a file's counted numbers; a number neither recomputed nor
+        marked is an error naming its line. show: print each marked block's line and numbers."""
         counts = Counter()
         for b in number_blocks(text):
             first, last = b["lines"]
@@ -881,6 +881,9 @@ class Tally:
             counts["recomputed"], counts["numbers"] = counts["recomputed"] + done, counts["numbers"] + len(b["numbers"])
             if b["marked"]:
                 counts["marked"] += len(b["numbers"]) - done
+                if show:
+                    print(f"  marked: {name}:{first}" + (f", column {b['column'] + 1}" if b["column"] is not None else "")
+                          + f": {', '.join(b['numbers'])}" + (f" ({done} of them recomputed)" if done else ""))
                 counts["table cells marked" if b["column"] is not None else "paragraphs marked"] += 1
             elif done < len(b["numbers"]):
                 where = f"{name}:{first}" + (f", column {b['column'] + 1}" if b["column"] is not None else "")
@@ -1323,7 +1326,20 @@ def readme_claims(results: Path) -> list:
     runs = load_runs(results, "humanoid_poses", "kneeling_visited")
     success = lambda lo, hi: [100 * np.mean([float(r["success"]) for r in runs[s].episodes if lo < int(r["global_step"]) <= hi])  # noqa: E731
                               for s in sorted(runs)]
+    small, one_knee, visited = (model_eval(results, m) for m in ("humanoid_small", "humanoid_small_one_knee", "humanoid_small_visited"))
+    held, auc = small["held_out"], lambda prompt: small["held_out"]["prompts"][f"a humanoid robot {prompt}"]["auc_vs_rest"]  # noqa: E731
     return [
+        ("humanoid_small's time and size (eval.json)", r"at ef46240; (\d+) s for the data, (\d+) s of training",
+         [small["data_s"], small["train_s"]]),
+        ("humanoid_small's parameters", r"for any other state\. ([\d,]+) parameters", [small["parameters"]]),
+        ("humanoid_small's held-out accuracy", r"accuracy ([\d.]+) over the 5 sentences \(kneeling ([\d.]+), arms raised ([\d.]+), "
+         r"standing ([\d.]+), lying ([\d.]+), other ([\d.]+)\)",
+         [held["accuracy"]] + [held["accuracy_per_class"][c] for c in ("kneeling", "arms_raised", "standing", "lying", "other")]),
+        ("humanoid_small's AUCs", r"with probability ([\d.]+) \(AUC\), the standing prompt ([\d.]+), arms raised ([\d.]+)\.",
+         [auc("kneeling"), auc("standing up"), auc("standing up, with both arms raised")]),
+        ("the retrained models' parameters", r"commands in its docstring\), ([\d,]+) parameters each", [one_knee["parameters"]]),
+        ("humanoid_small_one_knee's time", r"twice as many of them \((\d+) s data, (\d+) s training\)", [one_knee["data_s"], one_knee["train_s"]]),
+        ("humanoid_small_visited's time", r"holding seed 3's out \((\d+) s, (\d+) s\)", [visited["data_s"], visited["train_s"]]),
         ("seed 2's episodes kneeling at 2M", r"Seed 2 kneels in (\d+)% of its episodes", [episodes(last[2])]),
         ("seed 3's episodes kneeling at 1M and 2M", r"seed 3 left one knee down for both knees: (\d+)% to (\d+)% of episodes",
          [episodes(at_1m[3]), episodes(last[3])]),
@@ -1394,6 +1410,8 @@ class Verify:
     """the benchmarks' markdown (None: not checked)"""
     results: str = "results"
     """the folder with runs/<group>/<run>/, mini_clip/<model>/ and figures/*.csv that the numbers come from"""
+    marked: bool = False
+    """also list every marked paragraph and table cell with its numbers"""
 
     def run(self):
         results, errors = Path(self.results), []
@@ -1402,7 +1420,7 @@ class Verify:
         if self.benchmarks:
             files.append((Path(self.benchmarks), check_benchmarks(Path(self.benchmarks), results), ""))
         for path, tally, more in files:
-            counts = tally.account(path.name, path.read_text())
+            counts = tally.account(path.name, path.read_text(), self.marked)
             errors += tally.errors
             print(f"{path}: {counts['numbers']} numbers: {counts['recomputed']} recomputed{more}; "
                   f"{counts['marked']} marked {UNCHECKED} as not recomputed, in {counts['paragraphs marked']} paragraphs and "
