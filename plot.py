@@ -21,10 +21,12 @@ over uniformly sampled states.
 
 import csv
 import glob
+import itertools
 import json
 import math
 import re
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Optional, Union
 
@@ -471,6 +473,34 @@ class Prompts(Figure):
         self.save(fig, "prompts", rows, title="mean over seeds, shaded: min..max over seeds")
 
 
+QUARTERS = (0, 25, 50, 75, 100)  # the paper's labels: the share of an episode's steps that show the goal, in %
+
+
+def quarter(share: float) -> int:
+    """An episode's label from the share of its steps that show the goal (0-1): the quarter at or below it, so that
+    the episodes labelled 50% or more are exactly those that succeed (vlmrm_sac.pose_success)."""
+    return 25 * math.floor(4 * share)
+
+
+def fig5(groups: dict, xlabel: str):
+    """Fig. 5/6/8, the one drawing of it: {name: (each episode's share of steps that show the goal (0-1), legend note)}
+    -> (figure, rows): per group, the fraction of its episodes in each quarter (quarter()), and its success rate
+    (pose_success), which is the sum of its 50, 75 and 100% bars."""
+    fig, ax = plt.subplots(figsize=(2 + 1.6 * len(groups), 3.4), layout="constrained")
+    rows, width = [], 0.8 / len(groups)
+    for k, (name, (shares, note)) in enumerate(groups.items()):
+        labels = [quarter(s) for s in shares]
+        counts = [labels.count(q) / len(labels) for q in QUARTERS]
+        success = float(np.mean([vlmrm_sac.pose_success(s) for s in shares]))
+        ax.bar(np.arange(5) + k * width, counts, width, label=f"{name} ({success:.0%} success, {note}n={len(shares)})")
+        rows += [{"name": name, "goal_share": q, "fraction": c, "episodes": len(shares), "success_rate": success}
+                 for q, c in zip(QUARTERS, counts)]
+    ax.set_xticks(np.arange(5) + width * (len(groups) - 1) / 2, [f"{q}%" for q in QUARTERS])
+    ax.set(xlabel=f"{xlabel},\nrounded down to a quarter (50% and more: a success)", ylabel="fraction of episodes")
+    ax.legend(fontsize=7)
+    return fig, rows
+
+
 @dataclass
 class Success(Figure):
     """Fig. 5/6/8: histograms of the share of steps that show the goal, per task / model / alpha."""
@@ -481,30 +511,22 @@ class Success(Figure):
     def run(self):
         if not self.labels:
             raise SystemExit("error: pass --labels NAME=runs/<run>/eval_<step>/labels.csv ...")
-        shares = [0, 25, 50, 75, 100]
-        fig, ax = plt.subplots(figsize=(2 + 1.6 * len(self.labels), 3.4))
-        rows, width = [], 0.8 / len(self.labels)
-        for k, pair in enumerate(self.labels):
+        groups = {}
+        for pair in self.labels:
             name, _, path = pair.partition("=")
             values = [int(float(r["goal_share"])) for r in read_csv(path) if r["goal_share"].strip() != ""]
-            if not values or any(v not in shares for v in values):
+            if not values or any(v not in QUARTERS for v in values):
                 raise SystemExit(f"error: {path}: goal_share must be filled in with 0, 25, 50, 75 or 100 for some episodes")
-            counts = [values.count(s) / len(values) for s in shares]
-            success = float(np.mean([v >= 50 for v in values]))
-            ax.bar(np.arange(5) + k * width, counts, width, label=f"{name} (success {success:.0%}, n={len(values)})")
-            rows += [{"name": name, "goal_share": s, "fraction": c, "episodes": len(values), "success_rate": success}
-                     for s, c in zip(shares, counts)]
-        ax.set_xticks(np.arange(5) + width * (len(self.labels) - 1) / 2, [f"{s}%" for s in shares])
-        ax.set(xlabel="share of steps that show the goal", ylabel="fraction of episodes")
-        ax.legend(fontsize=7)
+            groups[name] = ([v / 100 for v in values], "")
+        fig, rows = fig5(groups, "share of steps that show the goal")
         self.save(fig, "success", rows)
 
 
 @dataclass
 class Poses(Figure):
     """Fig. 5 for the humanoid, labelled from the state: per prompt, the share of each evaluated episode's steps in
-    the prompt's pose (HumanoidPoses, the eval.csv's <pose>_share columns), in the paper's 0/25/50/75/100% bins, and
-    the prompt x pose table of success rates (an episode succeeds in a pose shown in at least half of its steps)."""
+    the prompt's pose (HumanoidPoses, the eval.csv's <pose>_share columns) in the paper's quarters (fig5), and the
+    prompt x pose table of success rates (vlmrm_sac.pose_success: the pose in at least half of an episode's steps)."""
 
     evals: tuple[str, ...] = ()
     """NAME=PATTERN pairs: a prompt's name and the eval directories (globs) of its runs, e.g. kneeling='runs/*kneel*/eval_*'
@@ -515,10 +537,8 @@ class Poses(Figure):
     def run(self):
         if not self.evals:
             raise SystemExit("error: pass --evals NAME=runs/<run>/eval_<step> ... (Humanoid evaluations)")
-        bins = [0, 25, 50, 75, 100]
-        fig, ax = plt.subplots(figsize=(2 + 1.6 * len(self.evals), 3.4), layout="constrained")
-        rows, width = [], 0.8 / len(self.evals)
-        for k, pair in enumerate(self.evals):
+        groups, rows = {}, []
+        for pair in self.evals:
             name, _, pattern = pair.partition("=")
             found = sorted(f for d in glob.glob(pattern) for f in [Path(d) / "eval.csv"] if f.exists())
             files = list({f.parent.parent: f for f in found}.values())  # per run, its last evaluation
@@ -529,18 +549,14 @@ class Poses(Figure):
             if f"{pose}_share" not in episodes[0]:
                 raise SystemExit(f"error: {files[0]} has no {pose}_share column (a Humanoid evaluation names each of "
                                  f"{', '.join(vlmrm_sac.POSES)})")
-            shares = np.array([float(r[f"{pose}_share"]) for r in episodes])
-            counts = [float(np.mean(np.round(shares * 4) * 25 == b)) for b in bins]  # the nearest quarter, as labelled
-            ax.bar(np.arange(5) + k * width, counts, width,
-                   label=f"{name} ({np.mean(shares >= 0.5):.0%} success, {len(files)} run(s), n={len(shares)})")
+            groups[name] = ([float(r[f"{pose}_share"]) for r in episodes], f"{len(files)} run(s), ")
             for p in self.poses:
-                p_shares = np.array([float(r[f"{p}_share"]) for r in episodes])
-                rows.append({"prompt": name, "pose": p, "success_rate": float(np.mean(p_shares >= 0.5)),
-                             "mean_share": float(p_shares.mean()), "runs": len(files), "episodes": len(p_shares),
-                             **{f"fraction_{b}": float(np.mean(np.round(p_shares * 4) * 25 == b)) for b in bins}})
-        ax.set_xticks(np.arange(5) + width * (len(self.evals) - 1) / 2, [f"{b}%" for b in bins])
-        ax.set(xlabel="share of the episode's steps in the prompt's pose (state labels)", ylabel="fraction of episodes")
-        ax.legend(fontsize=7)
+                shares = [float(r[f"{p}_share"]) for r in episodes]
+                labels = [quarter(s) for s in shares]
+                rows.append({"prompt": name, "pose": p, "success_rate": float(np.mean([vlmrm_sac.pose_success(s) for s in shares])),
+                             "mean_share": float(np.mean(shares)), "runs": len(files), "episodes": len(shares),
+                             **{f"fraction_{q}": labels.count(q) / len(labels) for q in QUARTERS}})
+        fig, _ = fig5(groups, "share of the episode's steps in the prompt's pose (state labels)")
         self.save(fig, "poses", rows)
         print("prompt x pose success: " + "; ".join(f"{r['prompt']} -> {r['pose']} {r['success_rate']:.0%}" for r in rows))
 
@@ -811,16 +827,36 @@ class All:
 
 
 # ======================================================================================
-# Verify: the numbers of results/README.md's tables, recomputed from the committed runs
+# Verify: every number of results/README.md and results/benchmarks.md, recomputed or visibly marked
 # ======================================================================================
-# Each checked cell's numbers are parsed from the markdown and compared with the same statistic recomputed from
-# results/runs (metrics.csv, args.json, spin.csv) or results/figures/*.csv, at the precision the markdown prints:
-# a number passes when it is within half a unit of its last printed digit of the recomputed value. A table row
-# whose numbers come from a measurement that left no file says "no file" and is skipped by name, never silently.
+# A number of the two files is either recomputed here, from a committed file (metrics.csv, args.json, eval.csv,
+# states.npz, spin.csv, a model's eval.json, figures/*.csv) or from the file's own tables, or it carries UNCHECKED, a
+# markdown footnote that each file defines and a reader sees as a superscript. A recomputed number passes when it is
+# the value rounded to its printed digits (recomputed from a table's rounded numbers: any value their rounding allows).
+# A table is checkable when a rule below reads its rows (SEED_TABLES, summary_rules, ...); prose numbers are checked by
+# CLAIMS. A rule whose row is gone, and a committed record a rule reads that is gone, fail by name. Not counted: numbers
+# in `code` and in fenced or indented code (commands as typed), link targets, commit hashes, headings and table headers.
+
+UNCHECKED = "[^unchecked]"  # on a paragraph or list item: its numbers; in a table's first header cell: the whole table;
+# in another header cell: its column; in a body cell: that cell
+NOT_COUNTED = re.compile(r"```[\s\S]*?```|`[^`\n]*`|\]\([^)\n]*\)|<!--[\s\S]*?-->|^#[^\n]*|^\[\^[\w-]+\]:[^\n]*|^ {4}[^\n]*"
+                         r"|\[\^[\w-]+\]|\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{7,40}\b", re.M)
+NUMBER = r"(?<![\w.])[-+]?\d(?:[\d,]*\d)?(?:\.\d+)?"  # not the 1 of "CartPole-v1", nor a trailing comma
+
+
+def blank(text: str) -> str:
+    """`text` with what is not counted (above) turned into spaces, its newlines kept: the same offsets as `text`."""
+    return NOT_COUNTED.sub(lambda m: re.sub(r"[^\n]", " ", m.group()), text)
+
+
+def printed_numbers(text: str) -> list[str]:
+    """The counted numbers of a text as printed, in order: "-1,233.5%" -> "-1233.5", "3.8k" -> "3.8" (as printed)."""
+    return [m.replace(",", "") for m in re.findall(NUMBER, blank(text))]
 
 
 def markdown_tables(path: Path):
-    """(section heading, header cells, row cells, line number) of every table row of a markdown file."""
+    """(section heading, header cells, row cells, line number) of every table row of a markdown file; the cells
+    without the mark UNCHECKED."""
     section, header = "", None
     for n, line in enumerate(path.read_text().splitlines(), 1):
         if line.startswith("#"):
@@ -828,41 +864,120 @@ def markdown_tables(path: Path):
         if not line.startswith("|"):
             header = None
             continue
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        cells = [c.replace(UNCHECKED, "").strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
         if header is None:
             header = cells
         elif not all(set(c) <= set("-: ") for c in cells):
             yield section, header, cells, n
 
 
-NUMBER = r"(?<![\w.])[-+]?\d[\d,]*(?:\.\d+)?"  # not the 1 of "CartPole-v1" or of "b6570ae"
+def number_blocks(text: str) -> list[dict]:
+    """Every paragraph or list item (column None) and table body cell of a markdown file that holds counted numbers:
+    {"lines": (first, last), "column", "numbers", "marked": whether UNCHECKED covers it}."""
+    blocks, header, para = [], None, None
+    for n, (raw, counted) in enumerate(zip(text.split("\n"), blank(text).split("\n")), 1):
+        if raw.startswith("|"):
+            para = None
+            bounds = [m.start() for m in re.finditer(r"(?<!\\)\|", raw)]
+            cells = [(raw[a + 1:b], counted[a + 1:b]) for a, b in zip(bounds, bounds[1:])]
+            if header is None:
+                header = [UNCHECKED in c for c, _ in cells]
+            elif not all(set(c.strip()) <= set("-: ") for c, _ in cells):
+                blocks += [{"lines": (n, n), "column": k, "numbers": re.findall(NUMBER, counted_cell),
+                            "marked": header[0] or (k < len(header) and header[k]) or UNCHECKED in c}
+                           for k, (c, counted_cell) in enumerate(cells)]
+            continue
+        header = None
+        if not raw.strip():
+            para = None
+            continue
+        if para is None or re.match(r"\s*([-*]|\d+\.) ", raw):
+            para = {"lines": (n, n), "column": None, "numbers": [], "marked": False}
+            blocks.append(para)
+        para["lines"] = (para["lines"][0], n)
+        para["numbers"] += re.findall(NUMBER, counted)
+        para["marked"] |= UNCHECKED in raw
+    return [b for b in blocks if b["numbers"]]
 
 
-def printed_numbers(text: str) -> list[str]:
-    """The numbers of a cell as printed, in order: "-1,233.5%" -> "-1233.5", "3.8k" -> "3.8" (thousands as printed)."""
-    return [m.replace(",", "") for m in re.findall(NUMBER, text)]
+@dataclass
+class Tally:
+    """What verify found in one markdown file: mismatches, and how many numbers of each table cell (line, column)
+    and of each line of prose it recomputed."""
+
+    errors: list = field(default_factory=list)
+    cells: Counter = field(default_factory=Counter)
+    lines: Counter = field(default_factory=Counter)
+
+    def compare(self, where: str, cell: tuple, printed: list[str], expected: list):
+        """The printed numbers of a table cell (line, column) against their values (None: a number not recomputed)."""
+        found = mismatch(where, printed, expected)
+        self.errors += found
+        self.cells[cell] += sum(v is not None for v in expected)  # compared, whether or not they agree
+
+    def claims(self, name: str, text: str, claims: list):
+        """Prose numbers: each claim (what, pattern, values) finds its printed numbers as the pattern's groups (a space
+        in the pattern matches any run of white space, line ends included); a claim that matches nothing fails."""
+        for what, pattern, values in claims:
+            found = list(re.finditer(pattern.replace(" ", r"\s+"), text))
+            if not found:
+                self.errors.append(f"{name}: {what}: no text matches {pattern!r}")
+            for m in found:
+                line = text.count("\n", 0, m.start()) + 1
+                printed = [g.replace(",", "") for g in m.groups()]
+                self.errors += mismatch(f"{name}:{line}: {what}", printed, values)
+                for g in range(1, len(printed) + 1):
+                    self.lines[text.count("\n", 0, m.start(g)) + 1] += 1
+
+    def account(self, name: str, text: str, show: bool = False) -> dict:
+        """{numbers, recomputed, marked, blocks marked} of a file's counted numbers; a number neither recomputed nor
+        marked is an error naming its line. show: print each marked block's line and numbers."""
+        counts = Counter()
+        for b in number_blocks(text):
+            first, last = b["lines"]
+            done = self.cells[(first, b["column"])] if b["column"] is not None else sum(self.lines[k] for k in range(first, last + 1))
+            done = min(done, len(b["numbers"]))
+            counts["recomputed"], counts["numbers"] = counts["recomputed"] + done, counts["numbers"] + len(b["numbers"])
+            if b["marked"]:
+                counts["marked"] += len(b["numbers"]) - done
+                if show:
+                    print(f"  marked: {name}:{first}" + (f", column {b['column'] + 1}" if b["column"] is not None else "")
+                          + f": {', '.join(b['numbers'])}" + (f" ({done} of them recomputed)" if done else ""))
+                counts["table cells marked" if b["column"] is not None else "paragraphs marked"] += 1
+            elif done < len(b["numbers"]):
+                where = f"{name}:{first}" + (f", column {b['column'] + 1}" if b["column"] is not None else "")
+                self.errors.append(f"{where}: {len(b['numbers']) - done} of its numbers neither recomputed nor marked "
+                                   f"{UNCHECKED}: {', '.join(b['numbers'])}")
+        return counts
+
+
+def agrees(printed: str, value) -> bool:
+    """A printed number agrees with a recomputed value if it is the value rounded to the printed digits; with a value
+    (lo, hi), recomputed from rounded numbers, if any value between lo and hi rounds to it."""
+    half = 0.5 * 10 ** -(len(printed.split(".")[1]) if "." in printed else 0)
+    lo, hi = value if isinstance(value, tuple) else (value, value)
+    return lo - half - 1e-9 <= float(printed) <= hi + half + 1e-9
+
+
+def from_rounded(f, *printed: str) -> tuple:
+    """(lo, hi) of f (monotone in each argument) over the values that the printed numbers may be rounded from."""
+    half = lambda p: 0.5 * 10 ** -(len(p.split(".")[1]) if "." in p else 0)  # noqa: E731
+    values = [f(*x) for x in itertools.product(*[(float(p) - half(p), float(p) + half(p)) for p in printed])]
+    return min(values), max(values)
+
+
+def mismatch(what: str, printed: list[str], expected: list) -> list[str]:
+    if len(printed) == len(expected) and all(v is None or agrees(p, v) for p, v in zip(printed, expected)):
+        return []
+    shown = ", ".join("*" if v is None else f"{v[0]:.4g}..{v[1]:.4g}" if isinstance(v, tuple) else f"{v:.4g}"
+                      for v in expected) or "nothing"
+    return [f"{what}: found {', '.join(printed) or 'nothing'}, expected {shown}"]
 
 
 def seed_numbers(part: str) -> list[str]:
     """One seed's part of a per-seed cell, "197 (from 3.8k)" -> ["197", "3.8"]: its leading number and the step of a
     "(from ...k", "(at ...k" or "(first at ...k"; other remarks in parentheses, and what follows a ";", are prose."""
     return printed_numbers(re.sub(r"\((?!from |at |first at )[^)]*\)", "", re.sub(r";[^)]*", "", part)))
-
-
-def agrees(printed: str, value: Optional[float]) -> bool:
-    """A printed number agrees with a recomputed value if it is the value rounded to the printed digits; None
-    stands for a number of the prose (a count in words' place, a setting), which is not re-derived."""
-    if value is None:
-        return True
-    decimals = len(printed.split(".")[1]) if "." in printed else 0
-    return abs(float(printed) - value) <= 0.5 * 10 ** -decimals + 1e-9
-
-
-def mismatch(what: str, printed: list[str], expected: list) -> list[str]:
-    if len(printed) == len(expected) and all(agrees(p, v) for p, v in zip(printed, expected)):
-        return []
-    shown = ", ".join("*" if v is None else f"{v:.4g}" for v in expected) or "nothing"
-    return [f"{what}: found {', '.join(printed) or 'nothing'}, expected {shown}"]
 
 
 @dataclass
@@ -886,12 +1001,14 @@ class Run:
 
 
 def load_runs(results: Path, group: str, exp_name: str) -> dict[int, Run]:
-    """{seed: Run} of results/runs/<group>/ whose args.json names `exp_name`."""
+    """{seed: Run} of results/runs/<group>/ whose args.json names `exp_name`; a run without its metrics.csv fails."""
     runs = {}
-    for d in sorted((results / "runs" / group).glob("*/metrics.csv")):
-        args = json.loads((d.parent / "args.json").read_text())
+    for a in sorted((results / "runs" / group).glob("*/args.json")):
+        args = json.loads(a.read_text())
         if args["exp_name"] == exp_name:
-            rows = read_csv(d)
+            if not (a.parent / "metrics.csv").exists():
+                raise SystemExit(f"error: {a.parent / 'metrics.csv'} is missing: the committed record of {exp_name} seed {args['seed']}")
+            rows = read_csv(a.parent / "metrics.csv")
             runs[args["seed"]] = Run(args, [r for r in rows if r["kind"] == "episode"], [r for r in rows if r["kind"] == "train"])
     if not runs:
         raise SystemExit(f"error: no run of {exp_name} in {results / 'runs' / group}")
@@ -938,22 +1055,23 @@ SEED_COLUMNS = {  # header -> a seed's numbers in that column, given the run and
 }
 
 
-def check_seed_row(results: Path, section: str, header: list, cells: list) -> list[str]:
-    """The mismatches of one per-seed row: each column's cell against its statistic, seed by seed."""
+def check_seed_row(results: Path, section: str, header: list, cells: list, where: str, line: int, tally: "Tally"):
+    """One per-seed row: its seeds against the committed runs, each column's cell against its statistic, seed by seed."""
     last, rows = next(v for k, v in SEED_TABLES.items() if section.startswith(k))
     if cells[0] not in rows:
-        return ["no rule for this row"]
-    runs, errors = load_runs(results, *rows[cells[0]]), []
-    for column, cell in zip(header[2:], cells[2:]):
+        return tally.errors.append(f"{where}: no rule for this row")
+    runs, seeds = load_runs(results, *rows[cells[0]]), printed_numbers(cells[1])
+    tally.compare(f"{where}: seeds", (line, 1), seeds, sorted(runs))
+    tally.cells[(line, 0)] += len(printed_numbers(cells[0]))  # the rule's name
+    for k, (column, cell) in enumerate(zip(header[2:], cells[2:]), 2):
         if column not in SEED_COLUMNS:
-            errors.append(f"no rule for column '{column}'")
+            tally.errors.append(f"{where}: no rule for column '{column}'")
             continue
-        for seed, part in zip(map(int, printed_numbers(cells[1])), cell.split(" / ")):
-            printed, expected = seed_numbers(part), SEED_COLUMNS[column](runs[seed], last)
+        for seed, part in zip(map(int, seeds), cell.split(" / ")):
+            printed, expected = seed_numbers(part), SEED_COLUMNS[column](runs[seed], last) if seed in runs else []
             if column == "episodes that reached the flag (of 300)" and len(printed) == 1:
                 expected = expected[:1]  # the first one's step not printed
-            errors += mismatch(f"{column}, seed {seed}", printed, expected)
-    return errors
+            tally.compare(f"{where}: {column}, seed {seed}", (line, k), printed, expected)
 
 
 def late(runs: dict, column="success", last=50, scale=100.0) -> list[float]:
@@ -1009,8 +1127,8 @@ def summary_rules(results: Path) -> dict:
     kneeling, standing = "a humanoid robot kneeling", "a humanoid robot standing up"
 
     def share(prompt, pose, model="humanoid_small", steps=False):  # of evaluated episodes in a pose (or of steps)
-        return mean([100 * np.mean([float(r[f"{pose}_share"]) if steps else float(r[f"{pose}_share"]) >= 0.5 for r in rows])
-                     for rows in humanoid_evaluations(results, prompt, model).values()])
+        return mean([100 * np.mean([float(r[f"{pose}_share"]) for r in rows]) if steps else succeeded(rows, pose)
+                     for rows in map(read_csv, humanoid_evaluations(results, prompt, model).values())])
 
     def humanoid():  # per prompt: the share of evaluated episodes in its own pose, and in the other prompt's
         return [None, share(kneeling, "kneeling"), share(kneeling, "standing"), share(standing, "standing"),
@@ -1067,52 +1185,63 @@ LOGGED_COLUMNS = {'"fallen to the left"': "clip_return[pole fallen to the left]"
                   "ground-truth return": "env_return", "goal's CLIP return": "clip_return", "goal's vote share": "goal_vote_share"}
 
 
-def check_logged_row(results: Path, header: list, cells: list) -> list[str]:
+def check_logged_row(results: Path, header: list, cells: list, where: str, line: int, tally: Tally):
     """A seed of the logged-prompts table: each column's "first 40 episodes -> last 40"."""
-    run, errors = load_runs(results, "cartpole_logged_prompts", "logged_prompts")[int(cells[0])], []
-    for column, cell in zip(header[1:], cells[1:]):
+    runs = load_runs(results, "cartpole_logged_prompts", "logged_prompts")
+    if int(cells[0]) not in runs:
+        return tally.errors.append(f"{where}: no committed run of seed {cells[0]}")
+    run = runs[int(cells[0])]
+    tally.cells[(line, 0)] += 1
+    for k, (column, cell) in enumerate(zip(header[1:], cells[1:]), 1):
         scale = 100 if column == "goal's vote share" else 1
-        errors += mismatch(column, printed_numbers(cell), [scale * run.mean(LOGGED_COLUMNS[column], first=40),
-                                                           scale * run.mean(LOGGED_COLUMNS[column], 40)])
-    return errors
+        tally.compare(f"{where}: {column}", (line, k), printed_numbers(cell),
+                      [scale * run.mean(LOGGED_COLUMNS[column], first=40), scale * run.mean(LOGGED_COLUMNS[column], 40)])
 
 
-def check_spin_csv(results: Path) -> tuple[int, list[str], list[str]]:
-    """(rows checked, rows skipped as "no file", mismatches) of runs/pendulum_spin/spin.csv against spin_row of
-    each run's committed records (tests/spin_experiment.py copies them; runs made before it did have none)."""
-    folder, checked, skipped, errors = results / "runs" / "pendulum_spin", 0, [], []
+def check_spin_csv(results: Path) -> tuple[int, list[str]]:
+    """(rows checked, mismatches) of runs/pendulum_spin/spin.csv against spin_row of each run's committed records
+    (tests/spin_experiment.py copies them); a row whose run's angular_velocity.npy is missing fails."""
+    folder, checked, errors = results / "runs" / "pendulum_spin", 0, []
     for row in read_csv(folder / "spin.csv"):
         if not (folder / row["run"] / "angular_velocity.npy").exists():
-            skipped.append(f"spin.csv '{row['run']}' (no committed angular_velocity.npy)")
+            errors.append(f"spin.csv '{row['run']}': {folder / row['run'] / 'angular_velocity.npy'} is missing")
             continue
         checked += 1
         again = {k: str(v) for k, v in spin_row(folder / row["run"]).items()}
         if any(float(again[k]) != float(row[k]) for k in ("share_of_prompt_direction", "mean_angular_velocity")) or \
                 (again["model"], again["prompt"], again["seed"]) != (row["model"], row["prompt"], row["seed"]):
             errors.append(f"spin.csv: {row['run']}: recorded {dict(row)}, recomputed {again}")
-    return checked, skipped, errors
+    return checked, errors
 
 
-def check_spin_row(results: Path, cells: list) -> list[str]:
+def check_spin_row(results: Path, cells: list, where: str, line: int, tally: Tally):
     """A row of the spin table against runs/pendulum_spin/spin.csv, seed by seed."""
     model = "xclip" if cells[0].startswith("X-CLIP") else "clip"
     rows = [r for r in read_csv(results / "runs" / "pendulum_spin" / "spin.csv")
             if (r["model"], r["prompt"]) == (model, cells[1].split()[-1])]
     rows.sort(key=lambda r: int(r["seed"]))
-    return (mismatch("late steps turning the prompt's way", printed_numbers(cells[2]), [100 * float(r["share_of_prompt_direction"]) for r in rows])
-            + mismatch("mean angular velocity", printed_numbers(cells[3]), [float(r["mean_angular_velocity"]) for r in rows]))
+    tally.compare(f"{where}: late steps turning the prompt's way", (line, 2), printed_numbers(cells[2]),
+                  [100 * float(r["share_of_prompt_direction"]) for r in rows])
+    tally.compare(f"{where}: mean angular velocity", (line, 3), printed_numbers(cells[3]), [float(r["mean_angular_velocity"]) for r in rows])
+    tally.cells[(line, 0)] += len(printed_numbers(cells[0])) if rows else 0  # the model's name: "K = 4"
+    return {(model, cells[1].split()[-1])}
+
+
+def succeeded(rows: list[dict], pose: str) -> float:
+    """The % of an evaluation's episodes (eval.csv rows) in `pose` in at least half of their steps (pose_success)."""
+    return 100 * float(np.mean([vlmrm_sac.pose_success(float(r[f"{pose}_share"])) for r in rows]))
 
 
 HUMANOID_COLUMNS = {  # header -> its numbers from one run's evaluation (eval.csv rows)
-    "episodes kneeling (of 100)": lambda rows: [100 * np.mean([float(r["kneeling_share"]) >= 0.5 for r in rows])],
-    "episodes standing (of 100)": lambda rows: [100 * np.mean([float(r["standing_share"]) >= 0.5 for r in rows])],
+    "episodes kneeling (of 100)": lambda rows: [succeeded(rows, "kneeling")],
+    "episodes standing (of 100)": lambda rows: [succeeded(rows, "standing")],
     "steps kneeling / standing": lambda rows: [100 * np.mean([float(r[f"{p}_share"]) for r in rows]) for p in ("kneeling", "standing")],
     "CLIP return": lambda rows: [np.mean([float(r["clip_return"]) for r in rows])],
 }
 
 
 def humanoid_evaluations(results: Path, prompt: str, model: str, step: Optional[int] = None) -> dict:
-    """{seed: its last eval.csv's rows, or that of its checkpoint at `step` if it has one} of the committed humanoid runs
+    """{seed: its last eval.csv, or that of its checkpoint at `step` if it has one} of the committed humanoid runs
     (results/runs/humanoid_poses/) of `prompt` rewarded by the CLIP in results/mini_clip/`model`, found by each
     run's args.json."""
     evaluations = {}
@@ -1123,17 +1252,21 @@ def humanoid_evaluations(results: Path, prompt: str, model: str, step: Optional[
             if not files and step is None:
                 raise SystemExit(f"error: no evaluation of {prompt!r} ({model}) seed {a['seed']} in {args.parent}")
             if files:
-                evaluations[a["seed"]] = read_csv(files[-1])
+                evaluations[a["seed"]] = files[-1]
     return evaluations
 
 
 def check_humanoid_states(results: Path) -> tuple[int, list[str]]:
-    """(evaluations checked, mismatches): each committed humanoid evaluation's eval.csv against its states.npz: the
-    pose shares labelled again by HumanoidPoses from every step's qpos, the CLIP return as the sum of its rewards."""
+    """(evaluations checked, mismatches): each committed humanoid evaluation's eval.csv against its states.npz (which
+    must be there): the pose shares labelled again by HumanoidPoses from every step's qpos, the CLIP return as the sum
+    of its rewards."""
     poses, checked, errors = vlmrm_sac.HumanoidPoses(), 0, []
-    for states in sorted((results / "runs" / "humanoid_poses").glob("*/eval_*/states.npz")):
-        data, rows = np.load(states), read_csv(states.parent / "eval.csv")
-        where = f"{states.parent.parent.name}/{states.parent.name}"
+    for evaluation in sorted((results / "runs" / "humanoid_poses").glob("*/eval_*/eval.csv")):
+        where, states = f"{evaluation.parent.parent.name}/{evaluation.parent.name}", evaluation.parent / "states.npz"
+        if not states.exists():
+            errors.append(f"{where}: states.npz is missing (the record eval.csv is checked against)")
+            continue
+        data, rows = np.load(states), read_csv(evaluation)
         if len(rows) != len(data["qpos"]):
             errors.append(f"{where}: {len(rows)} rows of eval.csv, {len(data['qpos'])} episodes of states.npz")
             continue
@@ -1147,25 +1280,51 @@ def check_humanoid_states(results: Path) -> tuple[int, list[str]]:
     return checked, errors
 
 
-def check_humanoid_row(results: Path, header: list, cells: list) -> list[str]:
+def check_humanoid_row(results: Path, header: list, cells: list, where: str, line: int, tally: Tally) -> set:
     """A row of the humanoid table: the run of its prompt, reward model and seed; its last evaluation, or that of
-    the checkpoint its "checkpoint" column names (as 896,000)."""
+    the checkpoint its "checkpoint" column names (as 896,000). Returns the evaluation it reports."""
     given = dict(zip(header, cells))
     model, step = given.get("reward model", "humanoid_small").strip("`"), given.get("checkpoint", "").replace(",", "")
     if step and not step.isdigit():
-        return [f"checkpoint '{given['checkpoint']}' is not a step (as 896,000)"]
+        return tally.errors.append(f"{where}: checkpoint '{given['checkpoint']}' is not a step (as 896,000)")
     step = int(step) if step else None
-    rows, errors = humanoid_evaluations(results, cells[0].strip('"'), model, step).get(int(cells[1])), []
-    if rows is None:
-        return [f"no evaluation of seed {cells[1]} with {model}{f' at step {step:,}' if step else ''} in results/runs/humanoid_poses"]
-    for column, cell in zip(header[2:], cells[2:]):
-        if column in ("reward model", "checkpoint"):
-            continue
-        if column not in HUMANOID_COLUMNS:
-            errors.append(f"no rule for column '{column}'")
+    evaluation = humanoid_evaluations(results, cells[0].strip('"'), model, step).get(int(cells[1]))
+    if evaluation is None:
+        return tally.errors.append(f"{where}: no evaluation of seed {cells[1]} with {model}{f' at step {step:,}' if step else ''} "
+                                   "in results/runs/humanoid_poses")
+    rows = read_csv(evaluation)
+    for k, (column, cell) in enumerate(zip(header, cells)):
+        if column in ("prompt", "seed", "reward model", "checkpoint"):  # they found the evaluation
+            tally.cells[(line, k)] += len(printed_numbers(cell))
+        elif column not in HUMANOID_COLUMNS:
+            tally.errors.append(f"{where}: no rule for column '{column}'")
         else:
-            errors += mismatch(column, printed_numbers(cell), HUMANOID_COLUMNS[column](rows))
-    return errors
+            tally.compare(f"{where}: {column}", (line, k), printed_numbers(cell), HUMANOID_COLUMNS[column](rows))
+    return {evaluation.parent}
+
+
+def model_eval(results: Path, model: str) -> dict:
+    path = results / "mini_clip" / model / "eval.json"
+    if not path.exists():
+        raise SystemExit(f"error: {path} is missing: the committed record of the model's held-out evaluation")
+    return json.loads(path.read_text())
+
+
+def check_auc_row(results: Path, cells: list, where: str, line: int, tally: Tally):
+    """A row of the kneeling reward models' table against the model's eval.json: the kneeling prompt's AUC of kneeling
+    against one knee down and its mean reward of "other" states, on the built held-out states and on seed 3's visited
+    ones ("-": the model has no visited evaluation)."""
+    prompt, data = "a humanoid robot kneeling", model_eval(results, cells[0].strip("`"))
+    built, visited = (data[p]["prompts"][prompt] if p in data else None for p in ("held_out", "held_out_visited"))
+    one_knee = "one_knee" in built["auc_vs_each_class"]  # without that class, "other" holds one knee too: not the row's
+    stat = lambda s, f: f(s) if s and one_knee else None  # noqa: E731  (None: not in the record, a number to mark)
+    auc, other = (lambda s: s["auc_vs_each_class"]["one_knee"]), (lambda s: s["mean_reward_by_class"]["other"])
+    for k, what, values in ((1, "AUC, built states", [stat(built, auc)]), (2, "AUC, visited states", [stat(visited, auc)]),
+                            (3, "mean reward of other states", [stat(built, other), stat(visited, other)])):
+        for part, value in zip(cells[k].split(" / "), values):  # "-": not evaluated
+            printed = printed_numbers(part)
+            tally.compare(f"{where}: {what}", (line, k), printed, [value] if value is not None else [None] * len(printed))
+    tally.cells[(line, 0)] += len(printed_numbers(cells[0]))
 
 
 YARDSTICK_COLUMNS = {  # a yardstick table's column -> its numbers from the CSV row of the model and rule (and eval.json)
@@ -1178,137 +1337,193 @@ YARDSTICK_COLUMNS = {  # a yardstick table's column -> its numbers from the CSV 
 }
 
 
-def check_yardstick_row(results: Path, header: list, cells: list) -> list[str]:
+def check_yardstick_row(results: Path, header: list, cells: list, where: str, line: int, tally: Tally) -> tuple:
     """A row of a yardstick table: its reward model's row in results/yardstick/kneeling.csv for the row's rule (the
     paper's alpha 0 where the table has no rule column), and the model's training time from its eval.json."""
     given = dict(zip(header, cells))
     model, rule = cells[0].strip("`"), given.get("rule", "projection, alpha 0")
     row = next((r for r in read_csv(results / "yardstick" / "kneeling.csv") if (r["model"], r["rule"]) == (model, rule)), None)
     if row is None:
-        return [f"no yardstick row of {model} with rule '{rule}' in results/yardstick/kneeling.csv"]
-    trained = results / "mini_clip" / model / "eval.json"
-    made = json.loads(trained.read_text()) if trained.exists() else {}
-    errors = []
-    for column, cell in zip(header[1:], cells[1:]):
-        if column == "rule" or (column == "training (s)" and not made and cell == "-"):
-            continue
-        if column not in YARDSTICK_COLUMNS:
-            errors.append(f"no rule for column '{column}'")
+        tally.errors.append(f"{where}: no yardstick row of {model} with rule '{rule}' in results/yardstick/kneeling.csv")
+        return ("yardstick", model, rule)
+    for k, (column, cell) in enumerate(zip(header, cells)):
+        if column in ("reward model", "rule"):  # they found the row
+            tally.cells[(line, k)] += len(printed_numbers(cell))
+        elif column not in YARDSTICK_COLUMNS:
+            tally.errors.append(f"{where}: no rule for column '{column}'")
         else:
-            errors += mismatch(column, printed_numbers(cell), YARDSTICK_COLUMNS[column](row, made))
-    return errors
+            values = YARDSTICK_COLUMNS[column](row, model_eval(results, model) if column == "training (s)" else {})
+            tally.compare(f"{where}: {column}", (line, k), printed_numbers(cell), values)
+    return ("yardstick", model, rule)
 
 
-def check_readme(path: Path, results: Path):
-    """(rows checked, rows skipped as "no file", mismatches) of results/README.md."""
-    summary, produced, checked, skipped, errors = summary_rules(results), produced_rules(results), 0, [], []
+def check_readme(path: Path, results: Path) -> tuple[Tally, int]:
+    """(tally, table rows recomputed) of results/README.md: the rows of its checkable tables and its prose CLAIMS; a
+    rule whose row is missing (a summary row, a seed of a per-seed table, a committed evaluation no row reports) fails."""
+    text, tally, rows = path.read_text(), Tally(), 0
+    summary, produced, seen = summary_rules(results), produced_rules(results), set()
     for section, header, cells, line in markdown_tables(path):
         where = f"{path.name}:{line} [{section}] '{cells[0][:70]}'"
-        if "no file" in " ".join(cells):
-            skipped.append(where)
-            continue
-        if section == "Summary":
-            rule = summary.get(cells[0])
-            found = rule and mismatch("result", printed_numbers(cells[3]), rule())
-        elif section == "Produced here":
-            rule = next((r for k, r in produced.items() if cells[0].startswith(k)), None)
-            found = rule and mismatch("what", printed_numbers(cells[0]), rule())
-        elif header[1] == "seed" and any(section.startswith(k) for k in SEED_TABLES):
-            rule, found = True, check_seed_row(results, section, header, cells)
+        table = next((k for k in SEED_TABLES if section.startswith(k)), None)
+        if section == "Summary" and cells[0] in summary:
+            tally.compare(f"{where}: result", (line, 3), printed_numbers(cells[3]), summary[cells[0]]())
+            tally.cells[(line, 0)] += len(printed_numbers(cells[0]))
+            seen.add(("summary", cells[0]))
+        elif section == "Produced here" and (key := next((k for k in produced if cells[0].startswith(k)), None)):
+            tally.compare(f"{where}: what", (line, 0), printed_numbers(cells[0]), produced[key]())
+            seen.add(("produced", key))
+        elif table and header[1] == "seed":
+            check_seed_row(results, section, header, cells, where, line, tally)
+            seen.add((table, cells[0]))
         elif header[0] == "seed" and section.startswith("What else the frames look like"):
-            rule, found = True, check_logged_row(results, header, cells)
-        elif header[0] == "prompt" and header[1] == "seed" and section.startswith("The humanoid"):
-            rule, found = True, check_humanoid_row(results, header, cells)
+            check_logged_row(results, header, cells, where, line, tally)
+            seen.add(("logged", cells[0]))
+        elif header[:2] == ["prompt", "seed"] and section.startswith("The humanoid"):
+            seen |= check_humanoid_row(results, header, cells, where, line, tally) or set()
+        elif header[0] == "reward model" and header[1].startswith("built states: AUC") and section.startswith("The humanoid"):
+            check_auc_row(results, cells, where, line, tally)
+            seen.add(("auc", cells[0].strip("`")))
         elif header[0] == "reward model" and section.startswith("Reward models for kneeling"):
-            rule, found = True, check_yardstick_row(results, header, cells)
+            seen.add(check_yardstick_row(results, header, cells, where, line, tally))
         elif header[0] == "reward model" and section.startswith("Pendulum: a goal of motion"):
-            rule, found = True, check_spin_row(results, cells)
+            seen |= check_spin_row(results, cells, where, line, tally)
         else:
-            continue  # a table of settings, models or figures: no run data behind it
-        if not rule:
-            found = ["no rule for this row: add one to plot.py's verify, or say 'no file' in the row"]
-        checked += 1
-        errors += [f"{where}: {e}" for e in found]
-    return checked, skipped, errors
+            continue  # a table without a rule: its numbers carry the mark
+        rows += 1
+    spin = read_csv(results / "runs" / "pendulum_spin" / "spin.csv")
+    expected = ([("summary", k) for k in summary] + [("produced", k) for k in produced]
+                + [(t, name) for t, (_, names) in SEED_TABLES.items() for name in names]
+                + [("logged", str(s)) for s in load_runs(results, "cartpole_logged_prompts", "logged_prompts")]
+                + sorted({(r["model"], r["prompt"]) for r in spin})
+                + [("auc", m) for m in ("humanoid_small", "humanoid_small_one_knee", "humanoid_small_visited")]
+                + sorted(e.parent for e in (results / "runs" / "humanoid_poses").glob("*/eval_*/eval.csv")))
+    tally.errors += [f"{path.name}: no row reports {f'{e.parent.name}/{e.name}' if isinstance(e, Path) else ': '.join(e)} "
+                     f"(a table row is gone, or its rule's name changed)" for e in expected if e not in seen]
+    tally.claims(path.name, text, readme_claims(results))
+    return tally, rows
 
 
-def check_benchmarks(path: Path, results: Optional[Path] = None) -> tuple[int, list[str]]:
-    """(figures checked, mismatches) of benchmarks.md: the figures its prose derives from its own tables (the
-    tables themselves are timings, which left no file)."""
-    text = path.read_text()
-    tables = {}  # first header cell + section -> rows
+def about(value: float, unit: float = 10) -> tuple:
+    """The values that "about N" (N rounded to `unit`, printed without decimals) may stand for."""
+    return value - unit / 2 + 0.5, value + unit / 2 - 0.5
+
+
+def readme_claims(results: Path) -> list:
+    """results/README.md's prose numbers recomputed from the committed runs: (what, pattern, values)."""
+    kneeling = "a humanoid robot kneeling"
+    evaluations = lambda step=None: {s: read_csv(f) for s, f in humanoid_evaluations(results, kneeling, "humanoid_small_visited", step).items()}  # noqa: E731
+    episodes = lambda rows: succeeded(rows, "kneeling")  # noqa: E731
+    last, at_1m = evaluations(), evaluations(896_000)
+    runs = load_runs(results, "humanoid_poses", "kneeling_visited")
+    success = lambda lo, hi: [100 * np.mean([float(r["success"]) for r in runs[s].episodes if lo < int(r["global_step"]) <= hi])  # noqa: E731
+                              for s in sorted(runs)]
+    small, one_knee, visited = (model_eval(results, m) for m in ("humanoid_small", "humanoid_small_one_knee", "humanoid_small_visited"))
+    held, auc = small["held_out"], lambda prompt: small["held_out"]["prompts"][f"a humanoid robot {prompt}"]["auc_vs_rest"]  # noqa: E731
+    return [
+        ("humanoid_small's time and size (eval.json)", r"at ef46240; (\d+) s for the data, (\d+) s of training",
+         [small["data_s"], small["train_s"]]),
+        ("humanoid_small's parameters", r"for any other state\. ([\d,]+) parameters", [small["parameters"]]),
+        ("humanoid_small's held-out accuracy", r"accuracy ([\d.]+) over the 5 sentences \(kneeling ([\d.]+), arms raised ([\d.]+), "
+         r"standing ([\d.]+), lying ([\d.]+), other ([\d.]+)\)",
+         [held["accuracy"]] + [held["accuracy_per_class"][c] for c in ("kneeling", "arms_raised", "standing", "lying", "other")]),
+        ("humanoid_small's AUCs", r"with probability ([\d.]+) \(AUC\), the standing prompt ([\d.]+), arms raised ([\d.]+)\.",
+         [auc("kneeling"), auc("standing up"), auc("standing up, with both arms raised")]),
+        ("the retrained models' parameters", r"commands in its docstring\), ([\d,]+) parameters each", [one_knee["parameters"]]),
+        ("humanoid_small_one_knee's time", r"twice as many of them \((\d+) s data, (\d+) s training\)", [one_knee["data_s"], one_knee["train_s"]]),
+        ("humanoid_small_visited's time", r"holding seed 3's out \((\d+) s, (\d+) s\)", [visited["data_s"], visited["train_s"]]),
+        ("seed 2's episodes kneeling at 2M", r"Seed 2 kneels in (\d+)% of its episodes", [episodes(last[2])]),
+        ("seed 3's episodes kneeling at 1M and 2M", r"seed 3 left one knee down for both knees: (\d+)% to (\d+)% of episodes",
+         [episodes(at_1m[3]), episodes(last[3])]),
+        ("seed 1's episodes kneeling at 2M", r"Seed 1 stayed where it was at 1M, at (\d+)%", [episodes(last[1])]),
+        ("the training success of the last 50k steps, and at 950k-1M",
+         r"The training success of the last 50k steps is (\d+)%, (\d+)% and (\d+)% \(at 950k-1M: (\d+)%, (\d+)% and (\d+)%\)",
+         success(1_950_000, 2_000_000) + success(950_000, 1_000_000)),
+    ]
+
+
+def check_benchmarks(path: Path, results: Path) -> Tally:
+    """The tally of benchmarks.md: the figures its prose derives from its own tables (the tables are timings, which
+    left no file: marked) and the humanoid runs' steps/s from their metrics.csv."""
+    text, tally, tables = path.read_text(), Tally(), {}  # first header cell + section -> rows
     for section, header, cells, _ in markdown_tables(path):
         tables.setdefault((section, header[0]), []).append(cells)
-    h200 = next(rows for (s, h), rows in tables.items() if s.startswith("The paper's run on an H200") and h.startswith("CLIP"))
-    render = {(r[0], r[1]): float(printed_numbers(r[3])[0]) for r in h200}  # (model, overlap) -> rendering share %
-    speed = {(r[0], r[1]): float(printed_numbers(r[2])[0]) for r in h200}
-    pairs = next(rows for (s, h), rows in tables.items() if h == "pair")
-    warp = next(rows for (s, h), rows in tables.items() if s.startswith("MuJoCo Warp beside EGL") and h == "size")
-    at480 = next(r for r in warp if r[0] == "480")  # the H200's table comes first
-    k_frames = {r[1]: float(printed_numbers(r[2])[0]) for r in next(rows for (s, h), rows in tables.items() if s.startswith("Rewards from a window") and h == "model") if "image" in r[0]}
-    low, high = min(render.values()), max(render.values())
-    # (what, regex of the printed figures, the figures recomputed from the tables); the tables print rounded inputs,
-    # so a figure may be one unit of its last digit off
+    first = lambda cell: printed_numbers(cell)[0]  # noqa: E731
+    table = lambda section, head: next(rows for (s, h), rows in tables.items() if s.startswith(section) and h.startswith(head))  # noqa: E731
+    h200 = table("The paper's run on an H200", "CLIP")
+    render = {(r[0], r[1]): first(r[3]) for r in h200}  # (model, overlap) -> rendering share %, as printed
+    speed = {(r[0], r[1]): first(r[2]) for r in h200}
+    pairs = [r for r in table("", "pair") if r[0].isdigit()]
+    at480 = next(r for r in table("MuJoCo Warp beside EGL", "size") if r[0] == "480")  # the H200's table comes first
+    k_frames = {r[1]: first(r[2]) for r in table("Rewards from a window", "model") if "image" in r[0]}
+    threads = {r[0].split()[0]: first(r[2]) for r in table("The humanoid at the paper's scale", "threads")}
+    drawn = table("The humanoid at the paper's scale", "code")
+    shares = sorted(render.values(), key=float)
+    gain = lambda on, off: from_rounded(lambda a, b: 100 * (a / b - 1), on, off)  # noqa: E731
+    files = [next((results / "runs" / "humanoid_poses").glob(f"*__{exp}__1__*/metrics.csv"), None) for exp in ("kneeling", "standing")]
+    if None in files:
+        raise SystemExit("error: the metrics.csv of seed 1 of the humanoid kneeling or standing run is missing from results/runs/humanoid_poses")
+    sps = [float(np.mean([float(r["sps"]) for r in read_csv(f) if r["sps"] and int(r["global_step"]) > 60_000])) for f in files]
     claims = [
-        ("overlap's gain, ViT-B/32", r"264\.2 \(\+([\d.]+)%\)", [100 * (speed["ViT-B/32", "on"] / speed["ViT-B/32", "off"] - 1)]),
-        ("overlap's gain, ViT-bigG-14", r"175\.1 \(\+([\d.]+)%\)", [100 * (speed["ViT-bigG-14", "on"] / speed["ViT-bigG-14", "off"] - 1)]),
-        ("the renderer's share of the paper's run", r"The EGL renderer takes (\d+)-(\d+)% of the wall time", [low, high]),
-        ("the renderer's share, in the restructure", r"the renderer at (\d+)-(\d+)% of the paper's run", [low, high]),
+        ("overlap's gain, ViT-B/32", r"264\.2 \(\+([\d.]+)%\)", [gain(speed["ViT-B/32", "on"], speed["ViT-B/32", "off"])]),
+        ("overlap's gain, ViT-bigG-14", r"175\.1 \(\+([\d.]+)%\)", [gain(speed["ViT-bigG-14", "on"], speed["ViT-bigG-14", "off"])]),
+        ("the renderer's share of the paper's run", r"The EGL renderer takes (\d+)-(\d+)% of the wall time", [float(shares[0]), float(shares[-1])]),
+        ("the renderer's share, in the restructure", r"the renderer at (\d+)-(\d+)% of the paper's run", [float(shares[0]), float(shares[-1])]),
         ("the EGL figures beside Warp's command", r"the EGL figures above: rendering (\d+)% \(ViT-bigG-14\) and (\d+)% \(ViT-B/32\)",
-         [render["ViT-bigG-14", "off"], render["ViT-B/32", "off"]]),
-        ("4fc00e0's mean over the pairs", r"\| mean \| ([\d.]+) \|", [float(np.mean([float(r[1]) for r in pairs if r[0].isdigit()]))]),
-        ("today's mean over the pairs", r"\| mean \| [\d.]+ \| ([\d.]+) \|", [float(np.mean([float(r[2]) for r in pairs if r[0].isdigit()]))]),
+         [float(render["ViT-bigG-14", "off"]), float(render["ViT-B/32", "off"])]),
+        ("4fc00e0's mean over the pairs", r"\| mean \| ([\d.]+) \|", [from_rounded(lambda *x: np.mean(x), *[first(r[1]) for r in pairs])]),
+        ("today's mean over the pairs", r"\| mean \| [\d.]+ \| ([\d.]+) \|", [from_rounded(lambda *x: np.mean(x), *[first(r[2]) for r in pairs])]),
         ("Warp at 480 against one EGL process", r"Warp renders (\d+)x one EGL process",
-         [float(printed_numbers(at480[2])[0]) / float(printed_numbers(at480[1])[0])]),
-        ("K = 8 against K = 1, image model", r"K = 8: (\d+)% fewer", [100 * (1 - k_frames["8"] / k_frames["1"])]),
+         [from_rounded(lambda a, b: a / b, first(at480[2]), first(at480[1]))]),
+        ("K = 8 against K = 1, image model", r"K = 8: (\d+)% fewer", [from_rounded(lambda a, b: 100 * (1 - a / b), k_frames["8"], k_frames["1"])]),
+        ("the humanoid runs' steps/s", r"10k steps after learning starts\): (\d+) and (\d+) env steps/s", sps),
+        ("the two runs' steps/s together", r"about (\d+) for the machine", [about(sum(sps))]),
+        ("the two runs' steps/s together, again", r"the faster use of the machine \(~(\d+) in all\)", [about(sum(sps))]),
+        ("one run on both threads", r"\(second row\) does (\d+) env steps/s", [float(threads["2"])]),
+        ("both threads against one", r"(\d+\.\d) times one thread", [from_rounded(lambda a, b: a / b, threads["2"], threads["1"])]),
+        ("the wait for the workers", r"The wait for the workers went from (\d+)% to (\d+)% of the time",
+         [float(first(r[2])) for r in drawn]),
+        ("both threads, in the table above", r"Both rates are below the (\d+\.\d) of the table above", [float(threads["2"])]),
     ]
-    if results:  # figures of the committed runs
-        files = [next((results / "runs" / "humanoid_poses").glob(f"*__{exp}__1__*/metrics.csv")) for exp in ("kneeling", "standing")]
-        sps = [float(np.mean([float(r["sps"]) for r in read_csv(f) if r["sps"] and int(r["global_step"]) > 60_000])) for f in files]
-        claims.append(("the humanoid runs' steps/s", r"10k steps after learning starts\): (\d+) and (\d+) env steps/s", sps))
-    errors = []
-    for what, pattern, values in claims:
-        found = re.findall(pattern, text)
-        if not found:
-            errors.append(f"{path.name}: {what}: no text matches {pattern!r}")
-        for printed in found:
-            printed = [printed] if isinstance(printed, str) else list(printed)
-            if any(abs(float(p) - v) > 10 ** -(len(p.split(".")[1]) if "." in p else 0) for p, v in zip(printed, values)):
-                errors.append(f"{path.name}: {what}: found {', '.join(printed)}, expected {', '.join(f'{v:.3g}' for v in values)}")
-    return len(claims), errors
+    tally.claims(path.name, text, claims)
+    return tally
 
 
 @dataclass
 class Verify:
-    """Every number of results/README.md's run tables (the summary, the per-seed tables) and the figures
-    benchmarks.md derives from its own tables, recomputed from the committed files; exits 1 naming each row whose
-    printed number differs. Rows that say "no file" (timings, measurements that left none) are listed as skipped."""
+    """Every number of results/README.md and results/benchmarks.md, recomputed from the committed files (runs' metrics.csv
+    and args.json, evaluations' eval.csv and states.npz, spin.csv, models' eval.json) or from the file's own tables, or
+    visibly marked [^unchecked] as not recomputed; exits 1 naming each number that differs, each number neither
+    recomputed nor marked, and each table row or committed record that is missing. Prints the counts per file."""
 
     readme: str = "results/README.md"
-    """the markdown whose tables are checked"""
+    """the results' markdown"""
     benchmarks: Optional[str] = "results/benchmarks.md"
     """the benchmarks' markdown (None: not checked)"""
     results: str = "results"
-    """the folder with runs/<group>/<run>/ and figures/*.csv that the numbers come from"""
+    """the folder with runs/<group>/<run>/, mini_clip/<model>/ and figures/*.csv that the numbers come from"""
+    marked: bool = False
+    """also list every marked paragraph and table cell with its numbers"""
 
     def run(self):
-        checked, skipped, errors = check_readme(Path(self.readme), Path(self.results))
-        spin_rows, spin_skipped, more = check_spin_csv(Path(self.results))
-        skipped, errors = skipped + spin_skipped, errors + more
-        evaluations, more = check_humanoid_states(Path(self.results))
-        errors += more
-        derived = 0
+        results, errors = Path(self.results), []
+        readme, rows = check_readme(Path(self.readme), results)
+        files = [(Path(self.readme), readme, f", {rows} table rows")]
         if self.benchmarks:
-            derived, more = check_benchmarks(Path(self.benchmarks), Path(self.results))
-            errors += more
-        for where in skipped:
-            print(f"skipped (no file): {where}")
-        print(f"checked {checked} table rows of {self.readme}, {spin_rows} rows of spin.csv, {evaluations} humanoid "
-              "evaluations against their states"
-              + (f" and {derived} derived figures of {self.benchmarks}" if self.benchmarks else ""))
+            files.append((Path(self.benchmarks), check_benchmarks(Path(self.benchmarks), results), ""))
+        for path, tally, more in files:
+            counts = tally.account(path.name, path.read_text(), self.marked)
+            errors += tally.errors
+            print(f"{path}: {counts['numbers']} numbers: {counts['recomputed']} recomputed{more}; "
+                  f"{counts['marked']} marked {UNCHECKED} as not recomputed, in {counts['paragraphs marked']} paragraphs and "
+                  f"{counts['table cells marked']} table cells")
+        spin_rows, more = check_spin_csv(results)
+        evaluations, states = check_humanoid_states(results)
+        errors += more + states
+        print(f"{results / 'runs'}: {spin_rows} rows of spin.csv recomputed from their runs' records, {evaluations} humanoid "
+              "evaluations' eval.csv from their states.npz")
         if errors:
-            raise SystemExit("numbers that differ from the committed data:\n" + "\n".join(errors))
-        print("every number checked agrees with the committed data")
+            raise SystemExit("numbers that differ from the committed data, or are missing:\n" + "\n".join(errors))
+        print("every number agrees with the committed data or carries the mark")
 
 
 COMMANDS = {"landscape": Landscape, "epic": Epic, "curves": Curves, "prompts": Prompts, "success": Success, "reward-hist": RewardHist,

@@ -347,9 +347,13 @@ class HumanoidPoses:
         return {f"{p}_share": float(np.mean([s[p] for s in shown])) for p in POSES}
 
 
+def pose_success(share: float) -> bool:  # the paper's success: the goal pose in at least half of an episode's steps
+    return share >= 0.5
+
+
 class PoseSuccess(gym.Wrapper):
-    """Humanoid with a goal pose: info `success` = the goal pose shown in at least half of the episode's steps so far
-    (the paper's success rule at the episode's end), `pose_steps` = the steps in the pose so far."""
+    """Humanoid with a goal pose: info `success` = pose_success of the episode's steps so far (the paper's success
+    at the episode's end), `pose_steps` = the steps in the pose so far."""
     def __init__(self, env, pose: str):
         super().__init__(env)
         self.pose, self.poses = pose, HumanoidPoses(env.unwrapped.model)
@@ -360,9 +364,8 @@ class PoseSuccess(gym.Wrapper):
 
     def step(self, action):
         obs, reward, terminated, truncated, info = self.env.step(action)
-        self.t += 1
-        self.shown += self.poses(self.env.unwrapped.data.qpos)[self.pose]
-        return obs, reward, terminated, truncated, {**info, "success": self.shown >= self.t / 2, "pose_steps": self.shown}
+        self.t, self.shown = self.t + 1, self.shown + self.poses(self.env.unwrapped.data.qpos)[self.pose]
+        return obs, reward, terminated, truncated, {**info, "success": pose_success(self.shown / self.t), "pose_steps": self.shown}
 
 
 # The paper's camera: a fixed free camera in front of the robot (it faces +x; azimuth 180 looks back along -x).
@@ -1042,8 +1045,7 @@ def evaluate(args: Args):
                        "num_workers": args.num_workers, "clip_model": choose_clip_model(args.clip_model, saved["clip_model"]),
                        "look_dir": args.look_dir or saved["look_dir"],
                        "log_prompt": args.log_prompt or saved["log_prompt"]})  # --log-prompt given: these instead
-    device = resolve_device(run_args.device)
-    n = run_args.num_envs
+    device, n = resolve_device(run_args.device), run_args.num_envs
     run_dir = Path(args.eval_checkpoint).resolve().parent.parent
     check_writable(run_dir)
     check_resources(run_args, device, slots=1, render_envs=n, replay=False)
@@ -1085,11 +1087,10 @@ def evaluate(args: Args):
                     state = np.stack(running[i]["states"])  # (T, nq + nv): the MuJoCo state of each frame
                     if poses:  # saved, so that the episode can be labelled again by any labeller
                         logged.update(qpos=state[:, :poses.model.nq], qvel=state[:, poses.model.nq:])
+                        kept.append((logged["qpos"], logged["qvel"], clip))
                     with writing(eval_episode_file(out_dir, k)):
                         np.savez_compressed(eval_episode_file(out_dir, k), frames=frames, clip_rewards=clip, **logged)
                     shares = poses.shares(logged["qpos"]) if poses else {}
-                    if poses:
-                        kept.append((logged["qpos"], logged["qvel"], clip))
                     shown = clip if reward_model else np.array(running[i]["env_rewards"])
                     write_video(eval_episode_file(out_dir, k, "videos"), frames, shown,
                                 "CLIP reward" if reward_model else "env reward")
@@ -1109,8 +1110,7 @@ def evaluate(args: Args):
                                     *prompt_columns(run_args.log_prompt), *[f"{p}_share" for p in POSES if poses]])
         writer.writeheader()
         writer.writerows(rows)
-    # all episodes' states in arrays (episodes, steps, ...), without frames: small enough to keep with the results
-    if poses and len({len(k[0]) for k in kept}) == 1:
+    if poses and len({len(k[0]) for k in kept}) == 1:  # (episodes, steps, ...) arrays, no frames: kept with the results
         with writing(out_dir / "states.npz"):
             np.savez_compressed(out_dir / "states.npz", **{name: np.stack(a).astype(np.float32) for name, a in
                                                            zip(("qpos", "qvel", "clip_rewards"), zip(*kept))})

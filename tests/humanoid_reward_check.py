@@ -38,10 +38,13 @@ def rescore(clip_model: str, run_dir: Path, qpos) -> np.ndarray:
 
 def main(eval_dir: tyro.conf.Positional[str], out: Optional[str] = None, top: int = 10, clip_model: Optional[str] = None,
          size: int = 128):
-    """eval_dir: an evaluation folder (glob) with states.npz; out: the PNG of the `top` best-rewarded steps, drawn at
+    """eval_dir: an evaluation folder (glob; the last match, a run's last evaluation) with states.npz; out: the PNG of the `top` best-rewarded steps, drawn at
     `size` pixels (64: as the runs' reward sees them); clip_model: score the states with this model instead of the
     rewards the evaluation recorded."""
-    folder = sorted(glob.glob(eval_dir))[0]
+    found = sorted(glob.glob(eval_dir))
+    if not found:
+        raise SystemExit(f"error: no evaluation folder matches {eval_dir}")
+    folder = found[-1]  # a run's last evaluation, the one plot.py's tables and Fig. 5 report
     data = np.load(Path(folder) / "states.npz")
     qpos, rewards = data["qpos"].reshape(-1, data["qpos"].shape[-1]), data["clip_rewards"].reshape(-1)
     if clip_model:

@@ -58,6 +58,31 @@ def test_pose_labels_of_hand_built_poses(poses, name, built, shown):
     assert {p for p, on in labels.items() if on} == shown, name
 
 
+def test_pose_shares_of_an_episode_of_hand_built_poses(poses):
+    """An episode's share of steps in each pose, from states whose pose is known: 3 kneeling, 1 standing of 4 steps."""
+    episode = np.stack([pose(poses, root_z=0.9, **KNEEL)] * 3 + [pose(poses)])
+    shares = poses.shares(episode)
+    assert shares == {"kneeling_share": 0.75, "standing_share": 0.25, "arms_raised_share": 0.0, "lying_share": 0.0}
+    assert poses.shares(episode[::-1][:2]) == {"kneeling_share": 0.5, "standing_share": 0.5, "arms_raised_share": 0.0,
+                                               "lying_share": 0.0}
+
+
+@pytest.mark.parametrize("kneeling_steps, success", [(range(10), True), (range(5), True), (range(5, 10), True),
+                                                     (range(4), False), (range(1, 10, 2), True), (range(0), False)])
+def test_pose_success_says_true_for_an_episode_set_kneeling_in_half_its_steps(poses, kneeling_steps, success):
+    """The humanoid is set, before each of 10 steps, to a hand-built kneeling or standing state (a step of the physics
+    from either keeps its pose): PoseSuccess counts the kneeling steps and says success once they are at least half."""
+    env = vs.make_env("Humanoid-v5", episode_length=10, look="stock", pose="kneeling")
+    env.reset(seed=0)
+    sim = env.unwrapped
+    for t in range(10):
+        sim.set_state(pose(poses, root_z=0.9, **KNEEL) if t in kneeling_steps else pose(poses), np.zeros(sim.model.nv))
+        info = env.step(np.zeros(17))[4]
+        kneeled = len([k for k in kneeling_steps if k <= t])
+        assert info["pose_steps"] == kneeled and info["success"] is (2 * kneeled >= t + 1), (t, info)
+    assert info["success"] is success
+
+
 def test_pose_success_is_the_goal_pose_in_half_the_steps():
     """With no torque the humanoid stands about 30 steps, then falls: an episode of 40 steps shows 'standing' in more
     than half of them, one of 100 in fewer; 'lying' is shown only at the end of the fall."""
@@ -77,6 +102,12 @@ def test_goal_pose_of_a_run():
     assert vs.goal_pose(vs.Args(prompt=("a humanoid robot standing up, with both arms raised",))) == "arms_raised"
     assert vs.goal_pose(vs.Args(prompt=("a humanoid robot doing the splits",))) is None  # no labeller for it
     assert vs.goal_pose(vs.Args(env_id="CartPole-v1", prompt=(KNEELING,))) is None
+
+
+def sim_dt() -> float:
+    """Seconds between two steps of Humanoid-v5 (its frame skip times MuJoCo's timestep)."""
+    env = vs.make_env("Humanoid-v5", look="stock")
+    return env.unwrapped.dt
 
 
 def render_warp(qpos: np.ndarray) -> np.ndarray:
@@ -105,9 +136,9 @@ def test_humanoid_clip_ranks_kneeling_and_standing_by_their_prompts(poses, model
 
 def test_humanoid_warp_run_with_the_small_clip_trains_and_evaluates(tmp_path):
     """A short kneeling run as the README's humanoid command, scaled down: MuJoCo Warp frames rewarded by the small
-    CLIP, gradient steps, success by the kneeling labels; then the evaluation saves each frame's MuJoCo state and
-    the share of each episode's steps in each pose, which the saved qpos reproduce, and all episodes' states in
-    states.npz."""
+    CLIP, gradient steps, success logged; then the evaluation's states.npz against what the env showed: each saved
+    qpos drawn again gives the episode's saved frame, each CLIP reward is a fresh model's for that frame, qvel is the
+    rate at which qpos moves, and eval.csv's pose shares are those of the saved states."""
     flags = ["--env-id", "Humanoid-v5", "--renderer", "warp", "--look", "generated", "--render-size", 64,
              "--clip-model", HUMANOID_CLIP, "--prompt", KNEELING, "--baseline-prompt", "a humanoid robot",
              "--num-envs", 4, "--num-workers", 1, "--total-timesteps", 800, "--learning-starts", 400,
@@ -126,17 +157,24 @@ def test_humanoid_warp_run_with_the_small_clip_trains_and_evaluates(tmp_path):
                     "--eval-episodes", "2", "--num-workers", "1", "--device", "cpu"], check=True, timeout=600, capture_output=True)
     out = next(run.glob("eval_*"))
     rows = list(csv.DictReader(open(out / "eval.csv")))
+    states = np.load(out / "states.npz")  # all episodes' states, the record committed with the results
+    assert states["qpos"].shape == (2, 100, 24) and states["qvel"].shape == (2, 100, 23) and states["clip_rewards"].shape == (2, 100)
+    reward = vs.CLIPReward(str(HUMANOID_CLIP), [KNEELING], ["a humanoid robot"])  # a model of its own, as a user loads it
     labeller = vs.HumanoidPoses()
     for row in rows:
-        episode = np.load(vs.eval_episode_file(out, int(row["episode"])))
-        assert episode["qpos"].shape == (100, 24) and episode["qvel"].shape == (100, 23)
-        labels = [labeller(q) for q in episode["qpos"]]
-        for p in vs.POSES:
-            assert float(row[f"{p}_share"]) == pytest.approx(np.mean([lab[p] for lab in labels]))
-        assert int(row["success"]) == (np.mean([lab["kneeling"] for lab in labels]) >= 0.5)
-    states = np.load(out / "states.npz")  # all episodes' states, the record committed with the results
-    assert states["qpos"].shape == (2, 100, 24) and states["clip_rewards"].shape == (2, 100)
-    for row in rows:
-        episode = np.load(vs.eval_episode_file(out, int(row["episode"])))
-        assert np.array_equal(states["qpos"][int(row["episode"])], episode["qpos"].astype(np.float32))
+        e = int(row["episode"])
+        frames = np.load(vs.eval_episode_file(out, e))["frames"]
+        # each step's saved qpos is the state its frame shows: drawn again here, it gives the evaluation's frame
+        steps = [0, 1, 50, 99]
+        drawn = render_warp(states["qpos"][e][steps].astype(np.float64))
+        assert (drawn != frames[steps]).any(-1).mean() < 0.01  # float32 qpos: an edge pixel may flip
+        # its CLIP reward is the model's for that frame, and eval.csv's return their sum
+        np.testing.assert_allclose(states["clip_rewards"][e], reward(frames).numpy(), atol=1e-5)
+        assert float(row["clip_return"]) == pytest.approx(float(reward(frames).sum()), abs=1e-3)
+        # qvel is the velocity of the same states: qpos moves by it, frame to frame (5 MuJoCo steps of 3 ms)
+        qpos, qvel = states["qpos"][e].astype(np.float64), states["qvel"][e].astype(np.float64)
+        moved = (qpos[1:, 7:] - qpos[:-1, 7:]) / sim_dt(), qvel[1:, 6:]  # the hinges
+        assert np.corrcoef(moved[0].ravel(), moved[1].ravel())[0, 1] > 0.9
+        for p, share in labeller.shares(qpos).items():  # eval.csv's shares are those of the states the frames show
+            assert float(row[p]) == share
     assert json.loads((run / "args.json").read_text())["renderer"] == "warp"

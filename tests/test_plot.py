@@ -190,6 +190,18 @@ def test_success_histogram_from_labels(tmp_path):
     assert rates == {"kneeling": 0.75, "lotus": 0.0}
 
 
+def test_fig5_bars_of_half_an_episode_and_more_are_exactly_the_successes():
+    """An episode's share of steps in the pose is rounded down to a quarter, so the 50, 75 and 100% bars hold exactly
+    the episodes that vlmrm_sac.pose_success counts; a person's quarter labels stay as labelled."""
+    assert [plot.quarter(s) for s in (0.0, 0.2499, 0.25, 0.4999, 0.5, 0.74, 0.75, 0.99, 1.0)] == [0, 0, 25, 25, 50, 50, 75, 75, 100]
+    assert [plot.quarter(q / 100) for q in plot.QUARTERS] == list(plot.QUARTERS)
+    shares = [k / 100 for k in range(101)] + [49 / 100, 50 / 100, 37 / 74, 36 / 74]  # 100-step and 74-step episodes
+    fig, rows = plot.fig5({"x": (shares, "")}, "share")
+    fractions = {r["goal_share"]: r["fraction"] for r in rows}
+    assert fractions[50] + fractions[75] + fractions[100] == pytest.approx(rows[0]["success_rate"]) == 53 / 105
+    assert sum(fractions.values()) == pytest.approx(1.0)
+
+
 def test_spin_figure_from_the_experiments_table(tmp_path):
     table = tmp_path / "spin.csv"
     table.write_text("model,prompt,seed,share_of_prompt_direction,mean_angular_velocity,run\n"
@@ -218,36 +230,98 @@ def test_all_on_a_clean_checkout(tmp_path):
     assert made == [n for n in committed if n.startswith(("curves_", "poses_", "prompts_", "success", "spin"))]
 
 
-def test_verify_rederives_every_checked_number_of_the_results_from_the_committed_runs():
+def test_verify_passes_on_the_checkout_and_counts_per_file():
     proc = run_plot("verify")
-    assert "every number checked agrees" in proc.stdout
-    assert "skipped (no file): README.md" in proc.stdout and "'Throughput (CPU)'" in proc.stdout  # timings, by name
+    assert "every number agrees with the committed data or carries the mark" in proc.stdout
+    for name in ("results/README.md", "results/benchmarks.md"):
+        line = next(l for l in proc.stdout.splitlines() if l.startswith(name))
+        assert " recomputed" in line and f"marked {plot.UNCHECKED}" in line, line
 
 
-@pytest.mark.parametrize("printed, changed, row", [
+def verify_errors(tmp_path, readme=None, benchmarks=None, removed=None) -> list[str]:
+    """plot.py verify's findings on the committed results/README.md and benchmarks.md, each with one text replaced
+    (readme, benchmarks: (printed, changed)), and on a copy of results/ (links to the committed files) without the
+    file `removed`; the evaluations' states are checked too when one is removed."""
+    results = ROOT / "results"
+    if removed:
+        results = tmp_path / "results"
+        shutil.copytree(ROOT / "results", results, copy_function=os.symlink, ignore=shutil.ignore_patterns("*.mp4", "*.pt"))
+        (results / removed).unlink()
+    errors = []
+    for name, change, check in (("README.md", readme, lambda p: plot.check_readme(p, results)[0]),
+                                ("benchmarks.md", benchmarks, lambda p: plot.check_benchmarks(p, results))):
+        text = (ROOT / "results" / name).read_text()
+        if change:
+            assert text.count(change[0]) == 1, change[0]
+            text = text.replace(*change)
+        (tmp_path / name).write_text(text)
+        try:
+            tally = check(tmp_path / name)
+        except SystemExit as e:  # a missing record the rule reads
+            errors.append(str(e))
+            continue
+        tally.account(name, text)
+        errors += tally.errors
+    if removed:
+        errors += plot.check_humanoid_states(results)[1] + plot.check_spin_csv(results)[1]
+    return errors
+
+
+@pytest.mark.parametrize("printed, changed, found", [
+    # a table cell
     ("| 70% / 100% / 98% |", "| 70% / 100% / 97% |", "'ground truth': last 50 episodes: success, seed 3: found 97"),
-    ("late success 77% vs 89% (86% of it)", "late success 77% vs 89% (87% of it)", "'MountainCar (the authors' goal rule), `--alpha 0"),
     ('| "a humanoid robot standing up" | 1 | 0% | 95% |', '| "a humanoid robot standing up" | 1 | 0% | 94% |',
      "episodes standing (of 100): found 94, expected 95"),
-    # rows found by their reward model and checkpoint
     ("| 1 | `humanoid_small_visited` | 896,000 | 14% |", "| 1 | `humanoid_small_visited` | 896,000 | 41% |",
      "episodes kneeling (of 100): found 41, expected 14"),
     ("| 1 | `humanoid_small_visited` | 896,000 |", "| 1 | `humanoid_small_visited` | 768,000 |",
      "no evaluation of seed 1 with humanoid_small_visited at step 768,000"),
+    ("late success 77% vs 89% (86% of it)", "late success 77% vs 89% (87% of it)", "'MountainCar (the authors' goal rule), `--alpha 0"),
+    ("| `humanoid_small_visited` | 0.795 | 0.850 |", "| `humanoid_small_visited` | 0.795 | 0.950 |",
+     "AUC, visited states: found 0.950, expected 0.8499"),
+    # a prose number
+    ("Seed 2 kneels in 66% of its episodes", "Seed 2 kneels in 76% of its episodes", "seed 2's episodes kneeling at 2M: found 76"),
+    ("is 16%, 80% and 27%", "is 16%, 81% and 27%", "the training success of the last 50k steps"),
+    # a number added without the mark
+    ("### Reward-model figures (Fig. 2, 4, 7 of the paper)\n", "### Reward-model figures (Fig. 2, 4, 7 of the paper)\n\nThey took 3 hours.\n",
+     "1 of its numbers neither recomputed nor marked [^unchecked]: 3"),
+    # a deleted row
+    ('| "a humanoid robot kneeling" | 2 | `humanoid_small_visited` | 1,921,600 | 66% | 0% | 55.5% / 2.0% | 33.0 |\n', "",
+     "no row reports Humanoid-v5__kneeling_visited__2__1796597619/eval_001921600"),
+    ("| ground truth | 1 / 2 / 3 / 4 / 5 / 6 | 39 (from 33k)", "| ground truth | 1 / 2 / 3 / 4 / 5 | 39 (from 33k)", "seeds: found 1, 2, 3, 4, 5"),
+    ("| 3 | 39.4 -> 177.3 |", "| 4 | 39.4 -> 177.3 |", "no row reports logged: 3"),
 ])
-def test_verify_fails_naming_the_row_whose_number_was_changed(tmp_path, printed, changed, row):
-    readme = (ROOT / "results" / "README.md").read_text()
-    assert readme.count(printed) == 1
-    (tmp_path / "README.md").write_text(readme.replace(printed, changed))
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.run([sys.executable, "plot.py", "verify", "--readme", tmp_path / "README.md", "--benchmarks", "None"],
-                          capture_output=True, text=True, timeout=120, env=env, cwd=ROOT)
-    assert proc.returncode == 1
-    assert row in proc.stderr, proc.stderr
+def test_verify_fails_naming_a_changed_number_or_a_deleted_row_of_the_results(tmp_path, printed, changed, found):
+    errors = verify_errors(tmp_path, readme=(printed, changed))
+    assert any(found in e for e in errors), errors
+
+
+@pytest.mark.parametrize("printed, changed, found", [
+    ("1.4 times one", "1.5 times one", "both threads against one: found 1.5"),
+    ("about 580 for the", "about 560 for the", "the two runs' steps/s together: found 560"),
+    ("): 290 and 293 env steps/s", "): 289 and 293 env steps/s", "the humanoid runs' steps/s: found 289, 293"),  # 289.53
+    ("\n399.0 of the table above", "\n349.0 of the table above", "both threads, in the table above: found 349.0"),
+])
+def test_verify_fails_naming_a_changed_figure_of_the_benchmarks(tmp_path, printed, changed, found):
+    errors = verify_errors(tmp_path, benchmarks=(printed, changed))
+    assert any(found in e for e in errors), errors
+
+
+@pytest.mark.parametrize("removed, found", [
+    ("runs/humanoid_poses/Humanoid-v5__standing__2__1796585381/eval_000896000/states.npz", "states.npz is missing"),
+    ("mini_clip/humanoid_small_visited/eval.json", "humanoid_small_visited/eval.json is missing"),
+    ("runs/mountaincar_authors_rule/MountainCarContinuous-v0__sac_gsde_env_reward__2__1796405645/metrics.csv",
+     "metrics.csv is missing"),
+    ("runs/pendulum_spin/Pendulum-v1__spin_clip_clockwise__2__1796594551/angular_velocity.npy", "angular_velocity.npy is missing"),
+])
+def test_verify_fails_naming_a_missing_record(tmp_path, removed, found):
+    assert (ROOT / "results" / removed).exists()
+    errors = verify_errors(tmp_path, removed=removed)
+    assert any(found in e for e in errors), errors
 
 
 def test_spin_csv_is_recomputed_from_each_runs_angular_velocities(tmp_path):
-    """spin_row against a count written here; check_spin_csv catches a changed row, a run with no records is skipped."""
+    """spin_row against a count written here; check_spin_csv catches a changed row and names a run with no records."""
     folder = tmp_path / "runs" / "pendulum_spin"
     run = folder / "Pendulum-v1__spin_xclip_counterclockwise__2__1"
     run.mkdir(parents=True)
@@ -261,13 +335,14 @@ def test_spin_csv_is_recomputed_from_each_runs_angular_velocities(tmp_path):
         ("xclip", "counterclockwise", 2, 1.0, 4.0)
     fields = list(row)
     rows = [row, {**row, "seed": 3, "run": "Pendulum-v1__spin_xclip_counterclockwise__3__1"}]
-    for share, errors in ((1.0, 0), (0.99, 1)):
+    for share, errors in ((1.0, 1), (0.99, 2)):
         with open(folder / "spin.csv", "w", newline="") as f:
             writer = csv.DictWriter(f, fields)
             writer.writeheader()
             writer.writerows([{**rows[0], "share_of_prompt_direction": share}, rows[1]])
-        checked, skipped, found = plot.check_spin_csv(tmp_path)
-        assert (checked, len(skipped), len(found)) == (1, 1, errors), found
+        checked, found = plot.check_spin_csv(tmp_path)
+        assert (checked, len(found)) == (1, errors), found
+        assert "__3__1" in found[-1] and "angular_velocity.npy is missing" in found[-1]
     assert "__2__1" in found[0] and "0.99" in found[0]
 
 

@@ -119,12 +119,15 @@ def test_end_to_end_clip_reward_run(tmp_path, tiny_clip, env_id, extra, episode_
     assert not (run / "wandb").exists()
 
 
-def test_logged_returns_are_the_buffers_rewards_and_gymnasiums_own_env_summed_over_each_episode(tmp_path, tiny_clip):
-    """Each logged episode's CLIP return is the sum of the rewards the replay buffer holds for that env's transitions
-    of that episode, and its ground-truth return is what gymnasium's own MountainCarContinuous gives when stepped from
-    the episode's first observation with the buffer's actions; its observations follow from one step to the next.
+def test_logged_returns_are_clips_scores_of_the_frames_and_gymnasiums_own_env_summed_over_each_episode(tmp_path, tiny_clip):
+    """Each logged episode's CLIP return is the sum of a fresh model's scores of that env's frames of the episode, drawn
+    again here from the states the replay buffer holds (MountainCar's frame is its position's), and the buffer's
+    rewards are those scores; its ground-truth return is what gymnasium's own MountainCarContinuous gives when stepped
+    from the episode's first observation with the buffer's actions; its observations follow from one step to the next.
     (No car reaches the flag in 50 steps from rest, where the authors' goal rule would depart from gymnasium's.)"""
     import gymnasium as gym
+
+    import plot
 
     run_script("--env-id", "MountainCarContinuous-v0", "--clip-model", tiny_clip, "--prompt", "a robot", "--total-timesteps",
                300, "--video-interval", 0, "--checkpoint-interval", 1000, "--save-buffer", "--look", "generated",
@@ -134,6 +137,11 @@ def test_logged_returns_are_the_buffers_rewards_and_gymnasiums_own_env_summed_ov
     per_env = {k: v.view(150, 2, *v.shape[1:]).double() for k, v in data.items()}  # the buffer holds (step, env) in order
     episodes = [r for r in read_metrics(run) if r["kind"] == "episode"]
     assert len(episodes) == 6
+    args = json.loads((run / "args.json").read_text())
+    reward = vs.CLIPReward(str(tiny_clip), args["prompt"], args["baseline_prompt"], alpha=args["alpha"])
+    frames = plot.render_states("MountainCarContinuous-v0", per_env["next_obs"].flatten(0, 1).numpy(), look="generated")
+    scores = reward(frames).view(150, 2).double()  # (step, env): the CLIP reward of each transition's frame
+    np.testing.assert_allclose(per_env["rewards"].numpy(), scores.numpy(), atol=1e-4)
     env = gym.make("MountainCarContinuous-v0").unwrapped
     env.reset(seed=0)
     for e in range(2):
@@ -141,7 +149,7 @@ def test_logged_returns_are_the_buffers_rewards_and_gymnasiums_own_env_summed_ov
         for i, row in enumerate(mine):
             steps = slice(50 * i, 50 * (i + 1))
             assert int(row["global_step"]) == 2 * 50 * (i + 1)
-            assert float(row["clip_return"]) == pytest.approx(per_env["rewards"][steps, e].sum().item(), abs=1e-3)
+            assert float(row["clip_return"]) == pytest.approx(scores[steps, e].sum().item(), abs=1e-3)
             assert per_env["dones"][steps, e].tolist() == [0.0] * 49 + [1.0]
             obs, actions, next_obs = (per_env[k][steps, e].numpy() for k in ("obs", "actions", "next_obs"))
             np.testing.assert_allclose(obs[1:], next_obs[:-1], atol=1e-6)
