@@ -336,13 +336,15 @@ def test_sigterm_then_resume_equals_a_straight_run(tmp_path):
     """SIGTERM: the run saves and exits with 143. Episodes of 151 steps never end at a stretch of 20 within the run,
     so the stop falls mid-episode: the resumed run replays the episode's actions and equals the straight run. The
     stopped run is tracked (W&B offline): its event files and its W&B run hold metrics.csv's values, each step once,
-    and the resumed run continues the same W&B run."""
+    and the resumed run continues the same W&B run. Both runs draw the actions, rewards and updates recorded in
+    tests/data by this command's straight run."""
     straight, stopped = tmp_path / "straight", tmp_path / "stopped"
     run_script(*RESUME, "--run-dir", straight)
     wandb_env = {"WANDB_MODE": "offline", "WANDB_SILENT": "true"}
     run, stopped_at = stop_and_resume([*RESUME, "--track", "--run-dir", stopped], 1200, 6000, env=wandb_env)
     a, b = read_metrics(only_run(straight)), read_metrics(run)
     assert_same_run(a, b)
+    assert_same_as_recorded(b, ROOT / "tests" / "data" / "golden_metrics_resume.csv")
 
     live_view.assert_events_match(run, b)
     first, second = live_view.read_wandb(run)
