@@ -1469,7 +1469,7 @@ def open_run_directory(args: Args, ckpt: Optional[dict], cleanup: contextlib.Exi
         run_dir = new_directory(Path(args.run_dir) / f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}")
     cleanup.enter_context(locked(run_dir))
     cleanup.enter_context(explained_failures(run_dir))
-    for stale in (run_dir / "checkpoints").glob("*.pt.tmp"):  # left by a run killed while it wrote one
+    for stale in (run_dir / "checkpoints").glob(".tmp_*"):  # left by a run killed while it wrote one
         stale.unlink()
     # a resumed run's args.json is its own, unless its model moved or it goes on to a larger total
     if ckpt is None or any(getattr(args, k) != ckpt["args"][k] for k in ("clip_model", "total_timesteps")):
@@ -1690,7 +1690,7 @@ def random_actions(action_space, n: int) -> np.ndarray:
 def save_checkpoint(path: Path, agent: SAC, args: Args, progress: Progress, episodes: EpisodeLog, learner: "Learner",
                     buffer: Optional[ReplayBuffer] = None, scorer: Optional["StretchScorer"] = None):
     """Networks, optimizers, entropy coefficient, counters, the episodes under way, RNG states (and the replay
-    buffer), written to a temporary file and renamed: a checkpoint file is never half written."""
+    buffer), written whole or not at all (atomic_write)."""
     ckpt = {"format": CHECKPOINT_FORMAT, "args": asdict(args), "state": progress.state_dict(),
             "episodes": episodes.state_dict(), "learner": learner.state_dict(), "agent": agent.state_dict(),
             "optimizers": {k: o.state_dict() for k, o in agent.optimizers().items() if o is not None},
@@ -1698,17 +1698,11 @@ def save_checkpoint(path: Path, agent: SAC, args: Args, progress: Progress, epis
                     "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None},
             "buffer": buffer.state_dict() if buffer is not None else None,
             "labeller": scorer.state_dict() if scorer is not None else None}  # the scorer's windows (format 5's key)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with writing(path):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                torch.save(ckpt, tmp)
-            except RuntimeError as e:  # torch reports a failed write (a full disk) as a RuntimeError
-                raise OSError(str(e).splitlines()[0]) from None
-            os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)  # a failed or interrupted write leaves nothing behind
+    with writing(path):
+        try:
+            atomic_write(path, lambda tmp: torch.save(ckpt, tmp))
+        except RuntimeError as e:  # torch reports a failed write (a full disk) as a RuntimeError
+            raise OSError(str(e).splitlines()[0]) from None
 
 
 def load_checkpoint(path: str) -> dict:
@@ -1861,17 +1855,20 @@ def write_video(path: Path, frames: np.ndarray, rewards: np.ndarray, label: str,
     # encoded in memory, then written at once: ffmpeg itself would leave a broken file on a full disk, and say nothing
     data = imageio.v3.imwrite("<bytes>", np.stack(out), extension=".mp4", fps=fps, macro_block_size=2)
     with writing(path):
-        path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, data)
     return out[-1]
 
 
-def atomic_write(path, data: bytes):
-    """Write via a temporary file of its own and a rename: a reader (a parallel env worker, a user) never sees half a
-    file, and a failed write leaves nothing behind."""
-    tmp = Path(path).with_name(f".tmp_{uuid.uuid4().hex}")
+def atomic_write(path, data):
+    """Writes `data` (bytes, or a function that writes the file it is given) via a temporary file of its own and a
+    rename, into its folder (made if missing): a reader never sees half a file, and a failed write leaves none."""
+    tmp = Path(path).with_name(f".tmp_{uuid.uuid4().hex}{Path(path).suffix}")  # torch.save needs a name before the suffix
     try:
-        tmp.write_bytes(data)
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        if callable(data):
+            data(tmp)
+        else:
+            tmp.write_bytes(data)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -2392,7 +2389,6 @@ def six_faces(image_file: str) -> str:
     if not path.is_file():
         import imageio.v3
         image = imageio.v3.imread(data)[..., :3]
-        path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, imageio.v3.imwrite("<bytes>", np.concatenate([image] * 6), extension=".png"))
     return str(path)
 
@@ -2461,7 +2457,6 @@ def authors_images(look_dir: Optional[str] = None) -> dict:
                             f"{hashlib.sha256(data).hexdigest()[:12]}..., expected {sha256[:12]}...), so it was not "
                             f"used{'' if look_dir else ' or cached'}: {ways_on}")
         if not look_dir:
-            path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(path, data)
         found[name] = path.resolve()
     return found
@@ -2537,7 +2532,6 @@ def humanoid_xml(look: str, images: Optional[dict] = None) -> str:
     world = root.find("worldbody")
     world.find("light").attrib.update({"dir": "0 0 -1.5", "pos": "0 0 1", "diffuse": "1 1 1", "specular": ".5 .5 .5"})
     world.find("geom[@name='floor']").set("rgba", "1 1 1 1")
-    out_xml.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(out_xml, ET.tostring(root))
     return str(out_xml)
 
