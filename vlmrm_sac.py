@@ -181,6 +181,8 @@ class Args:
     resumed run refills the buffer with its policy before it trains again)"""
     resume: Optional[str] = None
     """continue the run of this checkpoint, with its own args (--clip-model and --look-dir may replace its model, images)"""
+    convert_checkpoint: Optional[str] = None
+    """rewrite this checkpoint of an older vlmrm_sac.py (format 5) in place in today's format, which loading reads as data"""
 
     # --- evaluation
     eval_checkpoint: Optional[str] = None
@@ -1115,6 +1117,8 @@ def main(args: Args):
     Ctrl-C) with 130. A run stopped by Ctrl-C or SIGTERM saves, then exits with 130 or 143 (train)."""
     try:
         check_args(args)
+        if args.convert_checkpoint:
+            return convert_checkpoint(args.convert_checkpoint)
         return evaluate(args) if args.eval_checkpoint else train(args)
     except (UserError, RunFailed) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -1261,12 +1265,11 @@ class EpisodeLog:
         return {i: np.stack(a) for i, a in enumerate(self.actions) if a}
 
     def state_dict(self) -> dict:
-        return {"scores": self.scores.copy(), "env": self.env.copy(), "length": self.length.copy(),
-                "actions": self.running_actions()}
+        return {"scores": self.scores, "env": self.env, "length": self.length, "actions": self.running_actions()}
 
     def load_state_dict(self, state: dict):
-        self.scores, self.env, self.length = state["scores"].copy(), state["env"].copy(), state["length"].copy()
-        self.actions = [list(state["actions"].get(i, ())) for i in range(len(self.env))]
+        self.scores, self.env, self.length = (np.array(state[k]) for k in ("scores", "env", "length"))
+        self.actions = [list(np.array(state["actions"].get(i, ()))) for i in range(len(self.env))]
 
     def summary(self) -> dict:
         """The progress bar's view: mean returns (and success) of the last max(num_envs, 10) episodes, steps/s."""
@@ -1365,8 +1368,8 @@ class StretchScorer(contextlib.AbstractContextManager):
     def state_dict(self) -> dict:
         return {"carry": [None if c is None else c.cpu() for c in self.carry]}
 
-    def load_state_dict(self, state: Optional[dict]):
-        self.carry = [None if c is None else c.to(self.reward_model.device) for c in state["carry"]] if state else self.carry
+    def load_state_dict(self, state: dict):
+        self.carry = [None if c is None else c.to(self.reward_model.device) for c in state["carry"]]
 
     def __exit__(self, error_type, *_):
         self.thread.shutdown(wait=error_type is None, cancel_futures=True)
@@ -1449,7 +1452,8 @@ def prompt_scores(log_prompts, sums: np.ndarray, length: int) -> dict:
             "goal_vote_share": float(sums[-1]) / length}
 
 
-CHECKPOINT_FORMAT = "vlmrm_sac/5"  # changed whenever a checkpoint's contents change meaning
+CHECKPOINT_FORMAT = "vlmrm_sac/6"  # changed whenever a checkpoint's contents change meaning
+FORMAT_5_NUMPY = [np._core.multiarray._reconstruct, np.ndarray, np.dtype, *(type(np.dtype(t)) for t in ("f4", "f8", "i8", "u4"))]
 
 
 def run_folder(args: Args) -> Path:
@@ -1687,38 +1691,58 @@ def random_actions(action_space, n: int) -> np.ndarray:
     return (low + (high - low) * torch.rand(n, *action_space.shape)).numpy().astype(action_space.dtype)
 
 
-def save_checkpoint(path: Path, agent: SAC, args: Args, progress: Progress, episodes: EpisodeLog, learner: "Learner",
-                    buffer: Optional[ReplayBuffer] = None, scorer: Optional["StretchScorer"] = None):
-    """Networks, optimizers, entropy coefficient, counters, the episodes under way, RNG states (and the replay
-    buffer), written whole or not at all (atomic_write)."""
-    ckpt = {"format": CHECKPOINT_FORMAT, "args": asdict(args), "state": progress.state_dict(),
-            "episodes": episodes.state_dict(), "learner": learner.state_dict(), "agent": agent.state_dict(),
-            "optimizers": {k: o.state_dict() for k, o in agent.optimizers().items() if o is not None},
-            "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate(),
-                    "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None},
-            "buffer": buffer.state_dict() if buffer is not None else None,
-            "labeller": scorer.state_dict() if scorer is not None else None}  # the scorer's windows (format 5's key)
+def as_data(x):
+    """x with each NumPy array a tensor: what torch.load(weights_only=True) reads without building other objects."""
+    if isinstance(x, (dict, list, tuple)):
+        return {k: as_data(v) for k, v in x.items()} if isinstance(x, dict) else type(x)(map(as_data, x))
+    return torch.from_numpy(x) if isinstance(x, np.ndarray) else x
+
+
+def save_checkpoint(path: Path, ckpt: dict):
+    """ckpt as data, written whole or not at all (atomic_write)."""
     with writing(path):
         try:
-            atomic_write(path, lambda tmp: torch.save(ckpt, tmp))
+            atomic_write(path, lambda tmp: torch.save(as_data(ckpt), tmp))
         except RuntimeError as e:  # torch reports a failed write (a full disk) as a RuntimeError
             raise OSError(str(e).splitlines()[0]) from None
 
 
-def load_checkpoint(path: str) -> dict:
+def load_checkpoint(path: str, formats: tuple = (CHECKPOINT_FORMAT,)) -> dict:
     if not os.path.isfile(path):
         raise UserError(f"no checkpoint file at {path!r} (checkpoints live in runs/<run>/checkpoints/)")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    try:  # as data: a pickle that would build other objects than tensors, numbers, text, lists, dicts is refused
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
-        raise UserError(f"checkpoint {path!r} cannot be read: it is corrupt or cut short ({type(e).__name__}: {e}). "
-                        "Use an earlier checkpoint of the run.") from None
+        raise UserError(unreadable(path, e)) from None
     if not isinstance(ckpt, dict) or not str(ckpt.get("format", "")).startswith("vlmrm_sac/"):
-        raise UserError(f"{path!r} is not a vlmrm_sac checkpoint (expected format {CHECKPOINT_FORMAT})")
-    if ckpt["format"] != CHECKPOINT_FORMAT:
+        raise UserError(f"{path!r} is not a vlmrm_sac checkpoint (expected format {formats[-1]})")
+    if ckpt["format"] not in formats:
         raise UserError(f"{path!r} was written by another version of vlmrm_sac.py (format {ckpt['format']}; this one "
-                        f"reads {CHECKPOINT_FORMAT}): evaluate or resume it with the version that wrote it")
+                        f"reads {', '.join(formats)}): evaluate or resume it with the version that wrote it")
     return ckpt
+
+
+def unreadable(path: str, error: Exception) -> str:
+    """Why torch.load(weights_only=True) refused a file, from the objects its pickle names (read, never built)."""
+    try:
+        objects = set(torch.serialization.get_unsafe_globals_in_checkpoint(path))
+    except Exception as e:  # no zip of torch.save's
+        objects, error = set(), e
+    if objects and objects <= {f"{o.__module__}.{o.__name__}" for o in FORMAT_5_NUMPY}:
+        return f"{path!r} was written by an older vlmrm_sac.py: convert it once with python vlmrm_sac.py --convert-checkpoint {path}"
+    if objects:
+        return f"{path!r} is refused unread: it would build {', '.join(sorted(objects))}, which can run code; a checkpoint holds data only"
+    return (f"checkpoint {path!r} cannot be read: it is corrupt or cut short ({type(error).__name__}: "
+            f"{str(error).splitlines()[0]}). Use an earlier checkpoint of the run.")
+
+
+def convert_checkpoint(path: str):
+    """--convert-checkpoint: a checkpoint of format 5 rewritten in place, tensors for its NumPy arrays. It is read with
+    weights_only too, allowing FORMAT_5_NUMPY only: arrays of those dtypes (never of objects), filled from bytes, run no code."""
+    with torch.serialization.safe_globals(FORMAT_5_NUMPY):
+        ckpt = load_checkpoint(path, formats=("vlmrm_sac/5", CHECKPOINT_FORMAT))
+    save_checkpoint(Path(path), {**ckpt, "format": CHECKPOINT_FORMAT})
+    print(f"{path} is now a checkpoint of format {CHECKPOINT_FORMAT}")
 
 
 def restore_agent(agent: SAC, ckpt: dict, path: str):
@@ -1772,8 +1796,14 @@ class Checkpoints:
     def save(self, name: str, with_buffer: bool = False) -> Path:
         self.metrics.flush()
         saved = replace(self.progress, metrics_rows=self.metrics.rows, video_pending=self.video.active)
-        save_checkpoint(self.folder / name, self.agent, self.args, saved, self.episodes, self.learner,
-                        self.buffer if with_buffer else None, self.scorer)
+        save_checkpoint(self.folder / name, {
+            "format": CHECKPOINT_FORMAT, "args": asdict(self.args), "state": saved.state_dict(),
+            "episodes": self.episodes.state_dict(), "learner": self.learner.state_dict(), "agent": self.agent.state_dict(),
+            "optimizers": {k: o.state_dict() for k, o in self.agent.optimizers().items() if o is not None},
+            "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate(),
+                    "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None},
+            "buffer": self.buffer.state_dict() if with_buffer else None,
+            "labeller": self.scorer.state_dict() if self.scorer is not None else None})  # the scorer's windows
         return self.folder / name
 
     def stop_if_diverged(self):
@@ -1803,7 +1833,7 @@ class Checkpoints:
         self.episodes.load_state_dict(ckpt["episodes"])
         self.learner.load_state_dict(ckpt["learner"])
         if self.scorer is not None:
-            self.scorer.load_state_dict(ckpt.get("labeller"))  # the frames of K > 1 windows under way
+            self.scorer.load_state_dict(ckpt["labeller"])  # the frames of K > 1 windows under way
         self.video.state = "armed" if self.progress.video_pending else "idle"  # the video that was due at the stop
         self.video.env0_fresh = self.episodes.length[0] == 0
 
@@ -1962,7 +1992,7 @@ def check_frames(frames):
 def check_args(args: Args):
     """Mistakes in the flags, caught before any model is loaded or env is started."""
     check_device(args.device)
-    if args.eval_checkpoint or args.resume:  # load_checkpoint, the first thing either does, checks the file
+    if args.eval_checkpoint or args.resume or args.convert_checkpoint:  # load_checkpoint, the first thing each does, checks the file
         if args.resume and args.total_timesteps is not None and args.total_timesteps < 1:
             raise UserError(f"--total-timesteps must be positive, got {args.total_timesteps}")
         if args.eval_checkpoint and args.eval_episodes < 1:
@@ -2005,8 +2035,7 @@ def check_args(args: Args):
         raise UserError("--log-prompt scores frames with the CLIP model, which --no-log-clip-reward switches off")
     probe = gym.make(args.env_id)
     try:
-        if (uses_clip(args) or args.video_interval) and \
-                "rgb_array" not in probe.metadata.get("render_modes", []):
+        if (uses_clip(args) or args.video_interval) and "rgb_array" not in probe.metadata.get("render_modes", []):
             raise UserError(f"{args.env_id} cannot render rgb_array frames, which the CLIP reward and videos need: "
                             "use --reward env --no-log-clip-reward --video-interval 0, or another env")
         if not isinstance(probe.action_space, (gym.spaces.Box, gym.spaces.Discrete)):
