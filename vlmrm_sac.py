@@ -792,7 +792,7 @@ class ReplayBuffer:
         return {k: v[idx] for k, v in self.data.items()}
 
     def state_dict(self):
-        return {"pos": self.pos, "full": self.full, "data": {k: v[:len(self)].cpu() for k, v in self.data.items()}}
+        return {"pos": self.pos, "full": self.full, "data": {k: v[:len(self)].to("cpu", copy=True) for k, v in self.data.items()}}
 
     def load_state_dict(self, state):
         self.pos, self.full = state["pos"], state["full"]
