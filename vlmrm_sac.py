@@ -1453,6 +1453,7 @@ def prompt_scores(log_prompts, sums: np.ndarray, length: int) -> dict:
 
 
 CHECKPOINT_FORMAT = "vlmrm_sac/6"  # changed whenever a checkpoint's contents change meaning
+# The types of format 5's NumPy arrays, which only convert_checkpoint lets weights_only build
 FORMAT_5_NUMPY = [np._core.multiarray._reconstruct, np.ndarray, np.dtype, *(type(np.dtype(t)) for t in ("f4", "f8", "i8", "u4"))]
 
 
