@@ -184,6 +184,8 @@ class Args:
     resumed run refills the buffer with its policy before it trains again)"""
     resume: Optional[str] = None
     """continue the run of this checkpoint, with its own args (--clip-model and --look-dir may replace its model, images)"""
+    convert_checkpoint: Optional[str] = None
+    """rewrite this checkpoint of an older vlmrm_sac.py (format 5) in place in today's format, which loading reads as data"""
 
     # --- evaluation
     eval_checkpoint: Optional[str] = None
@@ -811,7 +813,7 @@ class ReplayBuffer:
         return {k: v[idx] for k, v in self.data.items()}
 
     def state_dict(self):
-        return {"pos": self.pos, "full": self.full, "data": {k: v[:len(self)].cpu() for k, v in self.data.items()}}
+        return {"pos": self.pos, "full": self.full, "data": {k: v[:len(self)].to("cpu", copy=True) for k, v in self.data.items()}}
 
     def load_state_dict(self, state):
         self.pos, self.full = state["pos"], state["full"]
@@ -1133,6 +1135,8 @@ def main(args: Args):
     Ctrl-C) with 130. A run stopped by Ctrl-C or SIGTERM saves, then exits with 130 or 143 (train)."""
     try:
         check_args(args)
+        if args.convert_checkpoint:
+            return convert_checkpoint(args.convert_checkpoint)
         return evaluate(args) if args.eval_checkpoint else train(args)
     except (UserError, RunFailed) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -1279,12 +1283,11 @@ class EpisodeLog:
         return {i: np.stack(a) for i, a in enumerate(self.actions) if a}
 
     def state_dict(self) -> dict:
-        return {"scores": self.scores.copy(), "env": self.env.copy(), "length": self.length.copy(),
-                "actions": self.running_actions()}
+        return {"scores": self.scores, "env": self.env, "length": self.length, "actions": self.running_actions()}
 
     def load_state_dict(self, state: dict):
-        self.scores, self.env, self.length = state["scores"].copy(), state["env"].copy(), state["length"].copy()
-        self.actions = [list(state["actions"].get(i, ())) for i in range(len(self.env))]
+        self.scores, self.env, self.length = (np.array(state[k]) for k in ("scores", "env", "length"))
+        self.actions = [list(np.array(state["actions"].get(i, ()))) for i in range(len(self.env))]
 
     def summary(self) -> dict:
         """The progress bar's view: mean returns (and success) of the last max(num_envs, 10) episodes, steps/s."""
@@ -1383,8 +1386,8 @@ class StretchScorer(contextlib.AbstractContextManager):
     def state_dict(self) -> dict:
         return {"carry": [None if c is None else c.cpu() for c in self.carry]}
 
-    def load_state_dict(self, state: Optional[dict]):
-        self.carry = [None if c is None else c.to(self.reward_model.device) for c in state["carry"]] if state else self.carry
+    def load_state_dict(self, state: dict):
+        self.carry = [None if c is None else c.to(self.reward_model.device) for c in state["carry"]]
 
     def __exit__(self, error_type, *_):
         self.thread.shutdown(wait=error_type is None, cancel_futures=True)
@@ -1467,7 +1470,9 @@ def prompt_scores(log_prompts, sums: np.ndarray, length: int) -> dict:
             "goal_vote_share": float(sums[-1]) / length}
 
 
-CHECKPOINT_FORMAT = "vlmrm_sac/5"  # changed whenever a checkpoint's contents change meaning
+CHECKPOINT_FORMAT = "vlmrm_sac/6"  # changed whenever a checkpoint's contents change meaning
+# The types of format 5's NumPy arrays, which only convert_checkpoint lets weights_only build
+FORMAT_5_NUMPY = [np._core.multiarray._reconstruct, np.ndarray, np.dtype, *(type(np.dtype(t)) for t in ("f4", "f8", "i8", "u4"))]
 
 
 def run_folder(args: Args) -> Path:
@@ -1487,7 +1492,7 @@ def open_run_directory(args: Args, ckpt: Optional[dict], cleanup: contextlib.Exi
         run_dir = new_directory(Path(args.run_dir) / f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}")
     cleanup.enter_context(locked(run_dir))
     cleanup.enter_context(explained_failures(run_dir))
-    for stale in (run_dir / "checkpoints").glob("*.pt.tmp"):  # left by a run killed while it wrote one
+    for stale in (run_dir / "checkpoints").glob(".tmp_*"):  # left by a run killed while it wrote one
         stale.unlink()
     # a resumed run's args.json is its own, unless its model moved or it goes on to a larger total
     if ckpt is None or any(getattr(args, k) != ckpt["args"][k] for k in ("clip_model", "total_timesteps")):
@@ -1705,44 +1710,58 @@ def random_actions(action_space, n: int) -> np.ndarray:
     return (low + (high - low) * torch.rand(n, *action_space.shape)).numpy().astype(action_space.dtype)
 
 
-def save_checkpoint(path: Path, agent: SAC, args: Args, progress: Progress, episodes: EpisodeLog, learner: "Learner",
-                    buffer: Optional[ReplayBuffer] = None, scorer: Optional["StretchScorer"] = None):
-    """Networks, optimizers, entropy coefficient, counters, the episodes under way, RNG states (and the replay
-    buffer), written to a temporary file and renamed: a checkpoint file is never half written."""
-    ckpt = {"format": CHECKPOINT_FORMAT, "args": asdict(args), "state": progress.state_dict(),
-            "episodes": episodes.state_dict(), "learner": learner.state_dict(), "agent": agent.state_dict(),
-            "optimizers": {k: o.state_dict() for k, o in agent.optimizers().items() if o is not None},
-            "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate(),
-                    "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None},
-            "buffer": buffer.state_dict() if buffer is not None else None,
-            "labeller": scorer.state_dict() if scorer is not None else None}  # the scorer's windows (format 5's key)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with writing(path):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                torch.save(ckpt, tmp)
-            except RuntimeError as e:  # torch reports a failed write (a full disk) as a RuntimeError
-                raise OSError(str(e).splitlines()[0]) from None
-            os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)  # a failed or interrupted write leaves nothing behind
+def as_data(x):
+    """x with each NumPy array a tensor: what torch.load(weights_only=True) reads without building other objects."""
+    if isinstance(x, (dict, list, tuple)):
+        return {k: as_data(v) for k, v in x.items()} if isinstance(x, dict) else type(x)(map(as_data, x))
+    return torch.from_numpy(x) if isinstance(x, np.ndarray) else x
 
 
-def load_checkpoint(path: str) -> dict:
+def save_checkpoint(path: Path, ckpt: dict):
+    """ckpt as data, written whole or not at all (atomic_write)."""
+    with writing(path):
+        try:
+            atomic_write(path, lambda tmp: torch.save(as_data(ckpt), tmp))
+        except RuntimeError as e:  # torch reports a failed write (a full disk) as a RuntimeError
+            raise OSError(str(e).splitlines()[0]) from None
+
+
+def load_checkpoint(path: str, formats: tuple = (CHECKPOINT_FORMAT,)) -> dict:
     if not os.path.isfile(path):
         raise UserError(f"no checkpoint file at {path!r} (checkpoints live in runs/<run>/checkpoints/)")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    try:  # as data: a pickle that would build other objects than tensors, numbers, text, lists, dicts is refused
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
-        raise UserError(f"checkpoint {path!r} cannot be read: it is corrupt or cut short ({type(e).__name__}: {e}). "
-                        "Use an earlier checkpoint of the run.") from None
+        raise UserError(unreadable(path, e)) from None
     if not isinstance(ckpt, dict) or not str(ckpt.get("format", "")).startswith("vlmrm_sac/"):
-        raise UserError(f"{path!r} is not a vlmrm_sac checkpoint (expected format {CHECKPOINT_FORMAT})")
-    if ckpt["format"] != CHECKPOINT_FORMAT:
+        raise UserError(f"{path!r} is not a vlmrm_sac checkpoint (expected format {formats[-1]})")
+    if ckpt["format"] not in formats:
         raise UserError(f"{path!r} was written by another version of vlmrm_sac.py (format {ckpt['format']}; this one "
-                        f"reads {CHECKPOINT_FORMAT}): evaluate or resume it with the version that wrote it")
+                        f"reads {', '.join(formats)}): evaluate or resume it with the version that wrote it")
     return ckpt
+
+
+def unreadable(path: str, error: Exception) -> str:
+    """Why torch.load(weights_only=True) refused a file, from the objects its pickle names (read, never built)."""
+    try:
+        objects = set(torch.serialization.get_unsafe_globals_in_checkpoint(path))
+    except Exception as e:  # no zip of torch.save's
+        objects, error = set(), e
+    if objects and objects <= {f"{o.__module__}.{o.__name__}" for o in FORMAT_5_NUMPY}:
+        return f"{path!r} was written by an older vlmrm_sac.py: convert it once with python vlmrm_sac.py --convert-checkpoint {path}"
+    if objects:
+        return f"{path!r} is refused unread: it would build {', '.join(sorted(objects))}, which can run code; a checkpoint holds data only"
+    return (f"checkpoint {path!r} cannot be read: it is corrupt or cut short ({type(error).__name__}: "
+            f"{str(error).splitlines()[0]}). Use an earlier checkpoint of the run.")
+
+
+def convert_checkpoint(path: str):
+    """--convert-checkpoint: a checkpoint of format 5 rewritten in place, tensors for its NumPy arrays. It is read with
+    weights_only too, allowing FORMAT_5_NUMPY only: arrays of those dtypes (never of objects), filled from bytes, run no code."""
+    with torch.serialization.safe_globals(FORMAT_5_NUMPY):
+        ckpt = load_checkpoint(path, formats=("vlmrm_sac/5", CHECKPOINT_FORMAT))
+    save_checkpoint(Path(path), {**ckpt, "format": CHECKPOINT_FORMAT})
+    print(f"{path} is now a checkpoint of format {CHECKPOINT_FORMAT}")
 
 
 def restore_agent(agent: SAC, ckpt: dict, path: str):
@@ -1796,8 +1815,14 @@ class Checkpoints:
     def save(self, name: str, with_buffer: bool = False) -> Path:
         self.metrics.flush()
         saved = replace(self.progress, metrics_rows=self.metrics.rows, video_pending=self.video.active)
-        save_checkpoint(self.folder / name, self.agent, self.args, saved, self.episodes, self.learner,
-                        self.buffer if with_buffer else None, self.scorer)
+        save_checkpoint(self.folder / name, {
+            "format": CHECKPOINT_FORMAT, "args": asdict(self.args), "state": saved.state_dict(),
+            "episodes": self.episodes.state_dict(), "learner": self.learner.state_dict(), "agent": self.agent.state_dict(),
+            "optimizers": {k: o.state_dict() for k, o in self.agent.optimizers().items() if o is not None},
+            "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate(),
+                    "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None},
+            "buffer": self.buffer.state_dict() if with_buffer else None,
+            "labeller": self.scorer.state_dict() if self.scorer is not None else None})  # the scorer's windows
         return self.folder / name
 
     def stop_if_diverged(self):
@@ -1827,7 +1852,7 @@ class Checkpoints:
         self.episodes.load_state_dict(ckpt["episodes"])
         self.learner.load_state_dict(ckpt["learner"])
         if self.scorer is not None:
-            self.scorer.load_state_dict(ckpt.get("labeller"))  # the frames of K > 1 windows under way
+            self.scorer.load_state_dict(ckpt["labeller"])  # the frames of K > 1 windows under way
         self.video.state = "armed" if self.progress.video_pending else "idle"  # the video that was due at the stop
         self.video.env0_fresh = self.episodes.length[0] == 0
 
@@ -1879,17 +1904,20 @@ def write_video(path: Path, frames: np.ndarray, rewards: np.ndarray, label: str,
     # encoded in memory, then written at once: ffmpeg itself would leave a broken file on a full disk, and say nothing
     data = imageio.v3.imwrite("<bytes>", np.stack(out), extension=".mp4", fps=fps, macro_block_size=2)
     with writing(path):
-        path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, data)
     return out[-1]
 
 
-def atomic_write(path, data: bytes):
-    """Write via a temporary file of its own and a rename: a reader (a parallel env worker, a user) never sees half a
-    file, and a failed write leaves nothing behind."""
-    tmp = Path(path).with_name(f".tmp_{uuid.uuid4().hex}")
+def atomic_write(path, data):
+    """Writes `data` (bytes, or a function that writes the file it is given) via a temporary file of its own and a
+    rename, into its folder (made if missing): a reader never sees half a file, and a failed write leaves none."""
+    tmp = Path(path).with_name(f".tmp_{uuid.uuid4().hex}{Path(path).suffix}")  # torch.save needs a name before the suffix
     try:
-        tmp.write_bytes(data)
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        if callable(data):
+            data(tmp)
+        else:
+            tmp.write_bytes(data)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -1986,7 +2014,7 @@ def check_frames(frames):
 def check_args(args: Args):
     """Mistakes in the flags, caught before any model is loaded or env is started."""
     check_device(args.device)
-    if args.eval_checkpoint or args.resume:  # load_checkpoint, the first thing either does, checks the file
+    if args.eval_checkpoint or args.resume or args.convert_checkpoint:  # load_checkpoint, the first thing each does, checks the file
         if args.resume and args.total_timesteps is not None and args.total_timesteps < 1:
             raise UserError(f"--total-timesteps must be positive, got {args.total_timesteps}")
         if args.eval_checkpoint and args.eval_episodes < 1:
@@ -2029,8 +2057,7 @@ def check_args(args: Args):
         raise UserError("--log-prompt scores frames with the CLIP model, which --no-log-clip-reward switches off")
     probe = gym.make(args.env_id)
     try:
-        if (uses_clip(args) or args.video_interval) and \
-                "rgb_array" not in probe.metadata.get("render_modes", []):
+        if (uses_clip(args) or args.video_interval) and "rgb_array" not in probe.metadata.get("render_modes", []):
             raise UserError(f"{args.env_id} cannot render rgb_array frames, which the CLIP reward and videos need: "
                             "use --reward env --no-log-clip-reward --video-interval 0, or another env")
         if not isinstance(probe.action_space, (gym.spaces.Box, gym.spaces.Discrete)):
@@ -2413,7 +2440,6 @@ def six_faces(image_file: str) -> str:
     if not path.is_file():
         import imageio.v3
         image = imageio.v3.imread(data)[..., :3]
-        path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, imageio.v3.imwrite("<bytes>", np.concatenate([image] * 6), extension=".png"))
     return str(path)
 
@@ -2482,7 +2508,6 @@ def authors_images(look_dir: Optional[str] = None) -> dict:
                             f"{hashlib.sha256(data).hexdigest()[:12]}..., expected {sha256[:12]}...), so it was not "
                             f"used{'' if look_dir else ' or cached'}: {ways_on}")
         if not look_dir:
-            path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(path, data)
         found[name] = path.resolve()
     return found
@@ -2558,7 +2583,6 @@ def humanoid_xml(look: str, images: Optional[dict] = None) -> str:
     world = root.find("worldbody")
     world.find("light").attrib.update({"dir": "0 0 -1.5", "pos": "0 0 1", "diffuse": "1 1 1", "specular": ".5 .5 .5"})
     world.find("geom[@name='floor']").set("rgba", "1 1 1 1")
-    out_xml.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(out_xml, ET.tostring(root))
     return str(out_xml)
 

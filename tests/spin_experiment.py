@@ -74,7 +74,7 @@ def keep_records(run_dir: Path, dest: Path):
     dest.mkdir(parents=True, exist_ok=True)
     for name in ("args.json", "metrics.csv"):
         shutil.copy(run_dir / name, dest / name)
-    buffer = torch.load(run_dir / "checkpoints" / "latest.pt", weights_only=False)["buffer"]
+    buffer = torch.load(run_dir / "checkpoints" / "latest.pt", weights_only=True)["buffer"]
     np.save(dest / "angular_velocity.npy", buffer["data"]["next_obs"][:, 2].numpy())  # the order added: it never wrapped
 
 

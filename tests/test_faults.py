@@ -132,7 +132,7 @@ def test_a_full_disk_ends_the_run_with_one_line_keeping_the_last_checkpoint(tmp_
     assert proc.returncode == 1 and line.startswith("error: could not write") and "free there" in line, line
     run = only_run(small_disk)
     assert not list(run.rglob("*.tmp")) and not list(run.rglob(".tmp_*"))
-    latest = torch.load(run / "checkpoints" / "latest.pt", weights_only=False)  # the last good one, whole
+    latest = torch.load(run / "checkpoints" / "latest.pt", weights_only=True)  # the last good one, whole
     assert latest["state"]["global_step"] >= 400
 
 
@@ -144,12 +144,10 @@ def test_non_finite_losses_end_the_run_with_one_line_and_the_state_saved(tmp_pat
 
 
 def test_an_interrupted_checkpoint_write_leaves_no_temporary_file_and_the_old_checkpoint(tmp_path, monkeypatch):
-    args = vs.Args(env_id="CartPole-v1", hidden_size=8)
-    agent = vs.SAC(4, vs.gym.spaces.Discrete(2), args, "cpu")
-    progress = vs.Progress.new(args)
-    episodes, learner = vs.EpisodeLog(None, 2, True), vs.Learner(agent, args)
+    agent = vs.SAC(4, vs.gym.spaces.Discrete(2), vs.Args(env_id="CartPole-v1", hidden_size=8), "cpu")
+    ckpt = {"format": vs.CHECKPOINT_FORMAT, "agent": agent.state_dict()}
     path = tmp_path / "latest.pt"
-    vs.save_checkpoint(path, agent, args, progress, episodes, learner)
+    vs.save_checkpoint(path, ckpt)
     before = path.read_bytes()
 
     def interrupted(obj, f):  # half a file, then Ctrl-C
@@ -158,7 +156,7 @@ def test_an_interrupted_checkpoint_write_leaves_no_temporary_file_and_the_old_ch
 
     monkeypatch.setattr(vs.torch, "save", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        vs.save_checkpoint(path, agent, args, progress, episodes, learner)
+        vs.save_checkpoint(path, ckpt)
     assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["latest.pt"]
 
 

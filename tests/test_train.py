@@ -110,7 +110,7 @@ def test_end_to_end_clip_reward_run(tmp_path, tiny_clip, env_id, extra, episode_
     assert videos and all(v.stat().st_size > 1000 for v in videos)
     assert [v.name for v in videos] == [f"step_{s:09d}.mp4" for s in (100, 300, 500)]  # the next episode every 200 steps
     assert {"latest.pt", "step_000000400.pt"} <= {p.name for p in (run / "checkpoints").iterdir()}
-    blob = torch.load(run / "checkpoints" / "latest.pt", weights_only=False)
+    blob = torch.load(run / "checkpoints" / "latest.pt", weights_only=True)
     assert blob["state"]["global_step"] == 600 and blob["state"]["gradient_step"] > 0
     assert json.loads((run / "args.json").read_text())["env_id"] == env_id
     assert_same_as_recorded(rows, ROOT / "tests" / "data" / f"golden_metrics_{env_id}.csv")
@@ -133,7 +133,7 @@ def test_logged_returns_are_clips_scores_of_the_frames_and_gymnasiums_own_env_su
                300, "--video-interval", 0, "--checkpoint-interval", 1000, "--save-buffer", "--look", "generated",
                "--episode-length", 50, "--run-dir", tmp_path, *QUICK)
     run = only_run(tmp_path)
-    data = torch.load(run / "checkpoints" / "latest.pt", weights_only=False)["buffer"]["data"]
+    data = torch.load(run / "checkpoints" / "latest.pt", weights_only=True)["buffer"]["data"]
     per_env = {k: v.view(150, 2, *v.shape[1:]).double() for k, v in data.items()}  # the buffer holds (step, env) in order
     episodes = [r for r in read_metrics(run) if r["kind"] == "episode"]
     assert len(episodes) == 6
@@ -200,7 +200,7 @@ def test_every_stretch_past_learning_starts_makes_its_gradient_steps_and_logs_fi
     assert [r["global_step"] for r in train] == ["200", "400", "600", "800", "1000"]
     assert not train[0]["qf_loss"]  # nothing trained yet at --learning-starts 200
     assert all(math.isfinite(float(r["qf_loss"])) and math.isfinite(float(r["actor_loss"])) for r in train[1:])
-    blob = torch.load(run / "checkpoints" / "latest.pt", weights_only=False)
+    blob = torch.load(run / "checkpoints" / "latest.pt", weights_only=True)
     # after each stretch of 2 x 50 steps ending past --learning-starts 200 (SB3's test): at 300, 400, ..., 1000
     assert blob["state"]["gradient_step"] == 20 * 8
 
@@ -227,7 +227,7 @@ def test_best_checkpoint_follows_the_authors_rule(tmp_path):
         returns = [float(r["env_return"]) for r in episodes if int(r["global_step"]) <= step][-6:]
         windows[step] = np.mean(returns)
     best_step = max(windows, key=windows.get)
-    blob = torch.load(run / "checkpoints" / "best.pt", weights_only=False)
+    blob = torch.load(run / "checkpoints" / "best.pt", weights_only=True)
     assert blob["state"]["global_step"] == best_step
     assert blob["state"]["best_return"] == pytest.approx(windows[best_step])
     assert len(set(windows.values())) > 1  # the rule had a real choice to make
@@ -318,7 +318,7 @@ def stop_and_resume(flags, at_step: int, total: int, env=None) -> tuple:
     assert proc.returncode == 143, out
     assert "--resume" in out
     run = only_run(run_dir)
-    blob = torch.load(run / "checkpoints" / "latest.pt", weights_only=False)
+    blob = torch.load(run / "checkpoints" / "latest.pt", weights_only=True)
     stopped_at = blob["state"]["global_step"]
     assert at_step <= stopped_at < total and blob["buffer"] is not None
     assert (blob["episodes"]["length"] > 0).all() and blob["episodes"]["actions"]  # mid-episode
@@ -344,13 +344,15 @@ def test_sigterm_then_resume_equals_a_straight_run(tmp_path):
     """SIGTERM: the run saves and exits with 143. Episodes of 151 steps never end at a stretch of 20 within the run,
     so the stop falls mid-episode: the resumed run replays the episode's actions and equals the straight run. The
     stopped run is tracked (W&B offline): its event files and its W&B run hold metrics.csv's values, each step once,
-    and the resumed run continues the same W&B run."""
+    and the resumed run continues the same W&B run. Both runs draw the actions, rewards and updates recorded in
+    tests/data by this command's straight run."""
     straight, stopped = tmp_path / "straight", tmp_path / "stopped"
     run_script(*RESUME, "--run-dir", straight)
     wandb_env = {"WANDB_MODE": "offline", "WANDB_SILENT": "true"}
     run, stopped_at = stop_and_resume([*RESUME, "--track", "--run-dir", stopped], 1200, 6000, env=wandb_env)
     a, b = read_metrics(only_run(straight)), read_metrics(run)
     assert_same_run(a, b)
+    assert_same_as_recorded(b, ROOT / "tests" / "data" / "golden_metrics_resume.csv")
 
     live_view.assert_events_match(run, b)
     first, second = live_view.read_wandb(run)
@@ -361,8 +363,8 @@ def test_sigterm_then_resume_equals_a_straight_run(tmp_path):
     assert [r for r in history if not live_view.is_live_loss_point(r, b)] == live_view.tracked(b)
     live_steps = [r["global_step"] for r in history if live_view.is_live_loss_point(r, b)]
     assert live_steps and len(live_steps) == len(set(live_steps))
-    final_a = torch.load(only_run(straight) / "checkpoints" / "latest.pt", weights_only=False)
-    final_b = torch.load(run / "checkpoints" / "latest.pt", weights_only=False)
+    final_a = torch.load(only_run(straight) / "checkpoints" / "latest.pt", weights_only=True)
+    final_b = torch.load(run / "checkpoints" / "latest.pt", weights_only=True)
     assert final_a["state"]["global_step"] == final_b["state"]["global_step"] == 6000
     for k, v in final_a["agent"].items():
         assert torch.equal(v, final_b["agent"][k]), k
@@ -378,13 +380,13 @@ def test_a_finished_run_continues_to_a_larger_total_refilling_its_buffer_first(t
     run_script(*flags, "--run-dir", tmp_path)
     run = only_run(tmp_path)
     latest = run / "checkpoints" / "latest.pt"
-    before = torch.load(latest, weights_only=False)["state"]["gradient_step"]
+    before = torch.load(latest, weights_only=True)["state"]["gradient_step"]
     proc = run_script("--resume", latest, check=False)
     assert proc.returncode == 1 and "is at step 1,200 of its 1,200" in proc.stderr and "--total-timesteps" in proc.stderr
     proc = run_script("--resume", latest, "--total-timesteps", 2400)
     assert "gradient steps wait until it holds 201 transitions again" in proc.stdout
     assert json.loads((run / "args.json").read_text())["total_timesteps"] == 2400
-    after = torch.load(latest, weights_only=False)["state"]
+    after = torch.load(latest, weights_only=True)["state"]
     assert after["global_step"] == 2400 and after["gradient_step"] - before == 25 * 10
     assert int(read_metrics(run)[-1]["global_step"]) == 2400
 
@@ -397,6 +399,62 @@ def test_a_corrupt_checkpoint_gets_a_clear_error(tmp_path):
     torch.save({"something": "else"}, bad)
     proc = run_script("--eval-checkpoint", bad, check=False)
     assert "not a vlmrm_sac checkpoint" in proc.stderr
+
+
+def test_a_checkpoint_gives_back_numpys_and_pythons_random_states_as_data(tmp_path):
+    """NumPy's RNG state (a tuple holding a uint32 array, here with a cached Gaussian) and Python's, saved as data,
+    set the generators back exactly; the loop draws from neither, so the resume tests cannot see them."""
+    np.random.seed(5)
+    np.random.randn(3)
+    vs.save_checkpoint(tmp_path / "rng.pt", {"format": vs.CHECKPOINT_FORMAT,
+                                             "rng": {"numpy": np.random.get_state(), "python": vs.random.getstate()}})
+    expected = np.random.randn(4), vs.random.random()
+    rng = vs.load_checkpoint(str(tmp_path / "rng.pt"))["rng"]
+    np.random.set_state(rng["numpy"])
+    vs.random.setstate(rng["python"])
+    assert np.array_equal(np.random.randn(4), expected[0]) and vs.random.random() == expected[1]
+
+
+class CreatesAFile:
+    """Unpickled, it creates a file: what a hostile .pt could do with any function."""
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return open, (str(self.path), "w")
+
+
+def test_a_checkpoint_that_would_run_code_is_refused_unread(tmp_path):
+    """A .pt whose pickle would create a file, lying where a run's checkpoint lies: given to --eval-checkpoint,
+    --resume and --convert-checkpoint, each ends with one line (exit status 1); the file is never created and
+    nothing is written beside the checkpoint."""
+    made = tmp_path / "made_by_loading"
+    hostile = tmp_path / "runs" / "run" / "checkpoints" / "latest.pt"
+    hostile.parent.mkdir(parents=True)
+    torch.save({"format": vs.CHECKPOINT_FORMAT, "args": CreatesAFile(made)}, hostile)
+    content = hostile.read_bytes()
+    for flag in ("--eval-checkpoint", "--resume", "--convert-checkpoint"):
+        proc = run_script(flag, hostile, check=False)
+        assert proc.returncode == 1 and "is refused unread: it would build io.open" in proc.stderr, proc.stderr
+        assert proc.stderr.strip().count("\n") == 0 and not made.exists()
+        assert [p for p in (tmp_path / "runs").rglob("*") if p.is_file()] == [hostile] and hostile.read_bytes() == content
+
+
+def test_a_checkpoint_of_format_5_is_refused_until_converted_then_resumes_as_its_version_ran(tmp_path):
+    """tests/data/format_5_run: a run of 1,200 steps by an older vlmrm_sac.py, ending mid-episode, whose checkpoint
+    holds NumPy arrays (format 5). Resumed, it is refused in one line that gives the command to convert it; converted
+    in place, it loads as data and, resumed to 2,400 steps, has the metrics rows recorded by that version's straight
+    run of 2,400 steps."""
+    run = tmp_path / "run"
+    shutil.copytree(ROOT / "tests" / "data" / "format_5_run", run)
+    latest = run / "checkpoints" / "latest.pt"
+    proc = run_script("--resume", latest, "--total-timesteps", 2400, check=False)
+    assert proc.returncode == 1 and proc.stderr.strip().count("\n") == 0, proc.stderr
+    assert f"was written by an older vlmrm_sac.py: convert it once with python vlmrm_sac.py --convert-checkpoint {latest}" in proc.stderr
+    run_script("--convert-checkpoint", latest)
+    assert torch.load(latest, weights_only=True)["format"] == vs.CHECKPOINT_FORMAT
+    run_script("--resume", latest, "--total-timesteps", 2400)
+    assert_same_as_recorded(read_metrics(run), ROOT / "tests" / "data" / "golden_metrics_format_5.csv")
 
 
 @pytest.mark.parametrize("flags, message", [
@@ -609,7 +667,7 @@ def test_each_transition_is_rewarded_for_the_frame_of_the_state_it_reached(tmp_p
     run_script("--env-id", "CartPole-v1", *CARTPOLE_CLIP, "--num-envs", 3, "--total-timesteps", 450, "--learning-starts",
                450, "--train-frequency", 50, "--episode-length", 40, "--video-interval", 100, "--save-buffer",
                "--reward-offset", offset, "--log-prompt", "pole fallen to the left", "--run-dir", tmp_path)
-    data = torch.load(only_run(tmp_path) / "checkpoints" / "latest.pt", weights_only=False)["buffer"]["data"]
+    data = torch.load(only_run(tmp_path) / "checkpoints" / "latest.pt", weights_only=True)["buffer"]["data"]
     assert len(data["rewards"]) == 450
     # done = 1 exactly at each 40-step episode's last step (no bootstrap through it), 0 elsewhere
     last_step = (torch.arange(150) % 40 == 39).float()[:, None].expand(150, 3)
@@ -680,7 +738,7 @@ def test_a_warp_rendered_run_steps_as_the_egl_run_and_only_its_frames_differ(tmp
         runs[renderer] = only_run(tmp_path / renderer)
     a, b = read_metrics(runs["egl"]), read_metrics(runs["warp"])
     assert [r["env_return"] for r in a] == [r["env_return"] for r in b] and [r["qf_loss"] for r in a] == [r["qf_loss"] for r in b]
-    buffers = [torch.load(run / "checkpoints" / "latest.pt", weights_only=False)["buffer"]["data"] for run in runs.values()]
+    buffers = [torch.load(run / "checkpoints" / "latest.pt", weights_only=True)["buffer"]["data"] for run in runs.values()]
     assert all(torch.equal(buffers[0][k], buffers[1][k]) for k in ("obs", "next_obs", "actions", "rewards", "dones"))
     clip_a, clip_b = (np.array([float(r["clip_return"]) for r in rows if r["kind"] == "episode"]) for rows in (a, b))
     assert len(clip_a) == 1200 // 60 and not np.array_equal(clip_a, clip_b)
