@@ -227,7 +227,7 @@ def test_all_on_a_clean_checkout(tmp_path):
     assert "not made by `all`" in proc.stdout
     committed = sorted(p.name for p in (ROOT / "results" / "figures").glob("*.csv")) if (ROOT / "results" / "figures").exists() else []
     made = sorted(p.name for p in (checkout / "results" / "figures").glob("*.csv")) if (checkout / "results" / "figures").exists() else []
-    assert made == [n for n in committed if n.startswith(("curves_", "poses_", "prompts_", "success", "spin"))]
+    assert made == [n for n in committed if n.startswith(("curves_", "poses_", "prompts_", "success", "spin", "yardstick_"))]
 
 
 def test_verify_passes_on_the_checkout_and_counts_per_file():
