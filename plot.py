@@ -10,7 +10,7 @@
     python plot.py sheets      --eval-dir runs/x/eval_000100000   # one contact sheet per episode, to label from
     python plot.py frames      # one PNG per look of the environments
     python plot.py all         # every figure whose data is in results/ (no GPU, no model download)
-    python plot.py verify      # every number of results/README.md's run tables, recomputed from results/runs
+    python plot.py verify      # every number of results/README.md and benchmarks.md: recomputed from results/, or marked
 
 Every subcommand writes PNG and PDF plus the CSV it plotted into --out-dir (default figures/; `all` writes the
 committed results/figures).
