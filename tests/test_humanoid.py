@@ -178,3 +178,23 @@ def test_humanoid_warp_run_with_the_small_clip_trains_and_evaluates(tmp_path):
         for p, share in labeller.shares(qpos).items():  # eval.csv's shares are those of the states the frames show
             assert float(row[p]) == share
     assert json.loads((run / "args.json").read_text())["renderer"] == "warp"
+
+
+def test_a_humanoid_run_with_the_softmax_rule_and_a_128_pixel_model_trains_end_to_end(tmp_path):
+    """The yardstick's other axes in a run: frames drawn at 128 px for a model that sees 128 px, rewarded by the
+    goal's softmax probability against the near miss and the baseline (every reward in [0, 1])."""
+    model = HUMANOID_CLIP.parent / "humanoid_small_visited_128"
+    flags = ["--env-id", "Humanoid-v5", "--renderer", "warp", "--look", "generated", "--render-size", 128,
+             "--clip-model", model, "--prompt", KNEELING, "--baseline-prompt", "a humanoid robot on one knee",
+             "--baseline-prompt", "a humanoid robot", "--reward-rule", "softmax", "--num-envs", 4, "--num-workers", 1,
+             "--total-timesteps", 400, "--learning-starts", 200, "--train-frequency", 50, "--gradient-steps", 5,
+             "--batch-size", 32, "--log-interval", 200, "--video-interval", 0, "--checkpoint-interval", 0,
+             "--run-dir", tmp_path, "--device", "cpu"]
+    subprocess.run([sys.executable, str(ROOT / "vlmrm_sac.py"), *map(str, flags)], check=True, timeout=600, capture_output=True)
+    run = next(tmp_path.iterdir())
+    rows = list(csv.DictReader(open(run / "metrics.csv")))
+    episodes = [r for r in rows if r["kind"] == "episode"]
+    assert len(episodes) == 4 and all(0 < float(r["clip_return"]) < 100 for r in episodes)  # 100 rewards in [0, 1]
+    assert any(r["qf_loss"] for r in rows if r["kind"] == "train")
+    args = json.loads((run / "args.json").read_text())
+    assert args["reward_rule"] == "softmax" and args["render_size"] == 128
