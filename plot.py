@@ -812,7 +812,8 @@ class All:
             made.append("poses_humanoid")
         if Path(self.results, "yardstick", "kneeling.csv").exists():
             Yardstick(data=str(Path(self.results, "yardstick", "kneeling.csv")), results=self.results, out_dir=self.out_dir,
-                      note="reward models: small CLIPs trained on this project's frames (results/mini_clip)").run()
+                      note="reward models: small CLIPs trained on this project's frames (results/mini_clip), not the "
+                           "paper's pretrained CLIP").run()
             made.append("yardstick_humanoid")
         for spin in sorted(Path(self.results, "runs").glob("*/spin.csv")):
             Spin(data=str(spin), out_dir=self.out_dir).run()
@@ -1396,6 +1397,8 @@ def check_readme(path: Path, results: Path) -> tuple[Tally, int]:
                 + [("logged", str(s)) for s in load_runs(results, "cartpole_logged_prompts", "logged_prompts")]
                 + sorted({(r["model"], r["prompt"]) for r in spin})
                 + [("auc", m) for m in ("humanoid_small", "humanoid_small_one_knee", "humanoid_small_visited")]
+                + [("yardstick", r["model"], r["rule"]) for r in read_csv(results / "yardstick" / "kneeling.csv")
+                   if r["rule"] == "projection, alpha 0"]
                 + sorted(e.parent for e in (results / "runs" / "humanoid_poses").glob("*/eval_*/eval.csv")))
     tally.errors += [f"{path.name}: no row reports {f'{e.parent.name}/{e.name}' if isinstance(e, Path) else ': '.join(e)} "
                      f"(a table row is gone, or its rule's name changed)" for e in expected if e not in seen]

@@ -290,6 +290,13 @@ def verify_errors(tmp_path, readme=None, benchmarks=None, removed=None) -> list[
      "no row reports Humanoid-v5__kneeling_visited__2__1796597619/eval_001921600"),
     ("| ground truth | 1 / 2 / 3 / 4 / 5 / 6 | 39 (from 33k)", "| ground truth | 1 / 2 / 3 / 4 / 5 | 39 (from 33k)", "seeds: found 1, 2, 3, 4, 5"),
     ("| 3 | 39.4 -> 177.3 |", "| 4 | 39.4 -> 177.3 |", "no row reports logged: 3"),
+    # the yardstick's tables: a cell, a rule's row, a model's row
+    ("| `humanoid_small_visited_128` | 1,327,873 | 128 |", "| `humanoid_small_visited_128` | 1,327,873 | 64 |",
+     "input (px): found 64, expected 128"),
+    ("| `humanoid_small_visited_knee60` | softmax | 0.480 |", "| `humanoid_small_visited_knee60` | softmax | 0.470 |",
+     "EPIC: found 0.470, expected 0.480"),
+    ("| `humanoid_small_one_knee` | 1,321,729 | 64 |", "| `humanoid_small_one_kne` | 1,321,729 | 64 |",
+     "no row reports yardstick: humanoid_small_one_knee: projection, alpha 0"),
 ])
 def test_verify_fails_naming_a_changed_number_or_a_deleted_row_of_the_results(tmp_path, printed, changed, found):
     errors = verify_errors(tmp_path, readme=(printed, changed))
