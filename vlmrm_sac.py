@@ -1494,8 +1494,10 @@ def open_run_directory(args: Args, ckpt: Optional[dict], cleanup: contextlib.Exi
     cleanup.enter_context(explained_failures(run_dir))
     for stale in (run_dir / "checkpoints").glob(".tmp_*"):  # left by a run killed while it wrote one
         stale.unlink()
-    # a resumed run's args.json is its own, unless its model moved or it goes on to a larger total
-    if ckpt is None or any(getattr(args, k) != ckpt["args"][k] for k in ("clip_model", "total_timesteps")):
+    # a resumed run's args.json is its own, unless its model moved or its total differs from the file's (a larger
+    # total, or an earlier checkpoint resumed after one): the file always says the steps the run trains to
+    saved = json.loads((run_dir / "args.json").read_text()) if (run_dir / "args.json").exists() else {}
+    if ckpt is None or any(getattr(args, k) != saved.get(k) for k in ("clip_model", "total_timesteps")):
         with writing(run_dir / "args.json"):
             (run_dir / "args.json").write_text(json.dumps(asdict(args), indent=2))
     print(f"run directory: {run_dir}")

@@ -387,9 +387,11 @@ def test_a_finished_run_continues_to_a_larger_total_refilling_its_buffer_first(t
     """A run of 1,200 steps saved without its buffer: resumed as it is, it is refused with the way on; resumed with
     --total-timesteps 2400, args.json says 2400, and the gradient steps wait until the policy has put learning_starts
     (200) transitions back: stretches of 40 steps end at 1240, ..., 2400, and the first with more than 200 in the
-    buffer ends at 1440, so 25 stretches of 10 gradient steps."""
+    buffer ends at 1440, so 25 stretches of 10 gradient steps. A checkpoint of the first 1,200 steps, resumed then,
+    trains to 1,200 again, and args.json says so."""
     flags = [f for f in RESUME if f != "--save-buffer"]
     flags[flags.index("--total-timesteps") + 1] = 1200
+    flags[flags.index("--checkpoint-interval") + 1] = 400
     run_script(*flags, "--run-dir", tmp_path)
     run = only_run(tmp_path)
     latest = run / "checkpoints" / "latest.pt"
@@ -402,6 +404,9 @@ def test_a_finished_run_continues_to_a_larger_total_refilling_its_buffer_first(t
     after = torch.load(latest, weights_only=True)["state"]
     assert after["global_step"] == 2400 and after["gradient_step"] - before == 25 * 10
     assert int(read_metrics(run)[-1]["global_step"]) == 2400
+    run_script("--resume", run / "checkpoints" / "step_000000400.pt")  # saved by the first 1,200 steps: it trains to 1,200
+    assert json.loads((run / "args.json").read_text())["total_timesteps"] == 1200
+    assert int(read_metrics(run)[-1]["global_step"]) == 1200
 
 
 def test_a_corrupt_checkpoint_gets_a_clear_error(tmp_path):
