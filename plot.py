@@ -610,6 +610,8 @@ class Yardstick(Figure):
         for setup in dict.fromkeys((p["model"], p["rule"]) for p in points):
             mine = [p for p in points if (p["model"], p["rule"]) == setup]
             ax_c.scatter([p["epic"] for p in mine], [100 * p["success"] for p in mine], label=" / ".join(setup))
+            for p in mine:  # the step of the evaluated checkpoint: runs of different lengths share the panel
+                ax_c.annotate(f"{int(p['evaluation'][5:]) / 1e6:.2g}M", (p["epic"], 100 * p["success"]), fontsize=6)
         ax_c.set(xlabel="EPIC distance of the run's reward", ylabel="episodes kneeling (%)",
                  title="(c) kneeling success vs EPIC, a point per run")
         ax_c.legend(fontsize=6)

@@ -60,6 +60,10 @@ ARCHS = {  # the real widths and depths of open_clip's ViT-B-32 and ViT-bigG-14;
                                  patch_size=16, image_size=64),  # results/mini_clip/humanoid_small's size
                      text=dict(hidden_size=128, num_hidden_layers=2, num_attention_heads=4, intermediate_size=512),
                      projection_dim=64),
+    "mini-128-px128": dict(vision=dict(hidden_size=128, num_hidden_layers=4, num_attention_heads=4, intermediate_size=512,
+                                       patch_size=16, image_size=128),  # results/mini_clip/humanoid_small_visited_128's size
+                           text=dict(hidden_size=128, num_hidden_layers=2, num_attention_heads=4, intermediate_size=512),
+                           projection_dim=64),
     # X-CLIP (video-text): microsoft/xclip-base-patch32's sizes, and one of the mini-64's; their clip length is
     # --reward-frames
     "xclip-b-32": dict(vision=dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072,
@@ -78,7 +82,8 @@ ARCHS = {  # the real widths and depths of open_clip's ViT-B-32 and ViT-bigG-14;
 @dataclass
 class Bench:
     arch: str = "vit-b-32"
-    """vit-b-32, vit-bigG-14, mini-64 / mini-128 (small CLIPs of 64-pixel images, the sizes trained here), xclip-b-32, xclip-mini-64"""
+    """vit-b-32, vit-bigG-14, mini-64 / mini-128 (small CLIPs of 64-pixel images, the sizes trained here), mini-128-px128
+    (mini-128 seeing 128-pixel images), xclip-b-32, xclip-mini-64"""
     reward_frames: int = 1
     """--reward-frames K: each reward scores a window of K frames (X-CLIP: its clip length)"""
     num_envs: int = 32
