@@ -33,7 +33,6 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 import tyro
 
 import humanoid_clip as hc
@@ -80,19 +79,16 @@ def rules(alphas) -> dict:
     return table
 
 
-def raw_softmax(reward: vs.CLIPReward, x: torch.Tensor) -> torch.Tensor:
-    """The reward of the authors' unmerged PR #1: the goal's softmax over raw dot products of the unit embeddings,
-    without CLIP's logit scale, so the probabilities stay near uniform (1 / classes)."""
-    classes = torch.cat([reward.goal_emb[None], F.normalize(reward.baseline_text, dim=-1)])
-    return (F.normalize(x, dim=-1) @ classes.T).softmax(-1)[:, 0]
-
-
 def rule_rewards(model: str, x: torch.Tensor, table: dict) -> dict:
-    """Each rule's (N,) rewards of image embeddings x (N, D), by CLIPReward.reward as a run computes them."""
+    """Each rule's (N,) rewards of image embeddings x (N, D), by CLIPReward.reward as a run computes them. "raw", the
+    authors' unmerged PR #1, is the softmax rule without CLIP's logit scale (a scale of 1), so its probabilities stay
+    near uniform (1 / classes)."""
     out = {}
     for name, (baseline, alpha, rule) in table.items():
-        reward = vs.CLIPReward(model, [KNEELING], baseline, alpha, rule="projection" if rule == "raw" else rule)
-        out[name] = (raw_softmax(reward, x) if rule == "raw" else reward.reward(x, reward.goal_emb, reward.baseline_emb)).numpy()
+        reward = vs.CLIPReward(model, [KNEELING], baseline, alpha, rule="softmax" if rule == "raw" else rule)
+        if rule == "raw":
+            reward.logit_scale = 1.0
+        out[name] = reward.reward(x, reward.goal_emb, reward.baseline_emb).numpy()
     return out
 
 
@@ -126,8 +122,7 @@ def held_out_states(args: Args) -> dict:
     """subset -> qpos (N, 24), the same for every model measured with the same flags."""
     poser = hc.Poser()
     _, eval_rng, clean_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(args.seed).spawn(3))
-    with_patterns = [str(ROOT / p) for p in HELD_OUT_VISITED]
-    return {"visited": hc.visited_states(with_patterns, args.every),
+    return {"visited": hc.visited_states([str(ROOT / p) for p in HELD_OUT_VISITED], args.every),
             "built": hc.sample_states(args.built, eval_rng, poser, 0.4) if args.built else np.zeros((0, 24)),
             "clean": clean_poses(args.clean, clean_rng, poser, vs.HumanoidPoses()) if args.clean else np.zeros((0, 24))}
 
@@ -140,9 +135,9 @@ def held_out_states(args: Args) -> dict:
 def measure(r: np.ndarray, kind: np.ndarray, subset: np.ndarray) -> dict:
     """The yardstick's numbers for rewards r (N,) of states of classes `kind` (N,) in held-out `subset` (N,)."""
     kneel = kind == "kneeling"
-    row = {"epic": plot.epic_distance(r, kneel), "auc_vs_rest": hc.auc(r[kneel], r[~kneel])}
-    for s in ("visited",):
-        row[f"epic_{s}"] = plot.epic_distance(r[subset == s], kneel[subset == s])
+    visited = subset == "visited"
+    row = {"epic": plot.epic_distance(r, kneel), "auc_vs_rest": hc.auc(r[kneel], r[~kneel]),
+           "epic_visited": plot.epic_distance(r[visited], kneel[visited])}
     for s in SUBSETS:
         at = subset == s
         row[f"auc_vs_one_knee_{s}"] = hc.auc(r[at & kneel], r[at & (kind == "one_knee")])
