@@ -745,6 +745,36 @@ class Sheets:
 
 
 @dataclass
+class Relabel:
+    """A humanoid evaluation's eval.csv with its pose columns (and a pose goal's success) labelled again from its
+    states.npz by vlmrm_sac.HumanoidPoses: for evaluations made before the labeller knew a pose."""
+
+    eval_dirs: tuple[str, ...] = ()
+    """evaluation directories (eval_<step>) holding eval.csv and states.npz"""
+
+    def run(self):
+        poses, columns = vlmrm_sac.HumanoidPoses(), [f"{p}_share" for p in vlmrm_sac.POSES]
+        for eval_dir in map(Path, self.eval_dirs):
+            if not (eval_dir / "states.npz").exists():
+                raise SystemExit(f"error: {eval_dir} has no states.npz (an evaluation of a Humanoid run saves one)")
+            rows, qpos = read_csv(eval_dir / "eval.csv"), np.load(eval_dir / "states.npz")["qpos"]
+            if len(rows) != len(qpos):
+                raise SystemExit(f"error: {eval_dir}: {len(rows)} rows of eval.csv, {len(qpos)} episodes of states.npz")
+            prompt = json.loads((eval_dir.parent / "args.json").read_text())["prompt"]
+            goal = vlmrm_sac.POSE_OF_PROMPT.get(prompt[0]) if len(prompt) == 1 else None
+            for row, episode in zip(rows, qpos):
+                row.update(poses.shares(episode.astype(np.float64)))
+                if goal:
+                    row["success"] = int(vlmrm_sac.pose_success(row[f"{goal}_share"]))
+            header = [c for c in rows[0] if c not in columns] + columns
+            with open(eval_dir / "eval.csv", "w", newline="") as f:
+                writer = csv.DictWriter(f, header)
+                writer.writeheader()
+                writer.writerows(rows)
+            print(f"{eval_dir}: {len(rows)} episodes labelled with {', '.join(vlmrm_sac.POSES)}")
+
+
+@dataclass
 class Frames:
     """One PNG per look (the humanoid's paper camera and look and their ablations, the generated look,
     CartPole, MountainCar's paper, stock and generated looks)."""
@@ -1273,6 +1303,9 @@ def check_humanoid_states(results: Path) -> tuple[int, list[str]]:
         if len(rows) != len(data["qpos"]):
             errors.append(f"{where}: {len(rows)} rows of eval.csv, {len(data['qpos'])} episodes of states.npz")
             continue
+        if missing := [f"{p}_share" for p in vlmrm_sac.POSES if f"{p}_share" not in rows[0]]:
+            errors.append(f"{where}: eval.csv has no {', '.join(missing)} (label it again: plot.py relabel --eval-dirs ...)")
+            continue
         checked += 1
         for row, qpos, clip in zip(rows, data["qpos"], data["clip_rewards"]):
             for column, again in poses.shares(qpos.astype(np.float64)).items():
@@ -1532,7 +1565,7 @@ class Verify:
 
 
 COMMANDS = {"landscape": Landscape, "epic": Epic, "curves": Curves, "prompts": Prompts, "success": Success, "reward-hist": RewardHist,
-            "probe": Probe, "sheets": Sheets, "frames": Frames, "spin": Spin, "poses": Poses, "yardstick": Yardstick,
+            "probe": Probe, "sheets": Sheets, "relabel": Relabel, "frames": Frames, "spin": Spin, "poses": Poses, "yardstick": Yardstick,
             "all": All,
             "verify": Verify}
 

@@ -310,17 +310,42 @@ class NoTorqueArrow(gym.Wrapper):
 
 # The paper's human labeller, from the state: which poses a Humanoid state shows, from MuJoCo's body positions.
 # Heights are of body origins (z up, floor at 0) in gymnasium's humanoid.xml. Standing at rest: torso 1.40, head
-# 1.59, each knee (a shin body's origin) 0.53, each foot 0.08, hands 1.46. Kneeling upright, thighs vertical: knees
-# 0.05 (the shin capsule's radius is 0.049), torso 0.90.
+# 1.59, pelvis 0.98, each knee (a shin body's origin) 0.53, each foot 0.08 (-0.03 resting on the floor), hands 1.46;
+# hip joints (thigh origins) 0.2 apart, feet 0.18. Kneeling upright, thighs vertical: knees 0.05 (the shin capsule's
+# radius is 0.049), torso 0.90.
 KNEE_ON_FLOOR = 0.12  # a knee this low rests on the floor; one higher kneels "in the air", which the paper rejects
 FOOT_ON_FLOOR = 0.15  # about twice a standing foot's height: a heel may lift, a foot in the air does not count
+FOOT_LIFTED = 0.2  # a foot clearly off the floor: its sole 0.2 up, above what a heel raise or a shuffle lifts
 KNEEL_TORSO = 0.65  # kneeling upright or sitting back on the heels; lower, the body is folded over or down
 STAND_TORSO = 1.2  # 0.2 below rest: legs straight enough to call it standing, not a squat
 UPRIGHT, STAND_UPRIGHT = 0.7, 0.9  # cos of the torso's tilt from vertical: within 45 degrees kneeling, 25 standing
 LYING_HEAD = 0.45  # head and torso below this: on the floor (a body sitting up holds its head higher)
-POSES = ("kneeling", "standing", "arms_raised", "lying")
+# Seated on the floor. The hips turn a thigh out by at most 60 degrees and lift it 25, so this body cannot rest a
+# foot on the other thigh: its cross-legged seat settles with the pelvis at 0.24 on the crossed feet, knees below it
+# (0.05) and 0.5-0.8 apart, feet within 0.15 of each other. Kneeling holds the pelvis at 0.34 or more (99% of the
+# kneeling states of the committed evaluations); a seat with knees on the floor is lotus, not kneeling.
+SEATED_PELVIS = 0.3
+SPINE_UP = 0.3  # torso above pelvis: 0.42 sitting straight; less, the spine folds forward over the legs
+KNEES_OUT, FEET_IN = 0.45, 0.3  # knees out to the sides (more than twice the hips' 0.2), feet tucked in together
+# The side splits: straight legs turned out and spread sideways put the feet 1.6 apart, the pelvis 0.11 high.
+# Standing, the legs spread at most 0.9 (the hips lift a thigh sideways by 25 degrees).
+SPLITS_FEET, SPLITS_PELVIS = 1.0, 0.5
+# Hands: a hand's centre (radius 0.04) resting on the side of the pelvis (half width 0.16) lies 0.10-0.14 from its
+# hip joint; the lowest a straight arm hangs, 0.20. On the other arm: 0.04 + the upper arm's radius 0.04 + a sleeve.
+HAND_ON_HIP, HAND_ON_ARM = 0.15, 0.15
+POSES = ("kneeling", "standing", "arms_raised", "lying", "lotus", "splits", "hands_on_hips", "arms_crossed", "one_leg")
 POSE_OF_PROMPT = {"a humanoid robot kneeling": "kneeling", "a humanoid robot standing up": "standing",
-                  "a humanoid robot standing up, with both arms raised": "arms_raised", "a humanoid robot lying down": "lying"}
+                  "a humanoid robot standing up, with both arms raised": "arms_raised", "a humanoid robot lying down": "lying",
+                  "a humanoid robot seated down, meditating in the lotus position": "lotus",
+                  "a humanoid robot practicing gymnastics, doing the side splits": "splits",
+                  "a humanoid robot standing up with hands on hips": "hands_on_hips",
+                  "a humanoid robot standing up, with its arms crossed": "arms_crossed",
+                  "a humanoid robot standing up on one leg": "one_leg"}
+
+
+def segment_distance(p, a, b) -> float:  # from point p to the segment a-b
+    t = np.clip(np.dot(p - a, b - a) / np.dot(b - a, b - a), 0.0, 1.0)
+    return float(np.linalg.norm(p - a - t * (b - a)))
 
 
 class HumanoidPoses:
@@ -336,13 +361,27 @@ class HumanoidPoses:
         d = self.data
         d.qpos[:] = qpos
         self.mujoco.mj_kinematics(self.model, d)
-        z = lambda name: float(d.body(name).xpos[2])  # noqa: E731
-        torso, head, up = z("torso"), float(d.geom("head").xpos[2]), float(d.body("torso").xmat[8])
-        standing = max(z("right_foot"), z("left_foot")) < FOOT_ON_FLOOR and torso > STAND_TORSO and up > STAND_UPRIGHT
-        return {"kneeling": max(z("right_shin"), z("left_shin")) < KNEE_ON_FLOOR and torso > KNEEL_TORSO and up > UPRIGHT,
-                "standing": standing,
-                "arms_raised": standing and bool(min(d.geom("right_hand").xpos[2], d.geom("left_hand").xpos[2]) > head),
-                "lying": max(torso, head) < LYING_HEAD}
+        at, hand = (lambda name: d.body(name).xpos), (lambda side: d.geom(f"{side}_hand").xpos)
+        torso, pelvis, head, up = at("torso")[2], at("pelvis")[2], float(d.geom("head").xpos[2]), float(d.body("torso").xmat[8])
+        feet, knees = sorted([at("right_foot")[2], at("left_foot")[2]]), [at("right_shin")[2], at("left_shin")[2]]
+        apart = lambda part: float(np.linalg.norm((at(f"right_{part}") - at(f"left_{part}"))[:2]))  # noqa: E731
+        side = d.body("pelvis").xmat.reshape(3, 3)[:2, 1]  # the pelvis's left, on the floor
+        sideways = abs(np.dot((at("right_foot") - at("left_foot"))[:2], side)) / max(np.linalg.norm(side), 1e-9)
+        standing = feet[1] < FOOT_ON_FLOOR and torso > STAND_TORSO and up > STAND_UPRIGHT
+        sides = (("right", "left"), ("left", "right"))
+        lotus = (pelvis < SEATED_PELVIS and torso - pelvis > SPINE_UP and up > UPRIGHT and max(knees) < pelvis
+                 and apart("shin") > KNEES_OUT and apart("foot") < FEET_IN)
+        shown = {"kneeling": max(knees) < KNEE_ON_FLOOR and torso > KNEEL_TORSO and up > UPRIGHT and not lotus,
+                 "standing": standing,
+                 "arms_raised": standing and bool(min(hand("right")[2], hand("left")[2]) > head),
+                 "lying": max(torso, head) < LYING_HEAD,
+                 "lotus": lotus,
+                 "splits": pelvis < SPLITS_PELVIS and up > UPRIGHT and feet[1] < FOOT_ON_FLOOR and sideways > SPLITS_FEET,
+                 "hands_on_hips": standing and all(np.linalg.norm(hand(s) - at(f"{s}_thigh")) < HAND_ON_HIP for s, _ in sides),
+                 "arms_crossed": standing and all(segment_distance(hand(s), at(f"{o}_upper_arm"), at(f"{o}_lower_arm"))
+                                                  < HAND_ON_ARM for s, o in sides),
+                 "one_leg": feet[0] < FOOT_ON_FLOOR < FOOT_LIFTED < feet[1] and torso > STAND_TORSO and up > STAND_UPRIGHT}
+        return {pose: bool(on) for pose, on in shown.items()}
 
     def shares(self, qpos) -> dict:  # eval.csv's pose columns: the share of an episode's steps (qpos rows) in each pose
         shown = [self(q) for q in qpos]
@@ -1286,8 +1325,9 @@ class EpisodeLog:
         return {"scores": self.scores, "env": self.env, "length": self.length, "actions": self.running_actions()}
 
     def load_state_dict(self, state: dict):
-        self.scores, self.env, self.length = (np.array(state[k]) for k in ("scores", "env", "length"))
-        self.actions = [list(np.array(state["actions"].get(i, ()))) for i in range(len(self.env))]
+        array = lambda x: torch.as_tensor(x).numpy().copy()  # noqa: E731 (a checkpoint holds tensors, a live one arrays)
+        self.scores, self.env, self.length = (array(state[k]) for k in ("scores", "env", "length"))
+        self.actions = [list(array(state["actions"][i])) if i in state["actions"] else [] for i in range(len(self.env))]
 
     def summary(self) -> dict:
         """The progress bar's view: mean returns (and success) of the last max(num_envs, 10) episodes, steps/s."""

@@ -241,7 +241,7 @@ def pose_class(labeller: vs.HumanoidPoses, qpos) -> str:
     """The one class of a state: arms raised before standing (it is both), else the first pose shown, else one knee
     down (exactly one knee on the floor, the torso as high and upright as kneeling asks), else other."""
     shown = labeller(qpos)
-    if any(shown.values()):
+    if any(shown[p] for p in CAPTIONS):
         return next(p for p in CAPTIONS if shown[p])
     d = labeller.data  # labeller() has just run the kinematics of qpos
     knees = sorted(d.body(b).xpos[2] for b in ("right_shin", "left_shin"))

@@ -35,8 +35,24 @@ def pose(poses, root_z=1.4, tilt=0.0, **joints) -> np.ndarray:
     return q
 
 
+def both(**joints) -> dict:  # the same angles on both sides (their axes mirror)
+    return {f"{side}_{name}": angle for side in ("right", "left") for name, angle in joints.items()}
+
+
+def right(joints: dict) -> dict:  # the right side's part of a pose: the left limb stays at rest
+    return {name: angle for name, angle in joints.items() if name.startswith("right")}
+
+
 KNEEL = dict(right_knee=-1.6, left_knee=-1.6)  # thighs vertical, shins flat behind: at root 0.9 the knees touch
 ARMS_UP = dict(right_shoulder1=1.0, right_shoulder2=1.0, left_shoulder1=-1.0, left_shoulder2=-1.0)
+# Thighs turned out as far as they go (hip_z -1.05), knees folded: at root 0.674 the seat of the lotus pose that
+# physics settles the body into (pelvis 0.25, knees 0.06 and 0.79 apart, feet together in front)
+LOTUS = both(hip_x=-0.2, hip_z=-1.05, hip_y=-1.0, knee=-2.79)
+SPLITS = both(hip_x=-0.44, hip_z=-1.05, hip_y=-1.2, knee=-0.03)  # straight legs out sideways: feet 1.5 apart
+HANDS_ON_HIPS = dict(right_shoulder1=0.79, right_shoulder2=-1.1, right_elbow=-0.54,  # each hand 0.12 from its hip
+                     left_shoulder1=-0.81, left_shoulder2=1.15, left_elbow=-0.52)
+ARMS_CROSSED = dict(right_shoulder1=-0.89, right_shoulder2=1.05, right_elbow=-0.13,  # each hand on the other elbow
+                    left_shoulder1=0.89, left_shoulder2=-1.05, left_elbow=-0.13)
 
 
 @pytest.mark.parametrize("name, built, shown", [
@@ -51,6 +67,20 @@ ARMS_UP = dict(right_shoulder1=1.0, right_shoulder2=1.0, left_shoulder1=-1.0, le
     ("standing bent over", dict(tilt=0.8), set()),
     ("lying on the back", dict(root_z=0.1, tilt=-np.pi / 2), {"lying"}),
     ("lying on the front", dict(root_z=0.1, tilt=np.pi / 2), {"lying"}),
+    ("lotus", dict(root_z=0.674, **LOTUS), {"lotus"}),  # knees on the floor, yet seated: not kneeling
+    ("seated on the heels, knees together", dict(root_z=0.674, **both(hip_y=-1.0, knee=-2.79)), {"kneeling"}),
+    ("seated, legs straight ahead", dict(root_z=0.55, **both(hip_y=-1.57)), set()),
+    ("lotus bent over", dict(root_z=0.674, tilt=1.0, **LOTUS), set()),
+    ("side splits", dict(root_z=0.54, **SPLITS), {"splits"}),
+    ("legs apart, standing", dict(root_z=1.33, **both(hip_x=-0.44)), {"standing"}),  # feet 0.9 apart
+    ("hands on hips", HANDS_ON_HIPS, {"standing", "hands_on_hips"}),
+    ("one hand on a hip", right(HANDS_ON_HIPS), {"standing"}),
+    ("hands on hips, kneeling", dict(root_z=0.9, **KNEEL, **HANDS_ON_HIPS), {"kneeling"}),
+    ("arms crossed", ARMS_CROSSED, {"standing", "arms_crossed"}),
+    ("one arm across the chest", right(ARMS_CROSSED), {"standing"}),
+    ("on one leg", dict(left_hip_y=-1.2, left_knee=-1.5), {"one_leg"}),  # the left foot 0.35 up
+    ("a foot barely lifted", dict(left_hip_y=-0.5, left_knee=-0.6), {"standing"}),  # 0.13: a shuffle
+    ("on one leg, bent over", dict(tilt=0.8, left_hip_y=-1.2, left_knee=-1.5), set()),
 ])
 def test_pose_labels_of_hand_built_poses(poses, name, built, shown):
     labels = poses(pose(poses, **built))
@@ -61,10 +91,9 @@ def test_pose_labels_of_hand_built_poses(poses, name, built, shown):
 def test_pose_shares_of_an_episode_of_hand_built_poses(poses):
     """An episode's share of steps in each pose, from states whose pose is known: 3 kneeling, 1 standing of 4 steps."""
     episode = np.stack([pose(poses, root_z=0.9, **KNEEL)] * 3 + [pose(poses)])
-    shares = poses.shares(episode)
-    assert shares == {"kneeling_share": 0.75, "standing_share": 0.25, "arms_raised_share": 0.0, "lying_share": 0.0}
-    assert poses.shares(episode[::-1][:2]) == {"kneeling_share": 0.5, "standing_share": 0.5, "arms_raised_share": 0.0,
-                                               "lying_share": 0.0}
+    none = {f"{p}_share": 0.0 for p in vs.POSES}
+    assert poses.shares(episode) == {**none, "kneeling_share": 0.75, "standing_share": 0.25}
+    assert poses.shares(episode[::-1][:2]) == {**none, "kneeling_share": 0.5, "standing_share": 0.5}
 
 
 @pytest.mark.parametrize("kneeling_steps, success", [(range(10), True), (range(5), True), (range(5, 10), True),
@@ -100,8 +129,28 @@ def test_pose_success_is_the_goal_pose_in_half_the_steps():
 def test_goal_pose_of_a_run():
     assert vs.goal_pose(vs.Args(prompt=(KNEELING,))) == "kneeling"
     assert vs.goal_pose(vs.Args(prompt=("a humanoid robot standing up, with both arms raised",))) == "arms_raised"
-    assert vs.goal_pose(vs.Args(prompt=("a humanoid robot doing the splits",))) is None  # no labeller for it
-    assert vs.goal_pose(vs.Args(env_id="CartPole-v1", prompt=(KNEELING,))) is None
+    assert vs.goal_pose(vs.Args(prompt=("a humanoid robot doing the splits",))) is None  # not the paper's prompt
+    assert set(vs.POSE_OF_PROMPT.values()) == set(vs.POSES)
+
+
+BUILT = {"kneeling": dict(root_z=0.9, **KNEEL), "standing": {}, "arms_raised": ARMS_UP, "lying": dict(root_z=0.1, tilt=np.pi / 2),
+         "lotus": dict(root_z=0.674, **LOTUS), "splits": dict(root_z=0.54, **SPLITS), "hands_on_hips": HANDS_ON_HIPS,
+         "arms_crossed": ARMS_CROSSED, "one_leg": dict(left_hip_y=-1.2, left_knee=-1.5)}
+
+
+@pytest.mark.parametrize("prompt", list(vs.POSE_OF_PROMPT))
+def test_pose_success_of_each_paper_prompt(poses, prompt):
+    """Each of the paper's prompts (Table 1's eight, and lying) names its pose: an episode set, before each step, to a
+    hand-built state of that pose succeeds; one set to the rest pose succeeds only for standing up."""
+    goal = vs.goal_pose(vs.Args(prompt=(prompt,)))
+    for built, success in ((BUILT[goal], True), ({}, goal == "standing")):
+        env = vs.make_env("Humanoid-v5", episode_length=3, look="stock", pose=goal)
+        env.reset(seed=0)
+        sim = env.unwrapped
+        for _ in range(3):
+            sim.set_state(pose(poses, **built), np.zeros(sim.model.nv))
+            info = env.step(np.zeros(17))[4]
+        assert info["success"] is success, (goal, built, info)
 
 
 def sim_dt() -> float:

@@ -373,6 +373,31 @@ def test_humanoid_eval_csv_is_checked_against_its_states(tmp_path):
         assert not change or (f"episode {rows[7]['episode']}: {found}" in errors[0])
 
 
+def test_relabel_gives_an_evaluation_made_before_a_pose_its_columns_again(tmp_path):
+    """A committed kneeling evaluation written as it was before the labeller knew lotus (four pose columns, and in
+    episode 58 a cross-legged seat counted as kneeling): verify names the missing columns, relabel restores the
+    committed eval.csv byte for byte."""
+    source = sorted((ROOT / "results" / "runs" / "humanoid_poses").glob("*__kneeling__1__*/eval_*"))[0]
+    copy = tmp_path / "runs" / "humanoid_poses" / source.parent.name / source.name
+    copy.mkdir(parents=True)
+    shutil.copy(source / "states.npz", copy / "states.npz")
+    shutil.copy(source.parent / "args.json", copy.parent / "args.json")
+    rows = read(source / "eval.csv")
+    old = ["episode", "clip_return", "env_return", "success", "length", "kneeling_share", "standing_share",
+           "arms_raised_share", "lying_share"]
+    assert float(rows[58]["lotus_share"]) > 0
+    rows[58].update(kneeling_share="0.25", success="1")
+    with open(copy / "eval.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, old, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    checked, errors = plot.check_humanoid_states(tmp_path)
+    assert checked == 0 and "no lotus_share, splits_share, hands_on_hips_share" in errors[0], errors
+    run_plot("relabel", "--eval-dirs", copy)
+    assert (copy / "eval.csv").read_bytes() == (source / "eval.csv").read_bytes()
+    assert plot.check_humanoid_states(tmp_path) == (1, [])
+
+
 def test_frames_one_png_per_look(tmp_path):
     """Every look but the paper's (its images cannot be downloaded here; test_envs.py draws it from stand-ins)."""
     looks = [name for name in plot.LOOKS if "paper_look" not in name]
