@@ -332,6 +332,8 @@ KNEES_OUT, FEET_IN = 0.45, 0.3  # knees out to the sides (more than twice the hi
 SPLITS_FEET, SPLITS_PELVIS = 1.0, 0.5
 # Hands: a hand's centre (radius 0.04) resting on the side of the pelvis (half width 0.16) lies 0.10-0.14 from its
 # hip joint; the lowest a straight arm hangs, 0.20. On the other arm: 0.04 + the upper arm's radius 0.04 + a sleeve.
+# The shoulders cannot cross the arms at the chest (below 1.3 m a hand comes no nearer the other arm than 0.27):
+# the crossing this body reaches holds the forearms before the face, hands at 1.4-1.5.
 HAND_ON_HIP, HAND_ON_ARM = 0.15, 0.15
 POSES = ("kneeling", "standing", "arms_raised", "lying", "lotus", "splits", "hands_on_hips", "arms_crossed", "one_leg")
 POSE_OF_PROMPT = {"a humanoid robot kneeling": "kneeling", "a humanoid robot standing up": "standing",

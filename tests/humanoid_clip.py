@@ -63,6 +63,7 @@ ONE_KNEE = "a humanoid robot on one knee"  # no paper prompt: captioned so that 
 CLASSES = [*CAPTIONS, "one_knee", "other"]
 SETTLE_STEPS = 20  # MuJoCo steps (0.06 s) after a pose is lowered onto the floor: contacts push it out of the
 # floor and it starts to sag, as a body does; longer and every built pose would be a fall
+SEATED_SETTLE = {"lotus": 100, "splits": 200}  # a seat is built in the air, on its feet: it takes 0.3-0.6 s to sit down
 
 
 @dataclass
@@ -109,6 +110,9 @@ class Args:
     """instead of training: evaluate this saved model on the held-out states (as its eval.json would) and print it"""
     sheet: Optional[str] = None
     """instead of training: draw a contact sheet of held-out states, a row per class, to this PNG (128x128 frames)"""
+    pose_sheets: Optional[str] = None
+    """instead of training: per pose of vlmrm_sac.POSES, 16 states built for it, each titled by its labels, to
+    <pose>.png in this folder"""
 
 
 # ======================================================================================
@@ -139,7 +143,7 @@ class Poser:
         j = self.joint
         hinges = self.random_joints(rng, {"random": 1.0, "lying": 1.0}.get(family, 0.3))
         q[7:] = hinges
-        tilt = {"kneeling": 0.2, "crouching": 0.3, "standing": 0.1, "arms_raised": 0.1}.get(family, math.pi)
+        tilt = {"kneeling": 0.2, "crouching": 0.3, "lotus": 0.2, "splits": 0.2}.get(family, 0.1 if family in STANDING else math.pi)
         if family == "kneeling":  # thighs near vertical, knees bent: both or (a near miss) one knee to the floor
             for side in ("right", "left"):
                 q[j[f"{side}_knee"]] = rng.uniform(-2.7, -1.2)
@@ -150,9 +154,21 @@ class Poser:
         elif family == "crouching":  # hips and knees bent, feet down: squats and sitting, not kneeling
             for side in ("right", "left"):
                 q[j[f"{side}_knee"]], q[j[f"{side}_hip_y"]] = rng.uniform(-2.6, -0.8), rng.uniform(-1.9, -0.6)
-        elif family in ("standing", "arms_raised"):
+        elif family in STANDING:
             for side in ("right", "left"):
                 q[j[f"{side}_knee"]] = rng.uniform(-0.3, 0.0)
+        elif family == "lotus":  # thighs turned out and lifted, knees folded: a cross-legged seat, or short of one
+            for side in ("right", "left"):
+                q[[j[f"{side}_{n}"] for n in ("hip_x", "hip_z", "hip_y", "knee")]] = rng.uniform([-0.44, -1.05, -1.4, -2.79], [0.09, -0.4, -0.6, -2.0])
+        elif family == "splits":  # straight legs turned out and spread: the side splits, or short of them
+            for side in ("right", "left"):
+                q[[j[f"{side}_{n}"] for n in ("hip_x", "hip_z", "hip_y", "knee")]] = rng.uniform([-0.44, -1.05, -1.6, -0.4], [-0.1, -0.5, -0.9, 0.0])
+        if family == "one_leg":  # one foot lifted: the thigh raised and the knee bent, by a little or a lot
+            side = rng.choice(["right", "left"])
+            q[j[f"{side}_hip_y"]], q[j[f"{side}_knee"]] = rng.uniform(-1.6, -0.3), rng.uniform(-2.0, -0.3)
+        if family in ARMS:  # the arms near a hand-built pose (tests/test_humanoid.py's), each hinge off by noise
+            for name, angle in ARMS[family].items():
+                q[j[name]] = angle + rng.normal(0, 0.1)
         if family == "arms_raised":  # each arm's shoulders as far up as they go (their signs mirror), elbows free
             up = rng.uniform(0.6, 1.0)
             q[j["right_shoulder1"]], q[j["right_shoulder2"]] = up * 1.04 + rng.normal(0, 0.1), up * 1.04 + rng.normal(0, 0.1)
@@ -162,7 +178,7 @@ class Poser:
         q[3:7] = quaternion(axis / np.linalg.norm(axis), rng.uniform(-tilt, tilt))
         q[3:7] = quat_mul(quaternion([0, 0, 1], rng.uniform(-0.6, 0.6) if rng.random() < 0.8 else rng.uniform(-math.pi, math.pi)), q[3:7])
         q[:2] = rng.uniform(-0.5, 0.5, 2)
-        return self.settle(self.on_floor(q))
+        return self.settle(self.on_floor(q), SEATED_SETTLE.get(family, SETTLE_STEPS))
 
     def on_floor(self, q) -> np.ndarray:
         """q moved up or down so that its lowest geom touches the floor."""
@@ -177,10 +193,10 @@ class Poser:
         q[2] -= lowest - 0.002
         return q
 
-    def settle(self, q) -> np.ndarray:
+    def settle(self, q, steps: int = SETTLE_STEPS) -> np.ndarray:
         d = self.data
         d.qpos[:], d.qvel[:], d.ctrl[:] = q, 0, 0
-        self.mujoco.mj_step(self.model, d, nstep=SETTLE_STEPS)
+        self.mujoco.mj_step(self.model, d, nstep=steps)
         return d.qpos.copy()
 
     def rollouts(self, n: int, rng) -> np.ndarray:
@@ -199,6 +215,11 @@ class Poser:
         return np.stack(states[:n])
 
 
+STANDING = ("standing", "arms_raised", "hands_on_hips", "arms_crossed", "one_leg")
+ARMS = {"hands_on_hips": dict(right_shoulder1=0.79, right_shoulder2=-1.1, right_elbow=-0.54, left_shoulder1=-0.81, left_shoulder2=1.15,
+                              left_elbow=-0.52),
+        "arms_crossed": dict(right_shoulder1=-0.89, right_shoulder2=1.05, right_elbow=-0.13, left_shoulder1=0.89, left_shoulder2=-1.05,
+                             left_elbow=-0.13)}
 FAMILIES = {"kneeling": 0.4, "standing": 0.1, "arms_raised": 0.1, "crouching": 0.1, "lying": 0.08, "random": 0.22}
 
 
@@ -316,6 +337,30 @@ def contact_sheet(path: str, states, labeller, columns: int = 10):
     print(f"wrote {path}")
 
 
+def pose_sheets(folder: str, poser: Poser, labeller, rng, count: int = 16, columns: int = 8):
+    """A PNG per pose: `count` states of its family (Poser.build), each titled with the poses the labeller shows in
+    it, green when it shows the family's pose: what each threshold lets in and keeps out, to check by eye."""
+    import matplotlib.pyplot as plt
+
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    for pose in vs.POSES:
+        states = np.stack([poser.build(pose, rng) for _ in range(count)])
+        frames = next(render(states, chunk=count, size=128))
+        rows = math.ceil(count / columns)
+        fig, axes = plt.subplots(rows, columns, figsize=(columns * 1.3, rows * 1.45), squeeze=False)
+        for ax, frame, q in zip(axes.flat, frames, states):
+            shown = [p for p, on in labeller(q).items() if on]
+            ax.imshow(frame)
+            ax.set_title("\n".join(shown) or "no pose", fontsize=7, color="green" if pose in shown else "black")
+            ax.set_axis_off()
+        prompt = next(p for p, name in vs.POSE_OF_PROMPT.items() if name == pose)
+        fig.suptitle(f"built for '{pose}' ({prompt!r}): vlmrm_sac.HumanoidPoses' labels (MuJoCo Warp, paper camera, "
+                     "generated look)", fontsize=8)
+        fig.savefig(Path(folder) / f"{pose}.png", dpi=90, bbox_inches="tight")
+        plt.close(fig)
+        print(f"{pose}: {sum(labeller(q)[pose] for q in states)} of {count} built states show it")
+
+
 # ======================================================================================
 # Entry point
 # ======================================================================================
@@ -331,6 +376,8 @@ def main(args: Args):
     train_rng, eval_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(args.seed).spawn(2))
     start = time.time()
     poser, labeller = Poser(), vs.HumanoidPoses()
+    if args.pose_sheets:
+        return pose_sheets(args.pose_sheets, poser, labeller, eval_rng)
     if args.sheet:
         return contact_sheet(args.sheet, sample_states(400, eval_rng, poser, one_knee_share), labeller)
     if args.evaluate:  # the held-out states depend only on the seed and the one-knee share, not on training
