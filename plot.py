@@ -839,7 +839,7 @@ class All:
                 model = Path(a["clip_model"]).name
                 groups[run.parent.parent.name.split("__")[1]] = a["prompt"][0] + ("" if model == "humanoid_small" else f" ({model})")
             Poses(evals=tuple(f"{name}={humanoid}/*__{exp}__*/eval_*" for exp, name in groups.items()), name="poses_humanoid",
-                  out_dir=self.out_dir, note="reward: small CLIPs trained on this project's frames (results/mini_clip/"
+                  poses=vlmrm_sac.POSES, out_dir=self.out_dir, note="reward: small CLIPs trained on this project's frames (results/mini_clip/"
                   f"humanoid_small, or the one named)").run()
             made.append("poses_humanoid")
         if Path(self.results, "yardstick", "kneeling.csv").exists():
