@@ -1363,6 +1363,39 @@ def check_auc_row(results: Path, cells: list, where: str, line: int, tally: Tall
     tally.cells[(line, 0)] += len(printed_numbers(cells[0]))
 
 
+TABLE1_MODEL = "humanoid_small_table1"  # the model trained with every Table 1 pose (tests/humanoid_clip.py --table1)
+TABLE1_COLUMNS = {  # its table's column -> the numbers of a prompt's pose (built held-out states, then visited ones)
+    "frames: training / built / visited": lambda m, prompt, pose: [
+        m["train_frames_per_class"][pose], m["held_out"]["frames_per_class"][pose], m["held_out_visited"]["frames_per_class"][pose]],
+    "zero-shot accuracy: built / visited": lambda m, prompt, pose: [m[h]["accuracy_per_class"][pose] for h in ("held_out", "held_out_visited")],
+    "AUC vs rest: built / visited": lambda m, prompt, pose: [m[h]["prompts"][prompt]["auc_vs_rest"] for h in ("held_out", "held_out_visited")],
+}
+
+
+def check_table1_row(results: Path, header: list, cells: list, where: str, line: int, tally: Tally) -> tuple:
+    """A row of the Table 1 reward model's table against its eval.json: for the row's prompt, the frames of its pose,
+    the zero-shot accuracy of its class and the prompt's AUC of its pose against every other class ("-": no frame of
+    the pose, so no number)."""
+    prompt = cells[0].strip('"')
+    if prompt not in vlmrm_sac.POSE_OF_PROMPT:
+        tally.errors.append(f"{where}: {prompt!r} is not a prompt of vlmrm_sac.POSE_OF_PROMPT")
+        return ("table1", prompt)
+    data = model_eval(results, TABLE1_MODEL)
+    tally.cells[(line, 0)] += len(printed_numbers(cells[0]))
+    for k, (column, cell) in enumerate(zip(header[1:], cells[1:]), 1):
+        if column not in TABLE1_COLUMNS:
+            tally.errors.append(f"{where}: no rule for column '{column}'")
+            continue
+        values = TABLE1_COLUMNS[column](data, prompt, vlmrm_sac.POSE_OF_PROMPT[prompt])
+        parts = cell.split(" / ")
+        if len(parts) != len(values):
+            tally.errors.append(f"{where}: {column}: {len(parts)} parts, expected {len(values)}")
+            continue
+        for part, value in zip(parts, values):  # a value NaN (no frame of the pose) is printed "-"
+            tally.compare(f"{where}: {column}", (line, k), printed_numbers(part), [] if math.isnan(value) else [value])
+    return ("table1", prompt)
+
+
 YARDSTICK_COLUMNS = {  # a yardstick table's column -> its numbers from the CSV row of the model and rule (and eval.json)
     "parameters": lambda r, m: [int(r["parameters"])], "input (px)": lambda r, m: [int(r["image_size"])],
     "training (s)": lambda r, m: [m["data_s"] + m["train_s"]],
@@ -1419,6 +1452,8 @@ def check_readme(path: Path, results: Path) -> tuple[Tally, int]:
         elif header[0] == "reward model" and header[1].startswith("built states: AUC") and section.startswith("The humanoid"):
             check_auc_row(results, cells, where, line, tally)
             seen.add(("auc", cells[0].strip("`")))
+        elif header[0] == "prompt" and header[1] in TABLE1_COLUMNS and section.startswith("A reward model that has seen"):
+            seen.add(check_table1_row(results, header, cells, where, line, tally))
         elif header[0] == "reward model" and section.startswith("Reward models for kneeling"):
             seen.add(check_yardstick_row(results, header, cells, where, line, tally))
         elif header[0] == "reward model" and section.startswith("Pendulum: a goal of motion"):
@@ -1432,6 +1467,7 @@ def check_readme(path: Path, results: Path) -> tuple[Tally, int]:
                 + [("logged", str(s)) for s in load_runs(results, "cartpole_logged_prompts", "logged_prompts")]
                 + sorted({(r["model"], r["prompt"]) for r in spin})
                 + [("auc", m) for m in ("humanoid_small", "humanoid_small_one_knee", "humanoid_small_visited")]
+                + [("table1", prompt) for prompt in vlmrm_sac.POSE_OF_PROMPT]
                 + [("yardstick", r["model"], r["rule"]) for r in read_csv(results / "yardstick" / "kneeling.csv")
                    if r["rule"] == "projection, alpha 0"]
                 + sorted(e.parent for e in (results / "runs" / "humanoid_poses").glob("*/eval_*/eval.csv")))
@@ -1457,7 +1493,15 @@ def readme_claims(results: Path) -> list:
                               for s in sorted(runs)]
     small, one_knee, visited = (model_eval(results, m) for m in ("humanoid_small", "humanoid_small_one_knee", "humanoid_small_visited"))
     held, auc = small["held_out"], lambda prompt: small["held_out"]["prompts"][f"a humanoid robot {prompt}"]["auc_vs_rest"]  # noqa: E731
+    table1 = model_eval(results, TABLE1_MODEL)
+    frames = lambda held: sum(table1[held]["frames_per_class"].values())  # noqa: E731
     return [
+        ("humanoid_small_table1's size and time", r"The model has ([\d,]+) parameters \(([\d.]+) MB\)\. It took (\d+) s for the "
+         r"data and ([\d,]+) s of training", [table1["parameters"], table1["model_mb"], table1["data_s"], table1["train_s"]]),
+        ("humanoid_small_table1's held-out and training frames", r"Held out: ([\d,]+) built states of the same sampler \(a "
+         r"second RNG stream\) and ([\d,]+) visited states \(every (\d+)th step of seed 3's evaluations\)\. \"frames\": of the "
+         r"prompt's pose, in training \(all ([\d,]+) frames\)",
+         [frames("held_out"), frames("held_out_visited"), table1["args"]["visited_every"], sum(table1["train_frames_per_class"].values())]),
         ("humanoid_small's time and size (eval.json)", r"at ef46240; (\d+) s for the data, (\d+) s of training",
          [small["data_s"], small["train_s"]]),
         ("humanoid_small's parameters", r"for any other state\. ([\d,]+) parameters", [small["parameters"]]),

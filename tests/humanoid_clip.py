@@ -23,10 +23,13 @@ States come from this script's seeded RNG: a quarter from random-action episodes
 flails an untrained policy shows), the rest from pose families built joint by joint (kneeling, standing, arms raised,
 crouching, lying, anything), lowered onto the floor and let settle by the physics for a moment. --visited adds the
 states that trained policies visited (the committed evaluations' states.npz), captioned the same way: a reward model
-is wrong where the policy goes, and those are the states it must rank right.
+is wrong where the policy goes, and those are the states it must rank right. --table1 builds Table 1's other poses
+too (lotus, side splits, hands on hips, arms crossed, one leg: TABLE1_FAMILIES) and captions each pose of
+vlmrm_sac.POSES with its prompt in vlmrm_sac.POSE_OF_PROMPT, a state showing several with the first in TABLE1's order
+(with the --visited flags above, and --eval-frames 4000: results/mini_clip/humanoid_small_table1).
 The held-out evaluation (a second RNG stream) writes <out>/eval.json: zero-shot accuracy per pose and, for each
-paper prompt, its mean reward on the frames of each pose and how often it ranks a frame of its pose above one of
-another (pairwise, AUC).
+paper prompt (all nine with --table1), its mean reward on the frames of each pose and how often it ranks a frame of
+its pose above one of another (pairwise, AUC).
 """
 
 import glob
@@ -61,6 +64,13 @@ CAPTIONS = {  # HumanoidPoses' pose -> its sentence; a state in none of them get
 assert all(vs.POSE_OF_PROMPT[sentence] == pose for pose, sentence in CAPTIONS.items())
 ONE_KNEE = "a humanoid robot on one knee"  # no paper prompt: captioned so that the kneeling prompt is pushed away from it
 CLASSES = [*CAPTIONS, "one_knee", "other"]
+# --table1: every pose of vlmrm_sac.POSES with its paper prompt. A state showing several takes the first in this
+# order, the stricter rule first: arms crossed (which may hold the hands above the head) before arms raised, the
+# poses of the arms and one leg before standing, the splits (knees low, torso up) before kneeling
+PROMPT_OF_POSE = {pose: prompt for prompt, pose in vs.POSE_OF_PROMPT.items()}
+TABLE1 = {pose: PROMPT_OF_POSE[pose] for pose in ("arms_crossed", "arms_raised", "hands_on_hips", "one_leg", "splits",
+                                                  "lotus", "kneeling", "standing", "lying")}
+assert set(TABLE1) == set(vs.POSES)
 SETTLE_STEPS = 20  # MuJoCo steps (0.06 s) after a pose is lowered onto the floor: contacts push it out of the
 # floor and it starts to sag, as a body does; longer and every built pose would be a fall
 SEATED_SETTLE = {"lotus": 100, "splits": 200}  # a seat is built in the air, on its feet: it takes 0.3-0.6 s to sit down
@@ -72,6 +82,8 @@ class Args:
     """directory to save the model to (default: results/mini_clip/humanoid_{size}_one_knee, or humanoid_{size})"""
     one_knee: bool = True
     """caption one-knee states "a humanoid robot on one knee" and build more of them; --no-one-knee: as at ef46240"""
+    table1: bool = False
+    """build every Table 1 pose (TABLE1_FAMILIES) and caption each with its paper prompt; default: the four of CAPTIONS"""
     size: str = "small"
     """mini_clip.SIZES: small (~1.3M parameters), tiny (~0.3M) or base (~5.4M)"""
     image_size: int = mini_clip.IMAGE_SIZE
@@ -221,13 +233,18 @@ ARMS = {"hands_on_hips": dict(right_shoulder1=0.79, right_shoulder2=-1.1, right_
         "arms_crossed": dict(right_shoulder1=-0.89, right_shoulder2=1.05, right_elbow=-0.13, left_shoulder1=0.89, left_shoulder2=-1.05,
                              left_elbow=-0.13)}
 FAMILIES = {"kneeling": 0.4, "standing": 0.1, "arms_raised": 0.1, "crouching": 0.1, "lying": 0.08, "random": 0.22}
+# --table1: each family's share set by how often its builds show its pose (a quarter of the kneeling family's, a
+# third of one leg's), so that every pose labels about 1,000 of 24,000 frames; falls and flails give lying, the near
+# misses of the arms and one leg give standing
+TABLE1_FAMILIES = {"kneeling": 0.2, "hands_on_hips": 0.22, "one_leg": 0.17, "arms_crossed": 0.1, "arms_raised": 0.09,
+                   "lotus": 0.08, "splits": 0.07, "crouching": 0.03, "random": 0.02, "standing": 0.02}
 
 
-def sample_states(n: int, rng, poser: Poser, one_knee: float = 0.2) -> np.ndarray:
-    """A quarter from random-action episodes, the rest built by family (FAMILIES' shares); `one_knee` of the
+def sample_states(n: int, rng, poser: Poser, one_knee: float = 0.2, families: dict = FAMILIES) -> np.ndarray:
+    """A quarter from random-action episodes, the rest built by family (`families`' shares); `one_knee` of the
     kneeling family lowers one knee only."""
     rollouts = n // 4
-    families = rng.choice(list(FAMILIES), n - rollouts, p=np.array(list(FAMILIES.values())) / sum(FAMILIES.values()))
+    families = rng.choice(list(families), n - rollouts, p=np.array(list(families.values())) / sum(families.values()))
     built = [poser.build(f, rng, one_knee) for f in tqdm(families, desc="poses", leave=False)]
     states = np.concatenate([poser.rollouts(rollouts, rng), np.stack(built)])
     return states[rng.permutation(n)]
@@ -258,12 +275,12 @@ def quat_mul(a, b) -> np.ndarray:
                      w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2, w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2])
 
 
-def pose_class(labeller: vs.HumanoidPoses, qpos) -> str:
-    """The one class of a state: arms raised before standing (it is both), else the first pose shown, else one knee
-    down (exactly one knee on the floor, the torso as high and upright as kneeling asks), else other."""
+def pose_class(labeller: vs.HumanoidPoses, qpos, captions: dict = CAPTIONS) -> str:
+    """The one class of a state: the first pose of `captions` shown (arms raised before standing: it is both), else
+    one knee down (exactly one knee on the floor, the torso as high and upright as kneeling asks), else other."""
     shown = labeller(qpos)
-    if any(shown[p] for p in CAPTIONS):
-        return next(p for p in CAPTIONS if shown[p])
+    if any(shown[p] for p in captions):
+        return next(p for p in captions if shown[p])
     d = labeller.data  # labeller() has just run the kinematics of qpos
     knees = sorted(d.body(b).xpos[2] for b in ("right_shin", "left_shin"))
     torso_up = d.body("torso").xpos[2] > vs.KNEEL_TORSO and d.body("torso").xmat[8] > vs.UPRIGHT
@@ -291,45 +308,47 @@ def auc(pos, neg) -> float:
     return float((pos > neg).mean() + 0.5 * (pos == neg).mean()) if pos.size and neg.size else math.nan
 
 
-def evaluate(path: str, states, labeller, one_knee: bool = True) -> dict:
+def evaluate(path: str, states, labeller, one_knee: bool = True, captions: dict = CAPTIONS) -> dict:
     """Zero-shot accuracy over the captions the model was trained with (one-knee states count as the baseline's
-    where it had no one-knee caption); each paper prompt's reward over every class of CLASSES."""
+    where it had no one-knee caption); each paper prompt of `captions` and its reward over every class."""
     reward = vs.CLIPReward(path, [CAPTIONS["kneeling"]], [BASELINE])
     image = torch.cat([reward.embed_images(f) for f in render(states, size=reward.image_size)])  # (N, D), normalized
-    kind = np.array([CLASSES.index(pose_class(labeller, q)) for q in states])
-    named = CLASSES if one_knee else [c for c in CLASSES if c != "one_knee"]
-    truth = np.array([named.index(CLASSES[k] if CLASSES[k] in named else "other") for k in kind])
-    sentences = [*CAPTIONS.values(), *[ONE_KNEE] * one_knee, BASELINE]
+    classes = [*captions, "one_knee", "other"]
+    kind = np.array([classes.index(pose_class(labeller, q, captions)) for q in states])
+    named = classes if one_knee else [c for c in classes if c != "one_knee"]
+    truth = np.array([named.index(classes[k] if classes[k] in named else "other") for k in kind])
+    sentences = [*captions.values(), *[ONE_KNEE] * one_knee, BASELINE]
     predicted = (image @ reward.embed_text(sentences).T).argmax(1).numpy()
-    result = {"frames_per_class": {c: int((kind == k).sum()) for k, c in enumerate(CLASSES)},
+    result = {"frames_per_class": {c: int((kind == k).sum()) for k, c in enumerate(classes)},
               "accuracy": float((predicted == truth).mean()),
               "accuracy_per_class": {c: float((predicted[truth == k] == k).mean()) for k, c in enumerate(named)},
               "prompts": {}}
-    for k, (pose, sentence) in enumerate(CAPTIONS.items()):
+    for k, (pose, sentence) in enumerate(captions.items()):
         r = vs.goal_baseline_reward(image, reward.embed_text([sentence])[0], reward.baseline_emb, 0.0).numpy()
         result["prompts"][sentence] = {
-            "mean_reward_by_class": {c: float(r[kind == j].mean()) for j, c in enumerate(CLASSES)},
-            "auc_vs_each_class": {c: auc(r[kind == k], r[kind == j]) for j, c in enumerate(CLASSES) if j != k},
+            "mean_reward_by_class": {c: float(r[kind == j].mean()) for j, c in enumerate(classes)},
+            "auc_vs_each_class": {c: auc(r[kind == k], r[kind == j]) for j, c in enumerate(classes) if j != k},
             "auc_vs_rest": auc(r[kind == k], r[kind != k])}
     return result
 
 
-def contact_sheet(path: str, states, labeller, columns: int = 10):
+def contact_sheet(path: str, states, labeller, columns: int = 10, captions: dict = CAPTIONS):
     """The first `columns` states of each class side by side, a row per class, named by its caption."""
     import matplotlib.pyplot as plt
 
-    classes = [pose_class(labeller, q) for q in states]
-    picked = [[i for i, c in enumerate(classes) if c == name][:columns] for name in CLASSES]
+    names = [*captions, "one_knee", "other"]
+    classes = [pose_class(labeller, q, captions) for q in states]
+    picked = [[i for i, c in enumerate(classes) if c == name][:columns] for name in names]
     frames = next(render(states[[i for row in picked for i in row]], chunk=sum(map(len, picked)), size=128))
-    fig, axes = plt.subplots(len(CLASSES), columns, figsize=(columns * 1.2, len(CLASSES) * 1.35), squeeze=False)
+    fig, axes = plt.subplots(len(names), columns, figsize=(columns * 1.2, len(names) * 1.35), squeeze=False)
     k = 0
-    for row, (name, chosen) in enumerate(zip(CLASSES, picked)):
+    for row, (name, chosen) in enumerate(zip(names, picked)):
         for col, ax in enumerate(axes[row]):
             ax.set_axis_off()
             if col < len(chosen):
                 ax.imshow(frames[k])
                 k += 1
-        title = {**CAPTIONS, "one_knee": ONE_KNEE}.get(name, f"{BASELINE} (no pose of {', '.join(CAPTIONS)}, not one knee)")
+        title = {**captions, "one_knee": ONE_KNEE}.get(name, f"{BASELINE} (no pose of {', '.join(captions)}, not one knee)")
         axes[row][0].set_title(title, fontsize=8, loc="left")
     fig.suptitle("held-out states of tests/humanoid_clip.py, labelled by vlmrm_sac.HumanoidPoses (MuJoCo Warp, "
                  "paper camera, generated look)", fontsize=8)
@@ -366,9 +385,28 @@ def pose_sheets(folder: str, poser: Poser, labeller, rng, count: int = 16, colum
 # ======================================================================================
 
 
+def recipe(args: Args) -> tuple:
+    """(captions, families, one-knee share) of the states: --table1's nine poses or CAPTIONS' four."""
+    one_knee = args.one_knee_share if args.one_knee_share is not None else 0.4 if args.one_knee else 0.2
+    return (TABLE1, TABLE1_FAMILIES, one_knee) if args.table1 else (CAPTIONS, FAMILIES, one_knee)
+
+
+def captioned_states(args: Args, rng, poser: Poser, labeller) -> tuple:
+    """(states, classes, captions) of the training frames: `args.frames` built states, then the --visited ones; each
+    captioned with its class's sentence, the baseline for other states and for a random --generic-share of all."""
+    captions, families, one_knee = recipe(args)
+    states = np.concatenate([sample_states(args.frames, rng, poser, one_knee, families),
+                             visited_states(args.visited, args.visited_every)])
+    classes = [pose_class(labeller, q, captions) for q in states]
+    named = {**captions, "one_knee": ONE_KNEE} if args.one_knee else captions
+    sentences = [BASELINE if c not in named or rng.random() < args.generic_share else named[c] for c in classes]
+    return states, classes, sentences
+
+
 def main(args: Args):
-    out = Path(args.out or ROOT / "results" / "mini_clip" / f"humanoid_{args.size}{'_one_knee' * args.one_knee}")
-    one_knee_share = args.one_knee_share if args.one_knee_share is not None else 0.4 if args.one_knee else 0.2
+    name = "_table1" if args.table1 else "_one_knee" * args.one_knee
+    out = Path(args.out or ROOT / "results" / "mini_clip" / f"humanoid_{args.size}{name}")
+    captions, families, one_knee_share = recipe(args)
     torch.set_num_threads(args.threads)
     torch.use_deterministic_algorithms(True)
     random.seed(args.seed)
@@ -379,30 +417,28 @@ def main(args: Args):
     if args.pose_sheets:
         return pose_sheets(args.pose_sheets, poser, labeller, eval_rng)
     if args.sheet:
-        return contact_sheet(args.sheet, sample_states(400, eval_rng, poser, one_knee_share), labeller)
-    if args.evaluate:  # the held-out states depend only on the seed and the one-knee share, not on training
+        return contact_sheet(args.sheet, sample_states(400, eval_rng, poser, one_knee_share, families), labeller,
+                             captions=captions)
+    if args.evaluate:  # the held-out states depend only on the seed, the one-knee share and --table1, not on training
         knows = "knee</w>" in (Path(args.evaluate) / "tokenizer.json").read_text()  # trained with the one-knee caption
-        held_out = {"held_out": evaluate(args.evaluate, sample_states(args.eval_frames, eval_rng, poser, one_knee_share),
-                                         labeller, knows)}
+        held_out = {"held_out": evaluate(args.evaluate, sample_states(args.eval_frames, eval_rng, poser, one_knee_share,
+                                                                      families), labeller, knows, captions)}
         if args.visited_held_out:
             held_out["held_out_visited"] = evaluate(args.evaluate, visited_states(args.visited_held_out, args.visited_every),
-                                                    labeller, knows)
+                                                    labeller, knows, captions)
         return print(json.dumps(held_out, indent=1))
 
-    states = np.concatenate([sample_states(args.frames, train_rng, poser, one_knee_share),
-                             visited_states(args.visited, args.visited_every)])
-    classes = [pose_class(labeller, q) for q in states]
-    named = {**CAPTIONS, "one_knee": ONE_KNEE} if args.one_knee else CAPTIONS
-    captions = [BASELINE if c not in named or train_rng.random() < args.generic_share else named[c] for c in classes]
+    states, classes, captioned = captioned_states(args, train_rng, poser, labeller)
     pixels = torch.cat([mini_clip.reward_preprocess(f, CLIP_MEAN, args.image_size) for f in render(states, size=args.image_size)])
-    sentences = sorted(set(captions))
-    if set(sentences) != {BASELINE, *named.values()}:
-        raise SystemExit(f"error: no training frame carries {sorted({BASELINE, *named.values()} - set(sentences))}")
-    caption_ids = torch.tensor([sentences.index(c) for c in captions])
+    sentences = sorted(set(captioned))
+    named = {*captions.values(), *[ONE_KNEE] * args.one_knee}
+    if set(sentences) != {BASELINE, *named}:
+        raise SystemExit(f"error: no training frame carries {sorted({BASELINE, *named} - set(sentences))}")
+    caption_ids = torch.tensor([sentences.index(c) for c in captioned])
     tokenizer = mini_clip.word_tokenizer(sentences)
     tokens = tokenizer(sentences, padding=True, return_tensors="pt")
     data_s = time.time() - start
-    counts = {c: classes.count(c) for c in CLASSES}
+    counts = {c: classes.count(c) for c in [*captions, "one_knee", "other"]}
     model = mini_clip.build_model(args.size, tokenizer, args.image_size)
     params = sum(p.numel() for p in model.parameters())
     print(f"{len(pixels)} frames ({data_s:.0f} s) of classes {counts}, {len(sentences)} captions, {params:,} parameters")
@@ -424,11 +460,11 @@ def main(args: Args):
     results = {"args": asdict(args), "visited_files": visited_files(args.visited),
                "visited_held_out_files": visited_files(args.visited_held_out), "parameters": params, "data_s": data_s, "train_s": train_s,
                "train_frames_per_class": counts, "model_mb": (out / "model.safetensors").stat().st_size / 2**20,
-               "held_out": evaluate(str(out), sample_states(args.eval_frames, eval_rng, poser, one_knee_share), labeller,
-                                    args.one_knee)}
+               "held_out": evaluate(str(out), sample_states(args.eval_frames, eval_rng, poser, one_knee_share, families),
+                                    labeller, args.one_knee, captions)}
     if args.visited_held_out:
         results["held_out_visited"] = evaluate(str(out), visited_states(args.visited_held_out, args.visited_every),
-                                               labeller, args.one_knee)
+                                               labeller, args.one_knee, captions)
     (out / "eval.json").write_text(json.dumps(results, indent=1))
     print(f"\nsaved to {out}: {params:,} parameters, data {data_s:.0f} s, train {train_s:.0f} s on {args.threads} thread(s)")
     for name in ("held_out", "held_out_visited")[:1 + bool(args.visited_held_out)]:

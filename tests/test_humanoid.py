@@ -5,6 +5,7 @@ import csv
 import json
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,9 @@ import pytest
 import torch
 
 import vlmrm_sac as vs
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import humanoid_clip  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 HUMANOID_CLIP = ROOT / "results" / "mini_clip" / "humanoid_small"
@@ -151,6 +155,74 @@ def test_pose_success_of_each_paper_prompt(poses, prompt):
             sim.set_state(pose(poses, **built), np.zeros(sim.model.nv))
             info = env.step(np.zeros(17))[4]
         assert info["success"] is success, (goal, built, info)
+
+
+@pytest.fixture(scope="module")
+def poser():
+    return humanoid_clip.Poser()
+
+
+def test_the_class_of_a_state_is_its_most_specific_pose(poses):
+    """A hand-built state of each pose is its own class under --table1's captions (hands on hips, not standing);
+    under the default captions the poses they lack fall back to standing, or to other."""
+    for name, built in BUILT.items():
+        q = pose(poses, **built)
+        assert humanoid_clip.pose_class(poses, q, humanoid_clip.TABLE1) == name
+        fallback = "standing" if name in ("hands_on_hips", "arms_crossed") else "other"
+        assert humanoid_clip.pose_class(poses, q) == (name if name in humanoid_clip.CAPTIONS else fallback)
+
+
+# pose -> the poses that take the caption from it when a state shows both
+MORE_SPECIFIC = {"standing": {"arms_raised", "hands_on_hips", "arms_crossed"}, "arms_raised": {"arms_crossed"},
+                 "kneeling": {"splits"}, "lying": {"splits"}}
+
+
+def test_table1_training_frames_are_captioned_with_the_paper_prompt_of_their_pose(poses, poser):
+    """A small draw of --table1's training frames: each of the paper's prompts captions some, each caption is the
+    prompt of a pose the labeller shows in its state (the most specific it shows), one-knee states get their
+    sentence, and the baseline goes to states of no pose and to about a tenth of the others (--generic-share)."""
+    args = humanoid_clip.Args(frames=400, table1=True)
+    states, classes, captions = humanoid_clip.captioned_states(args, np.random.default_rng(0), poser, poses)
+    assert set(vs.POSE_OF_PROMPT) <= set(captions)
+    posed, generic = 0, 0
+    for q, caption in zip(states, captions):
+        shown = {p for p, on in poses(q).items() if on}
+        posed += bool(shown)
+        if caption in vs.POSE_OF_PROMPT:
+            assert vs.POSE_OF_PROMPT[caption] in shown and not shown & MORE_SPECIFIC.get(vs.POSE_OF_PROMPT[caption], set())
+        elif caption == humanoid_clip.ONE_KNEE:
+            assert not shown
+        else:
+            assert caption == humanoid_clip.BASELINE
+            generic += bool(shown)
+    assert 0 < generic < 0.2 * posed
+
+
+class FamilyOnly:
+    """A stand-in for humanoid_clip.Poser whose states hold only the index of the family they were built for."""
+    def build(self, family, rng, one_knee):
+        return np.full(24, list(humanoid_clip.FAMILIES).index(family), float)
+
+    def rollouts(self, n, rng):
+        return np.full((n, 24), -1.0)
+
+
+def test_the_default_training_frames_are_those_the_committed_models_were_trained_on(poses, poser):
+    """The default recipe (seed 0's training stream) as tests/humanoid_clip.py drew it for
+    results/mini_clip/humanoid_small_one_knee and _visited: the families of all 24,000 frames, and the first 40
+    frames' classes, captions and settled states."""
+    stream = lambda: np.random.default_rng(np.random.SeedSequence(0).spawn(2)[0])  # noqa: E731
+    families = humanoid_clip.sample_states(24_000, stream(), FamilyOnly(), 0.4)[:, 0]
+    assert Counter(families.tolist()) == {-1: 6000, 0: 7194, 1: 1812, 2: 1842, 3: 1847, 4: 1389, 5: 3916}  # FAMILIES' order
+    states, classes, captions = humanoid_clip.captioned_states(humanoid_clip.Args(frames=40), stream(), poser, poses)
+    assert classes[:16] == ["other", "standing", "kneeling", "lying", "one_knee", "standing", "lying", "one_knee", "other",
+                            "standing", "standing", "other", "one_knee", "kneeling", "one_knee", "kneeling"]
+    assert Counter(captions) == {"a humanoid robot": 17, "a humanoid robot lying down": 9, "a humanoid robot standing up": 6,
+                                 "a humanoid robot on one knee": 4, "a humanoid robot kneeling": 3,
+                                 "a humanoid robot standing up, with both arms raised": 1}
+    np.testing.assert_allclose(states[:6, 2], [1.0198331, 1.24057672, 0.89241433, 0.36485657, 0.8006675, 1.29370938], atol=1e-6)
+    np.testing.assert_allclose(states[:6].sum(1), [-2.3946804, 0.39446934, -3.27097048, -7.06987251, -4.36092754, 0.18461673],
+                               atol=1e-5)
 
 
 def sim_dt() -> float:

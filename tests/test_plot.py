@@ -297,6 +297,13 @@ def verify_errors(tmp_path, readme=None, benchmarks=None, removed=None) -> list[
      "EPIC: found 0.470, expected 0.480"),
     ("| `humanoid_small_one_knee` | 1,321,729 | 64 |", "| `humanoid_small_one_kne` | 1,321,729 | 64 |",
      "no row reports yardstick: humanoid_small_one_knee: projection, alpha 0"),
+    # the Table 1 model's table: a cell, a number where its pose has no frame, a prompt's row; its size in prose
+    ("| 1,169 / 220 / 0 | 0.15 / - |", "| 1,169 / 220 / 0 | 0.25 / - |", "zero-shot accuracy: built / visited: found 0.25, expected 0.1455"),
+    ("| 1,169 / 220 / 0 | 0.15 / - | 0.951 / - |", "| 1,169 / 220 / 0 | 0.15 / - | 0.951 / 0.9 |",
+     "AUC vs rest: built / visited: found 0.9, expected nothing"),
+    ('| "a humanoid robot standing up on one leg" | 1,389 / 214 / 7 | 0.60 / 0.14 | 0.967 / 0.962 |\n', "",
+     "no row reports table1: a humanoid robot standing up on one leg"),
+    ("The model has\n1,331,585 parameters", "The model has\n1,331,586 parameters", "humanoid_small_table1's size and time: found 1331586"),
 ])
 def test_verify_fails_naming_a_changed_number_or_a_deleted_row_of_the_results(tmp_path, printed, changed, found):
     errors = verify_errors(tmp_path, readme=(printed, changed))
