@@ -760,8 +760,8 @@ class Relabel:
             rows, qpos = read_csv(eval_dir / "eval.csv"), np.load(eval_dir / "states.npz")["qpos"]
             if len(rows) != len(qpos):
                 raise SystemExit(f"error: {eval_dir}: {len(rows)} rows of eval.csv, {len(qpos)} episodes of states.npz")
-            prompt = json.loads((eval_dir.parent / "args.json").read_text())["prompt"]
-            goal = vlmrm_sac.POSE_OF_PROMPT.get(prompt[0]) if len(prompt) == 1 else None
+            run = json.loads((eval_dir.parent / "args.json").read_text())
+            goal = vlmrm_sac.goal_pose(vlmrm_sac.Args(env_id=run["env_id"], prompt=tuple(run["prompt"])))
             for row, episode in zip(rows, qpos):
                 row.update(poses.shares(episode.astype(np.float64)))
                 if goal:
