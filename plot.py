@@ -8,6 +8,7 @@
     python plot.py reward-hist --clip-models M1 M2 --env-id CartPole-v1   # Fig. 7
     python plot.py probe       --prompt "a humanoid robot kneeling" --baseline-prompt "a humanoid robot"
     python plot.py sheets      --eval-dir runs/x/eval_000100000   # one contact sheet per episode, to label from
+    python plot.py policy-sheets --eval-dirs runs/x/eval_000100000   # a humanoid policy's frames, labelled by pose
     python plot.py frames      # one PNG per look of the environments
     python plot.py all         # every figure whose data is in results/ (no GPU, no model download)
     python plot.py verify      # every number of results/README.md and benchmarks.md: recomputed from results/, or marked
@@ -36,6 +37,7 @@ import matplotlib.ticker
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+import torch
 import tyro
 from tqdm import tqdm
 
@@ -742,6 +744,55 @@ class Sheets:
             fig.savefig(out / f"{path.stem}.png", dpi=80)
             plt.close(fig)
         print(f"wrote {len(files)} contact sheets to {out}")
+
+
+@dataclass
+class PolicySheets:
+    """A humanoid policy's contact sheet: what a trained policy shows, frames of its evaluated episodes (rows) at
+    evenly spaced steps (columns), drawn again from states.npz as its run drew them, each titled with its poses."""
+
+    eval_dirs: tuple[str, ...] = ()
+    """evaluation directories (eval_<step>) holding states.npz, of runs with args.json beside them"""
+    out_dir: str = "results/frames/policies"
+    """folder for the PNGs, one per evaluation, named after its run"""
+    episodes: int = 6
+    """rows: episodes spread evenly over the evaluation"""
+    steps: int = 8
+    """columns: steps spread evenly over each episode, its last included"""
+    size: int = 128
+    """frame height and width"""
+
+    def run(self):
+        out = Path(self.out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        labeller = vlmrm_sac.HumanoidPoses()
+        for eval_dir in map(Path, self.eval_dirs):
+            if not (eval_dir / "states.npz").exists():
+                raise SystemExit(f"error: {eval_dir} has no states.npz (an evaluation of a Humanoid run saves one)")
+            run = json.loads((eval_dir.parent / "args.json").read_text())
+            qpos = np.load(eval_dir / "states.npz")["qpos"]  # (episodes, steps, nq)
+            rows = np.linspace(0, len(qpos) - 1, min(self.episodes, len(qpos))).round().astype(int)
+            cols = np.linspace(0, qpos.shape[1] - 1, self.steps).round().astype(int)
+            states = qpos[rows][:, cols].reshape(-1, qpos.shape[2])
+            renderer = vlmrm_sac.WarpRenderer(vlmrm_sac.Args(env_id=run["env_id"], look=run["look"], look_dir=run["look_dir"],
+                                                             render_size=self.size, paper_camera=run["paper_camera"],
+                                                             device="cpu"), nworld=len(states))
+            frames = torch.zeros((len(states), self.size, self.size, 3), dtype=torch.uint8)
+            renderer.render(states, frames)
+            goal = vlmrm_sac.goal_pose(vlmrm_sac.Args(env_id=run["env_id"], prompt=tuple(run["prompt"])))
+            fig, axes = plt.subplots(len(rows), len(cols), figsize=(1.3 * len(cols), 1.45 * len(rows)), squeeze=False)
+            for ax, frame, q, (e, t) in zip(axes.flat, frames.numpy(), states, [(e, t) for e in rows for t in cols]):
+                shown = [p for p, on in labeller(q.astype(np.float64)).items() if on]
+                ax.imshow(frame)
+                ax.set_title(f"ep {e} step {t}\n" + (", ".join(shown) or "no pose"), fontsize=6,
+                             color="green" if goal in shown else "black")
+                ax.set_axis_off()
+            fig.suptitle(f"{eval_dir.parent.name} {eval_dir.name}: {run['prompt'][0]!r}, "
+                         f"{Path(run['clip_model'] or '').name}; poses labelled from the state (green: the goal's)", fontsize=7)
+            path = out / f"{eval_dir.parent.name}__{eval_dir.name}.png"
+            fig.savefig(path, dpi=90, bbox_inches="tight")
+            plt.close(fig)
+            print(f"wrote {path}: episodes {', '.join(map(str, rows))} at steps {', '.join(map(str, cols))}")
 
 
 @dataclass
@@ -1609,7 +1660,7 @@ class Verify:
 
 
 COMMANDS = {"landscape": Landscape, "epic": Epic, "curves": Curves, "prompts": Prompts, "success": Success, "reward-hist": RewardHist,
-            "probe": Probe, "sheets": Sheets, "relabel": Relabel, "frames": Frames, "spin": Spin, "poses": Poses, "yardstick": Yardstick,
+            "probe": Probe, "sheets": Sheets, "policy-sheets": PolicySheets, "relabel": Relabel, "frames": Frames, "spin": Spin, "poses": Poses, "yardstick": Yardstick,
             "all": All,
             "verify": Verify}
 

@@ -411,3 +411,19 @@ def test_frames_one_png_per_look(tmp_path):
     proc = run_plot("frames", "--out-dir", tmp_path, "--render-size", 64, "--steps", 2, "--looks", *looks)
     assert sorted(p.stem for p in tmp_path.glob("*.png")) == sorted(looks)
     assert "mountaincar_generated_look" in looks and f"wrote {len(looks)} PNGs" in proc.stdout
+
+
+def test_policy_sheets_draw_a_policys_evaluated_episodes_labelled_by_pose(tmp_path, capsys):
+    """A sheet per evaluation, its rows spread over the episodes (first and last included), titled with the
+    labeller's poses; an evaluation without states.npz is refused by name."""
+    source = sorted((ROOT / "results" / "runs" / "humanoid_poses").glob("*__kneeling_knee60_softmax__2__*/eval_*"))[-1]
+    copy = tmp_path / source.parent.name / source.name
+    copy.mkdir(parents=True)
+    shutil.copy(source / "states.npz", copy / "states.npz")
+    shutil.copy(source.parent / "args.json", copy.parent / "args.json")
+    plot.PolicySheets(eval_dirs=(str(copy),), out_dir=str(tmp_path / "sheets"), episodes=3, steps=2, size=32).run()
+    png = tmp_path / "sheets" / f"{source.parent.name}__{source.name}.png"
+    assert png.exists() and f"wrote {png}: episodes 0, 50, 99 at steps 0, 99" in capsys.readouterr().out
+    (copy / "states.npz").unlink()
+    with pytest.raises(SystemExit, match=f"{copy} has no states.npz"):
+        plot.PolicySheets(eval_dirs=(str(copy),), out_dir=str(tmp_path / "sheets")).run()
