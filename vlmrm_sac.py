@@ -561,9 +561,9 @@ class CLIPReward(nn.Module):
 
     The loop and the evaluation use scores (N, C): the reward, then each logged prompt's and the goal's vote (C = K + 2
     for K logged prompts). score_frames scores each frame alone, score_windows each with the window of its episode's
-    last `window` frames (--reward-frames), score_episode a whole episode; all end in score_embeddings."""
+    last `reward_frames` frames (--reward-frames), score_episode a whole episode; all end in score_embeddings."""
     def __init__(self, model_name_or_path: str, goal_prompts, baseline_prompts=(), alpha: float = 0.0,
-                 device="cpu", precision: str = "auto", batch_size: int = 256, log_prompts=(), window: int = 1,
+                 device="cpu", precision: str = "auto", batch_size: int = 256, log_prompts=(), reward_frames: int = 1,
                  rule: str = "projection"):
         super().__init__()
         goal_prompts, baseline_prompts, self.log_prompts = list(goal_prompts), list(baseline_prompts), list(log_prompts)
@@ -573,7 +573,7 @@ class CLIPReward(nn.Module):
         self.precision = resolve_precision(precision, self.device)
         self.alpha, self.batch_size, self.rule = alpha, batch_size, rule
         self.model = load_pretrained(AutoModel, model_name_or_path, dtype=torch.float32).to(self.device).eval()
-        self.video, self.window = hasattr(self.model, "prompts_generator"), window  # video: X-CLIP, a clip per sentence
+        self.video, self.reward_frames = hasattr(self.model, "prompts_generator"), reward_frames  # video: X-CLIP
         if rule != "projection" and (self.video or not hasattr(self.model, "logit_scale")):
             raise UserError(f"--reward-rule {rule} needs an image-text model with a logit scale (CLIP, SigLIP), not "
                             f"a {type(self.model).__name__}: use --reward-rule projection")
@@ -581,9 +581,9 @@ class CLIPReward(nn.Module):
         if not self.video and not (hasattr(self.model, "get_image_features") and hasattr(self.model, "get_text_features")):
             raise UserError(f"{model_name_or_path!r} is a {type(self.model).__name__}, neither an image-text model "
                             "(get_image_features / get_text_features, CLIP-like) nor a video-text one (X-CLIP)")
-        if self.video and window != self.model.config.vision_config.num_frames:
+        if self.video and reward_frames != self.model.config.vision_config.num_frames:
             raise UserError(f"{model_name_or_path!r} scores clips of {self.model.config.vision_config.num_frames} "
-                            f"frames, not {window}: use --reward-frames {self.model.config.vision_config.num_frames}")
+                            f"frames, not {reward_frames}: use --reward-frames {self.model.config.vision_config.num_frames}")
         self.tokenizer = load_pretrained(AutoTokenizer, model_name_or_path)
         processor = load_pretrained(AutoImageProcessor, model_name_or_path)
         self.image_size = int(self.model.config.vision_config.image_size)
@@ -608,7 +608,7 @@ class CLIPReward(nn.Module):
     def of_run(cls, args: Args, device: torch.device) -> "CLIPReward":
         return cls(args.clip_model, args.prompt, args.baseline_prompt, args.alpha, device=device,
                    precision=args.reward_precision, batch_size=args.reward_batch_size, log_prompts=args.log_prompt,
-                   window=args.reward_frames, rule=args.reward_rule)
+                   reward_frames=args.reward_frames, rule=args.reward_rule)
 
     @torch.no_grad()
     def embed_text(self, prompts, normalize: bool = True) -> torch.Tensor:
@@ -692,12 +692,12 @@ class CLIPReward(nn.Module):
         embedding conditioned on the clip. Returns (scores (T, C), the features to carry into the env's next call)."""
         carried = features[:0] if carried is None else carried
         table = torch.cat([carried, features])  # a copy: what is carried holds no view of the stretch's features
-        index, start = window_index(len(carried), ended, self.window)
+        index, start = window_index(len(carried), ended, self.reward_frames)
         index = torch.as_tensor(index, device=table.device)
-        per = max(1, self.batch_size // self.window if self.video else len(index))
+        per = max(1, self.batch_size // self.reward_frames if self.video else len(index))
         scores = torch.cat([self.score_embeddings(*self._embed_clips(table[w])) if self.video else
                             self.score_embeddings(table[w].mean(1)) for w in index.split(per)])
-        return scores, table[max(start, len(table) - self.window + 1):]
+        return scores, table[max(start, len(table) - self.reward_frames + 1):]
 
     def _embed_clips(self, clips: torch.Tensor) -> tuple:
         """X-CLIP's forward (XCLIPModel.forward) on clips (W, K, 3, S, S): the clips' unit embeddings and the prompts'
@@ -719,20 +719,20 @@ class CLIPReward(nn.Module):
 
     def score_episode(self, frames) -> torch.Tensor:
         """Scores (T, C) of a whole episode's frames (T, H, W, 3), each with the window ending at it."""
-        if self.window == 1:
+        if self.reward_frames == 1:
             return self.score_frames(frames)
         return self.score_windows(self.frame_features(frames), np.zeros(len(frames), bool))[0]
 
 
-def window_index(carried: int, ended: np.ndarray, window: int) -> tuple:
-    """One env's windows of `window` (K) frames over [`carried` frames of its running episode, then the frames of
+def window_index(carried: int, ended: np.ndarray, reward_frames: int) -> tuple:
+    """One env's windows of `reward_frames` (K) frames over [`carried` frames of its running episode, then the frames of
     steps with episode ends `ended`]: step t's window ends with its own frame, reaches back no further than its
     episode's first frame and repeats that frame to fill K. Returns (indices (steps, K) into that sequence, where the
     episode running at the end begins)."""
-    index, start = np.empty((len(ended), window), np.int64), 0
+    index, start = np.empty((len(ended), reward_frames), np.int64), 0
     for t, end in enumerate(ended):
         last = carried + t
-        index[t] = np.maximum(np.arange(last - window + 1, last + 1), start)
+        index[t] = np.maximum(np.arange(last - reward_frames + 1, last + 1), start)
         if end:
             start = last + 1
     return index, start
@@ -1391,7 +1391,7 @@ class StretchScorer(contextlib.AbstractContextManager):
     last K - 1 frames' features of its running episode carry over to the next stretch (and into checkpoints)."""
     def __init__(self, reward_model: CLIPReward, frames: np.ndarray, batch_size: int, device: torch.device):
         self.reward_model, self.frames, self.batch_size = reward_model, frames, batch_size  # frames: (slots, n, H, W, 3)
-        self.window, self.carry = reward_model.window, [None] * frames.shape[1]  # carry: per env, its last frames' features
+        self.reward_frames, self.carry = reward_model.reward_frames, [None] * frames.shape[1]  # carry: per env
         self.thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="clip")
         self.stream = torch.cuda.Stream(device) if device.type == "cuda" else None
         self.pending, self.submitted = [], 0  # futures of the batches, in step order; steps submitted so far
@@ -1406,7 +1406,7 @@ class StretchScorer(contextlib.AbstractContextManager):
     def _per_frame(self, batch) -> torch.Tensor:
         """A batch's scores (K = 1), or its frames' features for the windows (K > 1)."""
         with torch.cuda.stream(self.stream):  # None (a CPU): no stream
-            out = self.reward_model.score_frames(batch).cpu() if self.window == 1 else self.reward_model.frame_features(batch)
+            out = self.reward_model.score_frames(batch).cpu() if self.reward_frames == 1 else self.reward_model.frame_features(batch)
         if self.stream is not None:  # K > 1: the features are read on the loop's stream
             self.stream.synchronize()
         return out
@@ -1416,7 +1416,7 @@ class StretchScorer(contextlib.AbstractContextManager):
         are done; `ended` (steps, n): where episodes ended, which the windows of K > 1 frames never cross."""
         steps, n = self.submitted, self.frames.shape[1]
         results, self.pending, self.submitted = [f.result() for f in self.pending], [], 0
-        if self.window == 1:
+        if self.reward_frames == 1:
             return torch.cat(results).view(steps, n, -1).numpy()
         features = torch.cat(results).view(steps, n, *results[0].shape[1:])
         scores = []
