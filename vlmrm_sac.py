@@ -1866,7 +1866,7 @@ class Checkpoints:
             "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate(),
                     "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None},
             "buffer": self.buffer.state_dict() if with_buffer else None,
-            "labeller": self.scorer.state_dict() if self.scorer is not None else None})  # the scorer's windows
+            "scorer": self.scorer.state_dict() if self.scorer is not None else None})  # the StretchScorer's windows
         return self.folder / name
 
     def stop_if_diverged(self):
@@ -1895,8 +1895,8 @@ class Checkpoints:
             return
         self.episodes.load_state_dict(ckpt["episodes"])
         self.learner.load_state_dict(ckpt["learner"])
-        if self.scorer is not None:
-            self.scorer.load_state_dict(ckpt["labeller"])  # the frames of K > 1 windows under way
+        if self.scorer is not None:  # the frames of K > 1 windows under way; format 6 files may name them "labeller"
+            self.scorer.load_state_dict(ckpt["scorer"] if "scorer" in ckpt else ckpt["labeller"])
         self.video.state = "armed" if self.progress.video_pending else "idle"  # the video that was due at the stop
         self.video.env0_fresh = self.episodes.length[0] == 0
 
