@@ -1159,7 +1159,7 @@ def evaluate(args: Args):
                                                            zip(("qpos", "qvel", "clip_rewards"), zip(*kept))})
     elif poses:
         print("note: no states.npz (episodes of different lengths); each episode's states are in frames/")
-    labels = out_dir / LABELS_CSV  # the paper's protocol: the share of each episode's steps that show the goal
+    labels = out_dir / LABELS_CSV  # the paper's protocol: the percent of each episode's steps that show the goal
     with writing(labels):
         labels.write_text("episode,goal_share\n" + "".join(f"{r['episode']},\n" for r in rows))
     print(f"wrote {out_dir / 'eval.csv'}; label the episodes in {labels} (goal_share: 0, 25, 50, 75 or 100)")
@@ -1194,7 +1194,7 @@ def main(args: Args):
 # ======================================================================================
 
 
-LABELS_CSV = "labels.csv"  # an evaluation's episodes, for people to label (goal_share); plot.py reads it
+LABELS_CSV = "labels.csv"  # an evaluation's episodes for people to label, goal_share in percent; plot.py reads it
 
 
 def eval_episode_file(eval_dir, k: int, kind: str = "frames") -> Path:
@@ -2297,7 +2297,7 @@ def env_worker(conn, env_kwargs: dict, first: int, count: int, buffer, shape, st
 
 class EnvPool(contextlib.AbstractContextManager):
     """`num_envs` envs, built by make_env(**env_kwargs), stepped by `num_workers` processes (0: all in this
-    process), each a contiguous share.
+    process), each a contiguous block of them.
 
     Frames never go through a pipe: the envs render into `frames`, a (slots, render_envs, H, W, 3) uint8
     buffer in memory shared with the workers, env i of step t into `frames[t, i]`, and the trainer reads
@@ -2320,13 +2320,13 @@ class EnvPool(contextlib.AbstractContextManager):
             self.frames = self.shared if renderer is None else \
                 torch.zeros((slots, render_envs, *frame_shape), dtype=torch.uint8, device=renderer.device)
         bounds = np.linspace(0, num_envs, max(1, min(num_workers, num_envs)) + 1).round().astype(int)
-        self.shares = list(zip(bounds[:-1].tolist(), bounds[1:].tolist()))
+        self.blocks = list(zip(bounds[:-1].tolist(), bounds[1:].tolist()))  # (first, end) of each worker's envs
         self.local, self.conns, self.processes = None, [], []
         if num_workers == 0:
             self.local = EnvGroup([make_env(**env_kwargs) for _ in range(num_envs)], 0, self.shared, renderer is not None)
             spaces = self.local.spaces()
         else:
-            for a, b in self.shares:
+            for a, b in self.blocks:
                 parent, child = ctx.Pipe()
                 shape = None if self.shared is None else self.shared.shape
                 process = ctx.Process(target=env_worker, args=(child, env_kwargs, a, b - a, buffer, shape, renderer is not None),
@@ -2356,7 +2356,7 @@ class EnvPool(contextlib.AbstractContextManager):
         return replies
 
     def _worker(self, k: int) -> str:
-        a, b = self.shares[k]
+        a, b = self.blocks[k]
         return f"env worker {k + 1} of {len(self.conns)} (envs {a}-{b - 1} of {self.num_envs})"
 
     def _gone(self, k: int) -> RunFailed:
@@ -2372,10 +2372,10 @@ class EnvPool(contextlib.AbstractContextManager):
             how = f"exited with status {process.exitcode}"
         return RunFailed(f"{self._worker(k)} {how}")
 
-    def _call(self, command: str, per_share: list) -> list:
+    def _call(self, command: str, per_block: list) -> list:
         if self.local is not None:
-            return [getattr(self.local, command)(*per_share[0])]
-        for k, (conn, data) in enumerate(zip(self.conns, per_share)):
+            return [getattr(self.local, command)(*per_block[0])]
+        for k, (conn, data) in enumerate(zip(self.conns, per_block)):
             try:
                 conn.send((command, data))
             except OSError:  # BrokenPipeError: the worker is gone
@@ -2385,7 +2385,7 @@ class EnvPool(contextlib.AbstractContextManager):
     def step(self, actions: np.ndarray, slot: int = 0):
         """(obs, rewards, terminated, truncated, success, states), each (num_envs, ...). The envs that render write
         their frames into frames[slot]."""
-        results = self._call("step", [(actions[a:b], slot) for a, b in self.shares])
+        results = self._call("step", [(actions[a:b], slot) for a, b in self.blocks])
         if self.renderer is not None and self.rendering:
             self.renderer.render(self.shared[slot], out=self.frames[slot])
         return [np.concatenate(parts) for parts in zip(*results)]
@@ -2393,13 +2393,13 @@ class EnvPool(contextlib.AbstractContextManager):
     def reset(self, seeds: dict, actions: Optional[dict] = None) -> np.ndarray:
         """Resets env i with seed seeds[i], for each i in `seeds`, and replays actions[i] if given (EnvGroup.reset);
         returns their observations in index order."""
-        share = lambda d, a, b: {i: v for i, v in (d or {}).items() if a <= i < b}  # noqa: E731
-        parts = self._call("reset", [(share(seeds, a, b), share(actions, a, b)) for a, b in self.shares])
+        in_block = lambda d, a, b: {i: v for i, v in (d or {}).items() if a <= i < b}  # noqa: E731
+        parts = self._call("reset", [(in_block(seeds, a, b), in_block(actions, a, b)) for a, b in self.blocks])
         return np.stack([obs for part in parts for obs in part])
 
     def set_rendering(self, flags):
         self.rendering = self.frames is not None and any(flags[:self.frames.shape[1]])
-        self._call("set_rendering", [(list(flags[a:b]),) for a, b in self.shares])
+        self._call("set_rendering", [(list(flags[a:b]),) for a, b in self.blocks])
 
     def close(self, wait: float = 10.0):
         """Stops the workers: each finishes its command and exits; one still running after `wait` s is killed."""
