@@ -2161,7 +2161,7 @@ def check_resources(args: Args, device: torch.device, slots: int, render_envs: i
     """Refuses a run whose buffers cannot fit, before anything is allocated or written: the shared frame buffer
     (slots x render_envs x H x W x 3 bytes, in /dev/shm or, if it does not fit there, a file in the temp folder),
     MuJoCo's offscreen buffers (about 56 bytes per pixel per rendering env, measured with CPU rendering) and the
-    replay buffer (on --device). With --renderer warp the frames are on --device and the shared buffer holds states."""
+    replay buffer (on --device). With --renderer warp the frames are on --device and the shared buffer holds qpos."""
     if render_envs and args.look == "paper" and env_family(args.env_id) in LOOK_FAMILIES:
         authors_images(args.look_dir)  # the paper look's image files: downloaded by the first run, or refused here
     probe = gym.make(args.env_id)
@@ -2225,9 +2225,9 @@ class EnvGroup:
     """Envs `first, first + 1, ...` of a pool, stepped one after another by one process. After each step an
     env renders the state it reached straight into its slot of the `shared` buffer (the last step of an
     episode included: the authors' code stored the next episode's first frame there), or, for --renderer
-    warp (`states`), writes the MuJoCo state it reached (qpos) there for the batch renderer."""
-    def __init__(self, envs: list, first: int, shared: Optional[np.ndarray], states: bool = False):
-        self.envs, self.first, self.shared, self.states = envs, first, shared, states
+    warp (`write_qpos`), writes the qpos it reached there for the batch renderer."""
+    def __init__(self, envs: list, first: int, shared: Optional[np.ndarray], write_qpos: bool = False):
+        self.envs, self.first, self.shared, self.write_qpos = envs, first, shared, write_qpos
         self.set_rendering([True] * len(envs))
 
     def set_rendering(self, flags):
@@ -2242,7 +2242,7 @@ class EnvGroup:
         for k, (env, action) in enumerate(zip(self.envs, actions)):
             obs, reward, terminated, truncated, info = env.step(action)
             if self.rendering[k]:  # (a frame: one copy, which also undoes MuJoCo's flipped view)
-                self.shared[slot, self.first + k] = env.unwrapped.data.qpos if self.states else render(env)
+                self.shared[slot, self.first + k] = env.unwrapped.data.qpos if self.write_qpos else render(env)
             data = getattr(env.unwrapped, "data", None)
             rows.append((obs, reward, terminated, truncated, float(info["success"]) if "success" in info else math.nan,
                          np.concatenate([data.qpos, data.qvel]) if data is not None else np.zeros(0)))
@@ -2269,17 +2269,17 @@ class EnvGroup:
             env.close()
 
 
-def env_worker(conn, env_kwargs: dict, first: int, count: int, buffer, shape, states: bool):
+def env_worker(conn, env_kwargs: dict, first: int, count: int, buffer, shape, write_qpos: bool):
     """A worker process: builds envs first .. first + count - 1, then runs the pool's commands until "close". It
     exits quietly when the trainer is gone (its end of the pipe closes)."""
     # Ctrl-C and SIGTERM are handled by the trainer, which finishes its stretch and saves: workers ignore
     # them so they are still there to finish it. The trainer stops them (and kills them if it must).
     for s in (signal.SIGINT, signal.SIGTERM):
         signal.signal(s, signal.SIG_IGN)
-    shared = None if buffer is None else np.frombuffer(buffer, np.float64 if states else np.uint8).reshape(shape)
+    shared = None if buffer is None else np.frombuffer(buffer, np.float64 if write_qpos else np.uint8).reshape(shape)
     group = None
     try:
-        group = EnvGroup([make_env(**env_kwargs) for _ in range(count)], first, shared, states)
+        group = EnvGroup([make_env(**env_kwargs) for _ in range(count)], first, shared, write_qpos)
         conn.send(("ok", group.spaces()))
         while (message := conn.recv())[0] != "close":
             command, data = message
@@ -2301,7 +2301,7 @@ class EnvPool(contextlib.AbstractContextManager):
 
     Frames never go through a pipe: the envs render into `frames`, a (slots, render_envs, H, W, 3) uint8
     buffer in memory shared with the workers, env i of step t into `frames[t, i]`, and the trainer reads
-    views of it. With a `renderer` (WarpRenderer), the workers write the states they reached into the shared
+    views of it. With a `renderer` (WarpRenderer), the workers write the qpos they reached into the shared
     buffer instead, and step() draws them into `frames`, then a tensor on the renderer's device. Only the first
     `render_envs` envs render. Autoreset is off: the trainer resets finished envs itself, so every step is a
     real transition.
@@ -2383,8 +2383,8 @@ class EnvPool(contextlib.AbstractContextManager):
         return self._gather()
 
     def step(self, actions: np.ndarray, slot: int = 0):
-        """(obs, rewards, terminated, truncated, success, states), each (num_envs, ...). The envs that render write
-        their frames into frames[slot]."""
+        """(obs, rewards, terminated, truncated, success, states), each (num_envs, ...) as EnvGroup.step's. The envs
+        that render write their frames into frames[slot]."""
         results = self._call("step", [(actions[a:b], slot) for a, b in self.blocks])
         if self.renderer is not None and self.rendering:
             self.renderer.render(self.shared[slot], out=self.frames[slot])
@@ -2424,7 +2424,7 @@ class EnvPool(contextlib.AbstractContextManager):
 
 
 class WarpRenderer:
-    """--renderer warp: MuJoCo's batch renderer (MuJoCo Warp) draws the states the workers reached, all envs in
+    """--renderer warp: MuJoCo's batch renderer (MuJoCo Warp) draws the qpos the workers reached, all envs in
     one batch, on the run's device (Warp's CPU device on a CPU); on a GPU the frames stay there, for CLIP.
     It renders a model of its own from the same XML (so the same qpos): Warp renders only the model's cameras,
     so the paper camera is written in as a fixed camera (the stock camera is the XML's "track"), and the
