@@ -369,7 +369,8 @@ class HumanoidPoses:
         apart = lambda part: float(np.linalg.norm((at(f"right_{part}") - at(f"left_{part}"))[:2]))  # noqa: E731
         side = d.body("pelvis").xmat.reshape(3, 3)[:2, 1]  # the pelvis's left, on the floor
         sideways = abs(np.dot((at("right_foot") - at("left_foot"))[:2], side)) / max(np.linalg.norm(side), 1e-9)
-        standing = feet[1] < FOOT_ON_FLOOR and torso > STAND_TORSO and up > STAND_UPRIGHT
+        tall = torso > STAND_TORSO and up > STAND_UPRIGHT  # legs straight and the torso upright: standing on its feet
+        standing = feet[1] < FOOT_ON_FLOOR and tall
         sides = (("right", "left"), ("left", "right"))
         lotus = (pelvis < SEATED_PELVIS and torso - pelvis > SPINE_UP and up > UPRIGHT and max(knees) < pelvis
                  and apart("shin") > KNEES_OUT and apart("foot") < FEET_IN)
@@ -382,7 +383,7 @@ class HumanoidPoses:
                  "hands_on_hips": standing and all(np.linalg.norm(hand(s) - at(f"{s}_thigh")) < HAND_ON_HIP for s, _ in sides),
                  "arms_crossed": standing and all(segment_distance(hand(s), at(f"{o}_upper_arm"), at(f"{o}_lower_arm"))
                                                   < HAND_ON_ARM for s, o in sides),
-                 "one_leg": feet[0] < FOOT_ON_FLOOR < FOOT_LIFTED < feet[1] and torso > STAND_TORSO and up > STAND_UPRIGHT}
+                 "one_leg": feet[0] < FOOT_ON_FLOOR < FOOT_LIFTED < feet[1] and tall}
         return {pose: bool(on) for pose, on in shown.items()}
 
     def shares(self, qpos) -> dict:  # eval.csv's pose columns: the share of an episode's steps (qpos rows) in each pose
