@@ -100,6 +100,9 @@ def render_states(env_id: str, states: np.ndarray, look: Look = "stock", look_di
     return np.stack(frames)
 
 
+CARTPOLE_UPRIGHT = 12 * 2 * math.pi / 360  # CartPole's stock termination angle: inside it the pole is up
+
+
 def ground_truth_states(env_id: str, n: int, seed: int = 0):
     """States sampled uniformly and their binary goal labels, by the paper's success rule."""
     rng = np.random.default_rng(seed)
@@ -107,7 +110,7 @@ def ground_truth_states(env_id: str, n: int, seed: int = 0):
     if family == "CartPole":
         limit = vlmrm_sac.CARTPOLE_X_LIMIT
         x, theta = rng.uniform(-limit, limit, n), rng.uniform(-math.pi / 2, math.pi / 2, n)
-        return np.stack([x, np.zeros(n), theta, np.zeros(n)], 1), np.abs(theta) < vlmrm_sac.CARTPOLE_UPRIGHT
+        return np.stack([x, np.zeros(n), theta, np.zeros(n)], 1), np.abs(theta) < CARTPOLE_UPRIGHT
     if family == "MountainCarContinuous":
         x = rng.uniform(*vlmrm_sac.MOUNTAINCAR_X_RANGE, n)
         return np.stack([x, np.zeros(n)], 1), x >= vlmrm_sac.MOUNTAINCAR_GOAL

@@ -205,7 +205,6 @@ class Args:
 
 PAPER_EPISODE_LENGTH = {"Humanoid": 100, "CartPole": 200, "MountainCarContinuous": 200}
 CARTPOLE_X_LIMIT = 2.4  # the cart is clipped to the stock track, +-2.4
-CARTPOLE_UPRIGHT = 12 * 2 * math.pi / 360  # the stock termination angle: inside it the pole is up
 MOUNTAINCAR_X_RANGE = (-1.2, 0.6)  # the stock track
 MOUNTAINCAR_GOAL = 0.45  # the flag: once reached, x is capped there
 LOOK_FAMILIES = ("Humanoid", "MountainCarContinuous")  # the envs whose look --look chooses (Appendix D)
@@ -628,10 +627,9 @@ class CLIPReward(nn.Module):
         embeddings = features(self.model.get_text_features(**tokens)).float()
         return F.normalize(embeddings, dim=-1) if normalize else embeddings
 
-    def preprocess(self, frames, device=None) -> torch.Tensor:
-        """uint8 (N, H, W, 3) -> normalized (N, 3, S, S) on `device` (the model's), in the weights' dtype."""
-        return preprocess_frames(frames, self.image_size, self.image_mean, self.image_std,
-                                 device or self.device).to(self.weights_dtype)
+    def preprocess(self, frames) -> torch.Tensor:
+        """uint8 (N, H, W, 3) -> normalized (N, 3, S, S) on the model's device, in the weights' dtype."""
+        return preprocess_frames(frames, self.image_size, self.image_mean, self.image_std, self.device).to(self.weights_dtype)
 
     @torch.no_grad()
     def embed_images(self, frames) -> torch.Tensor:
@@ -1110,7 +1108,7 @@ def evaluate(args: Args):
         obs = envs.reset({i: eval_seed(i, 0) for i in range(n)})
         if agent.actor.sde:  # gSDE: a draw of the noise weights per env, again after every episode end
             agent.actor.resample_noise(n)
-        running = [{"frames": [], "env_rewards": [], "states": []} for _ in range(n)]
+        running = [[] for _ in range(n)]  # each env's episode so far: (frame, env reward, MuJoCo state) per step
         poses = HumanoidPoses() if env_family(run_args.env_id) == "Humanoid" else None
         rows, kept = [], []  # kept: each episode's qpos, qvel, CLIP rewards, for states.npz
         bar = cleanup.enter_context(tqdm(total=args.eval_episodes, unit="episode"))
@@ -1119,31 +1117,29 @@ def evaluate(args: Args):
             obs, env_rewards, terminated, truncated, success, states = envs.step(actions)
             ended = terminated | truncated
             for i in range(n):
-                running[i]["frames"].append(host_copy(envs.frames[0, i]))
-                running[i]["env_rewards"].append(float(env_rewards[i]))
-                running[i]["states"].append(states[i])
+                running[i].append((host_copy(envs.frames[0, i]), float(env_rewards[i]), states[i]))
                 if ended[i] and len(rows) < args.eval_episodes:
                     k = len(rows)
-                    frames = np.stack(running[i]["frames"])  # (T, H, W, 3)
+                    # frames (T, H, W, 3), env rewards (T,), states (T, nq + nv): the MuJoCo state of each frame
+                    frames, episode_rewards, episode_states = map(np.stack, zip(*running[i]))
                     scores = reward_model.score_episode(frames).cpu().numpy() if reward_model else np.full((len(frames), 1), np.nan)
                     clip = scores[:, 0]  # (T,) CLIP rewards; then (--log-prompt) each logged prompt's and the votes
                     logged = {"log_rewards": scores[:, 1:-1], "goal_votes": scores[:, -1]} if run_args.log_prompt else {}
-                    state = np.stack(running[i]["states"])  # (T, nq + nv): the MuJoCo state of each frame
                     if poses:  # saved, so that the episode can be labelled again by any labeller
-                        logged.update(qpos=state[:, :poses.model.nq], qvel=state[:, poses.model.nq:])
+                        logged.update(qpos=episode_states[:, :poses.model.nq], qvel=episode_states[:, poses.model.nq:])
                         kept.append((logged["qpos"], logged["qvel"], clip))
                     with writing(eval_episode_file(out_dir, k)):
                         np.savez_compressed(eval_episode_file(out_dir, k), frames=frames, clip_rewards=clip, **logged)
                     shares = poses.shares(logged["qpos"]) if poses else {}
-                    shown = clip if reward_model else np.array(running[i]["env_rewards"])
+                    shown = clip if reward_model else episode_rewards
                     write_video(eval_episode_file(out_dir, k, "videos"), frames, shown,
                                 "CLIP reward" if reward_model else "env reward")
-                    rows.append({"episode": k, "clip_return": float(np.sum(clip)), "env_return": sum(running[i]["env_rewards"]),
+                    rows.append({"episode": k, "clip_return": float(np.sum(clip)), "env_return": float(sum(episode_rewards)),
                                  "success": "" if np.isnan(success[i]) else int(success[i]), "length": len(frames),
                                  **prompt_scores(run_args.log_prompt, scores.sum(0), len(frames)), **shares})
                     bar.update(1)
                 if ended[i]:
-                    running[i] = {"frames": [], "env_rewards": [], "states": []}
+                    running[i] = []
             if ended.any():
                 episodes[ended] += 1
                 obs[ended] = envs.reset({i: eval_seed(i, int(episodes[i])) for i in np.flatnonzero(ended)})
@@ -1698,7 +1694,6 @@ class Tracker(contextlib.AbstractContextManager):
                                     id=state["id"], resume="allow", config=asdict(args), dir=str(run_dir), save_code=True)
             self.wandb.define_metric("global_step")
             self.wandb.define_metric("*", step_metric="global_step")
-            self.wandb_id = state["id"]
             self.flush()
 
     def log(self, step: int, values: dict):
@@ -1726,7 +1721,7 @@ class Tracker(contextlib.AbstractContextManager):
         """W&B: the last step sent, so that a run resumed after a crash does not send it again."""
         if self.wandb is not None:
             with writing(self.wandb_state):
-                atomic_write(self.wandb_state, json.dumps({"id": self.wandb_id, "last_step": self.last_sent}).encode())
+                atomic_write(self.wandb_state, json.dumps({"id": self.wandb.id, "last_step": self.last_sent}).encode())
 
     def flush(self):
         if self.writer is not None:
