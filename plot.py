@@ -102,6 +102,9 @@ def render_states(env_id: str, states: np.ndarray, look: Look = "stock", look_di
     return np.stack(frames)
 
 
+CARTPOLE_UPRIGHT = 12 * 2 * math.pi / 360  # CartPole's stock termination angle: inside it the pole is up
+
+
 def ground_truth_states(env_id: str, n: int, seed: int = 0):
     """States sampled uniformly and their binary goal labels, by the paper's success rule."""
     rng = np.random.default_rng(seed)
@@ -109,7 +112,7 @@ def ground_truth_states(env_id: str, n: int, seed: int = 0):
     if family == "CartPole":
         limit = vlmrm_sac.CARTPOLE_X_LIMIT
         x, theta = rng.uniform(-limit, limit, n), rng.uniform(-math.pi / 2, math.pi / 2, n)
-        return np.stack([x, np.zeros(n), theta, np.zeros(n)], 1), np.abs(theta) < vlmrm_sac.CARTPOLE_UPRIGHT
+        return np.stack([x, np.zeros(n), theta, np.zeros(n)], 1), np.abs(theta) < CARTPOLE_UPRIGHT
     if family == "MountainCarContinuous":
         x = rng.uniform(*vlmrm_sac.MOUNTAINCAR_X_RANGE, n)
         return np.stack([x, np.zeros(n)], 1), x >= vlmrm_sac.MOUNTAINCAR_GOAL
@@ -118,8 +121,8 @@ def ground_truth_states(env_id: str, n: int, seed: int = 0):
 
 def labelled_frames(eval_dir: str):
     """Frames and per-frame goal labels from an evaluation directory: frames/episode_XXX.npz plus
-    frame_labels.csv (episode, step, goal) for single frames, or labels.csv (episode, goal_share):
-    an episode labelled 100 marks all its frames as goal, 0 none; partial shares are left out."""
+    frame_labels.csv (episode, step, goal) for single frames, or labels.csv (episode, goal_share in percent):
+    an episode labelled 100 marks all its frames as goal, 0 none; partial labels are left out."""
     eval_dir = Path(eval_dir)
     frames, labels = [], []
     per_frame = eval_dir / "frame_labels.csv"
@@ -475,7 +478,7 @@ class Prompts(Figure):
         self.save(fig, "prompts", rows, title="mean over seeds, shaded: min..max over seeds")
 
 
-QUARTERS = (0, 25, 50, 75, 100)  # the paper's labels: the share of an episode's steps that show the goal, in %
+QUARTERS = (0, 25, 50, 75, 100)  # the paper's labels: the percent of an episode's steps that show the goal
 
 
 def quarter(share: float) -> int:
@@ -495,7 +498,7 @@ def fig5(groups: dict, xlabel: str):
         counts = [labels.count(q) / len(labels) for q in QUARTERS]
         success = float(np.mean([vlmrm_sac.pose_success(s) for s in shares]))
         ax.bar(np.arange(5) + k * width, counts, width, label=f"{name} ({success:.0%} success, {note}n={len(shares)})")
-        rows += [{"name": name, "goal_share": q, "fraction": c, "episodes": len(shares), "success_rate": success}
+        rows += [{"name": name, "goal_percent": q, "fraction": c, "episodes": len(shares), "success_rate": success}
                  for q, c in zip(QUARTERS, counts)]
     ax.set_xticks(np.arange(5) + width * (len(groups) - 1) / 2, [f"{q}%" for q in QUARTERS])
     ax.set(xlabel=f"{xlabel},\nrounded down to a quarter (50% and more: a success)", ylabel="fraction of episodes")
@@ -508,7 +511,7 @@ class Success(Figure):
     """Fig. 5/6/8: histograms of the share of steps that show the goal, per task / model / alpha."""
 
     labels: tuple[str, ...] = ()
-    """NAME=PATH pairs of labels.csv files (episode, goal_share in 0/25/50/75/100), one bar group each"""
+    """NAME=PATH pairs of labels.csv files (episode, goal_share: a percent, 0/25/50/75/100), one bar group each"""
 
     def run(self):
         if not self.labels:
@@ -516,10 +519,10 @@ class Success(Figure):
         groups = {}
         for pair in self.labels:
             name, _, path = pair.partition("=")
-            values = [int(float(r["goal_share"])) for r in read_csv(path) if r["goal_share"].strip() != ""]
-            if not values or any(v not in QUARTERS for v in values):
+            percents = [int(float(r["goal_share"])) for r in read_csv(path) if r["goal_share"].strip() != ""]
+            if not percents or any(v not in QUARTERS for v in percents):
                 raise SystemExit(f"error: {path}: goal_share must be filled in with 0, 25, 50, 75 or 100 for some episodes")
-            groups[name] = ([v / 100 for v in values], "")
+            groups[name] = ([v / 100 for v in percents], "")  # each episode's share of steps (0-1)
         fig, rows = fig5(groups, "share of steps that show the goal")
         self.save(fig, "success", rows)
 
@@ -1197,31 +1200,31 @@ def summary_rules(results: Path) -> dict:
         return [mean(clip), gt_rule, 100 * mean(clip) / gt_rule, *clip]
 
     def frozen(*groups):
-        shares = [mean(late(R(g, e))) for g, e in groups]
-        return [*shares, gt_frozen]
+        successes = [mean(late(R(g, e))) for g, e in groups]
+        return [*successes, gt_frozen]
 
     def paper_settings():
         run = next(iter(R("mountaincar_paper_settings_clip", "vlmrm_sac").values()))
         return [run.reached()[0], len(run.episodes)]
 
     def ratio_to_frozen(group, exp):
-        share = mean(late(R(group, exp)))
-        return [share, gt_frozen, 100 * share / gt_frozen]
+        success = mean(late(R(group, exp)))
+        return [success, gt_frozen, 100 * success / gt_frozen]
 
     kneeling, standing = "a humanoid robot kneeling", "a humanoid robot standing up"
 
-    def share(prompt, pose, model="humanoid_small", steps=False):  # of evaluated episodes in a pose (or of steps)
+    def percent(prompt, pose, model="humanoid_small", steps=False):  # of evaluated episodes in a pose (or of steps)
         return mean([100 * np.mean([float(r[f"{pose}_share"]) for r in rows]) if steps else succeeded(rows, pose)
                      for rows in map(read_csv, humanoid_evaluations(results, prompt, model).values())])
 
-    def humanoid():  # per prompt: the share of evaluated episodes in its own pose, and in the other prompt's
-        return [None, share(kneeling, "kneeling"), share(kneeling, "standing"), share(standing, "standing"),
-                share(standing, "kneeling")]
+    def humanoid():  # per prompt: the % of evaluated episodes in its own pose, and in the other prompt's
+        return [None, percent(kneeling, "kneeling"), percent(kneeling, "standing"), percent(standing, "standing"),
+                percent(standing, "kneeling")]
 
     def humanoid_visited():
         model = "humanoid_small_visited"
-        return [None, share(kneeling, "kneeling", model), share(kneeling, "standing", model),
-                share(kneeling, "kneeling", model, steps=True)]
+        return [None, percent(kneeling, "kneeling", model), percent(kneeling, "standing", model),
+                percent(kneeling, "kneeling", model, steps=True)]
 
     return {
         "Humanoid-v5 (the paper's loop on this CPU), the small humanoid CLIP": humanoid,
@@ -1583,14 +1586,14 @@ def check_benchmarks(path: Path, results: Path) -> Tally:
     first = lambda cell: printed_numbers(cell)[0]  # noqa: E731
     table = lambda section, head: next(rows for (s, h), rows in tables.items() if s.startswith(section) and h.startswith(head))  # noqa: E731
     h200 = table("The paper's run on an H200", "CLIP")
-    render = {(r[0], r[1]): first(r[3]) for r in h200}  # (model, overlap) -> rendering share %, as printed
+    render = {(r[0], r[1]): first(r[3]) for r in h200}  # (model, overlap) -> rendering's % of the wall time, as printed
     speed = {(r[0], r[1]): first(r[2]) for r in h200}
     pairs = [r for r in table("", "pair") if r[0].isdigit()]
     at480 = next(r for r in table("MuJoCo Warp beside EGL", "size") if r[0] == "480")  # the H200's table comes first
     k_frames = {r[1]: first(r[2]) for r in table("Rewards from a window", "model") if "image" in r[0]}
     threads = {r[0].split()[0]: first(r[2]) for r in table("The humanoid at the paper's scale", "threads")}
     drawn = table("The humanoid at the paper's scale", "code")
-    shares = sorted(render.values(), key=float)
+    render_percents = sorted(render.values(), key=float)
     gain = lambda on, off: from_rounded(lambda a, b: 100 * (a / b - 1), on, off)  # noqa: E731
     files = [next((results / "runs" / "humanoid_poses").glob(f"*__{exp}__1__*/metrics.csv"), None) for exp in ("kneeling", "standing")]
     if None in files:
@@ -1599,8 +1602,10 @@ def check_benchmarks(path: Path, results: Path) -> Tally:
     claims = [
         ("overlap's gain, ViT-B/32", r"264\.2 \(\+([\d.]+)%\)", [gain(speed["ViT-B/32", "on"], speed["ViT-B/32", "off"])]),
         ("overlap's gain, ViT-bigG-14", r"175\.1 \(\+([\d.]+)%\)", [gain(speed["ViT-bigG-14", "on"], speed["ViT-bigG-14", "off"])]),
-        ("the renderer's share of the paper's run", r"The EGL renderer takes (\d+)-(\d+)% of the wall time", [float(shares[0]), float(shares[-1])]),
-        ("the renderer's share, in the restructure", r"the renderer at (\d+)-(\d+)% of the paper's run", [float(shares[0]), float(shares[-1])]),
+        ("the renderer's % of the paper's run", r"The EGL renderer takes (\d+)-(\d+)% of the wall time",
+         [float(render_percents[0]), float(render_percents[-1])]),
+        ("the renderer's %, in the restructure", r"the renderer at (\d+)-(\d+)% of the paper's run",
+         [float(render_percents[0]), float(render_percents[-1])]),
         ("the EGL figures beside Warp's command", r"the EGL figures above: rendering (\d+)% \(ViT-bigG-14\) and (\d+)% \(ViT-B/32\)",
          [float(render["ViT-bigG-14", "off"]), float(render["ViT-B/32", "off"])]),
         ("4fc00e0's mean over the pairs", r"\| mean \| ([\d.]+) \|", [from_rounded(lambda *x: np.mean(x), *[first(r[1]) for r in pairs])]),

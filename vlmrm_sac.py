@@ -205,7 +205,6 @@ class Args:
 
 PAPER_EPISODE_LENGTH = {"Humanoid": 100, "CartPole": 200, "MountainCarContinuous": 200}
 CARTPOLE_X_LIMIT = 2.4  # the cart is clipped to the stock track, +-2.4
-CARTPOLE_UPRIGHT = 12 * 2 * math.pi / 360  # the stock termination angle: inside it the pole is up
 MOUNTAINCAR_X_RANGE = (-1.2, 0.6)  # the stock track
 MOUNTAINCAR_GOAL = 0.45  # the flag: once reached, x is capped there
 LOOK_FAMILIES = ("Humanoid", "MountainCarContinuous")  # the envs whose look --look chooses (Appendix D)
@@ -369,7 +368,8 @@ class HumanoidPoses:
         apart = lambda part: float(np.linalg.norm((at(f"right_{part}") - at(f"left_{part}"))[:2]))  # noqa: E731
         side = d.body("pelvis").xmat.reshape(3, 3)[:2, 1]  # the pelvis's left, on the floor
         sideways = abs(np.dot((at("right_foot") - at("left_foot"))[:2], side)) / max(np.linalg.norm(side), 1e-9)
-        standing = feet[1] < FOOT_ON_FLOOR and torso > STAND_TORSO and up > STAND_UPRIGHT
+        tall = torso > STAND_TORSO and up > STAND_UPRIGHT  # legs straight and the torso upright: standing on its feet
+        standing = feet[1] < FOOT_ON_FLOOR and tall
         sides = (("right", "left"), ("left", "right"))
         lotus = (pelvis < SEATED_PELVIS and torso - pelvis > SPINE_UP and up > UPRIGHT and max(knees) < pelvis
                  and apart("shin") > KNEES_OUT and apart("foot") < FEET_IN)
@@ -382,7 +382,7 @@ class HumanoidPoses:
                  "hands_on_hips": standing and all(np.linalg.norm(hand(s) - at(f"{s}_thigh")) < HAND_ON_HIP for s, _ in sides),
                  "arms_crossed": standing and all(segment_distance(hand(s), at(f"{o}_upper_arm"), at(f"{o}_lower_arm"))
                                                   < HAND_ON_ARM for s, o in sides),
-                 "one_leg": feet[0] < FOOT_ON_FLOOR < FOOT_LIFTED < feet[1] and torso > STAND_TORSO and up > STAND_UPRIGHT}
+                 "one_leg": feet[0] < FOOT_ON_FLOOR < FOOT_LIFTED < feet[1] and tall}
         return {pose: bool(on) for pose, on in shown.items()}
 
     def shares(self, qpos) -> dict:  # eval.csv's pose columns: the share of an episode's steps (qpos rows) in each pose
@@ -561,9 +561,9 @@ class CLIPReward(nn.Module):
 
     The loop and the evaluation use scores (N, C): the reward, then each logged prompt's and the goal's vote (C = K + 2
     for K logged prompts). score_frames scores each frame alone, score_windows each with the window of its episode's
-    last `window` frames (--reward-frames), score_episode a whole episode; all end in score_embeddings."""
+    last `reward_frames` frames (--reward-frames), score_episode a whole episode; all end in score_embeddings."""
     def __init__(self, model_name_or_path: str, goal_prompts, baseline_prompts=(), alpha: float = 0.0,
-                 device="cpu", precision: str = "auto", batch_size: int = 256, log_prompts=(), window: int = 1,
+                 device="cpu", precision: str = "auto", batch_size: int = 256, log_prompts=(), reward_frames: int = 1,
                  rule: str = "projection"):
         super().__init__()
         goal_prompts, baseline_prompts, self.log_prompts = list(goal_prompts), list(baseline_prompts), list(log_prompts)
@@ -573,7 +573,7 @@ class CLIPReward(nn.Module):
         self.precision = resolve_precision(precision, self.device)
         self.alpha, self.batch_size, self.rule = alpha, batch_size, rule
         self.model = load_pretrained(AutoModel, model_name_or_path, dtype=torch.float32).to(self.device).eval()
-        self.video, self.window = hasattr(self.model, "prompts_generator"), window  # video: X-CLIP, a clip per sentence
+        self.video, self.reward_frames = hasattr(self.model, "prompts_generator"), reward_frames  # video: X-CLIP
         if rule != "projection" and (self.video or not hasattr(self.model, "logit_scale")):
             raise UserError(f"--reward-rule {rule} needs an image-text model with a logit scale (CLIP, SigLIP), not "
                             f"a {type(self.model).__name__}: use --reward-rule projection")
@@ -581,9 +581,9 @@ class CLIPReward(nn.Module):
         if not self.video and not (hasattr(self.model, "get_image_features") and hasattr(self.model, "get_text_features")):
             raise UserError(f"{model_name_or_path!r} is a {type(self.model).__name__}, neither an image-text model "
                             "(get_image_features / get_text_features, CLIP-like) nor a video-text one (X-CLIP)")
-        if self.video and window != self.model.config.vision_config.num_frames:
+        if self.video and reward_frames != self.model.config.vision_config.num_frames:
             raise UserError(f"{model_name_or_path!r} scores clips of {self.model.config.vision_config.num_frames} "
-                            f"frames, not {window}: use --reward-frames {self.model.config.vision_config.num_frames}")
+                            f"frames, not {reward_frames}: use --reward-frames {self.model.config.vision_config.num_frames}")
         self.tokenizer = load_pretrained(AutoTokenizer, model_name_or_path)
         processor = load_pretrained(AutoImageProcessor, model_name_or_path)
         self.image_size = int(self.model.config.vision_config.image_size)
@@ -608,7 +608,7 @@ class CLIPReward(nn.Module):
     def of_run(cls, args: Args, device: torch.device) -> "CLIPReward":
         return cls(args.clip_model, args.prompt, args.baseline_prompt, args.alpha, device=device,
                    precision=args.reward_precision, batch_size=args.reward_batch_size, log_prompts=args.log_prompt,
-                   window=args.reward_frames, rule=args.reward_rule)
+                   reward_frames=args.reward_frames, rule=args.reward_rule)
 
     @torch.no_grad()
     def embed_text(self, prompts, normalize: bool = True) -> torch.Tensor:
@@ -627,10 +627,9 @@ class CLIPReward(nn.Module):
         embeddings = features(self.model.get_text_features(**tokens)).float()
         return F.normalize(embeddings, dim=-1) if normalize else embeddings
 
-    def preprocess(self, frames, device=None) -> torch.Tensor:
-        """uint8 (N, H, W, 3) -> normalized (N, 3, S, S) on `device` (the model's), in the weights' dtype."""
-        return preprocess_frames(frames, self.image_size, self.image_mean, self.image_std,
-                                 device or self.device).to(self.weights_dtype)
+    def preprocess(self, frames) -> torch.Tensor:
+        """uint8 (N, H, W, 3) -> normalized (N, 3, S, S) on the model's device, in the weights' dtype."""
+        return preprocess_frames(frames, self.image_size, self.image_mean, self.image_std, self.device).to(self.weights_dtype)
 
     @torch.no_grad()
     def embed_images(self, frames) -> torch.Tensor:
@@ -692,12 +691,12 @@ class CLIPReward(nn.Module):
         embedding conditioned on the clip. Returns (scores (T, C), the features to carry into the env's next call)."""
         carried = features[:0] if carried is None else carried
         table = torch.cat([carried, features])  # a copy: what is carried holds no view of the stretch's features
-        index, start = window_index(len(carried), ended, self.window)
+        index, start = window_index(len(carried), ended, self.reward_frames)
         index = torch.as_tensor(index, device=table.device)
-        per = max(1, self.batch_size // self.window if self.video else len(index))
+        per = max(1, self.batch_size // self.reward_frames if self.video else len(index))
         scores = torch.cat([self.score_embeddings(*self._embed_clips(table[w])) if self.video else
                             self.score_embeddings(table[w].mean(1)) for w in index.split(per)])
-        return scores, table[max(start, len(table) - self.window + 1):]
+        return scores, table[max(start, len(table) - self.reward_frames + 1):]
 
     def _embed_clips(self, clips: torch.Tensor) -> tuple:
         """X-CLIP's forward (XCLIPModel.forward) on clips (W, K, 3, S, S): the clips' unit embeddings and the prompts'
@@ -719,20 +718,20 @@ class CLIPReward(nn.Module):
 
     def score_episode(self, frames) -> torch.Tensor:
         """Scores (T, C) of a whole episode's frames (T, H, W, 3), each with the window ending at it."""
-        if self.window == 1:
+        if self.reward_frames == 1:
             return self.score_frames(frames)
         return self.score_windows(self.frame_features(frames), np.zeros(len(frames), bool))[0]
 
 
-def window_index(carried: int, ended: np.ndarray, window: int) -> tuple:
-    """One env's windows of `window` (K) frames over [`carried` frames of its running episode, then the frames of
+def window_index(carried: int, ended: np.ndarray, reward_frames: int) -> tuple:
+    """One env's windows of `reward_frames` (K) frames over [`carried` frames of its running episode, then the frames of
     steps with episode ends `ended`]: step t's window ends with its own frame, reaches back no further than its
     episode's first frame and repeats that frame to fill K. Returns (indices (steps, K) into that sequence, where the
     episode running at the end begins)."""
-    index, start = np.empty((len(ended), window), np.int64), 0
+    index, start = np.empty((len(ended), reward_frames), np.int64), 0
     for t, end in enumerate(ended):
         last = carried + t
-        index[t] = np.maximum(np.arange(last - window + 1, last + 1), start)
+        index[t] = np.maximum(np.arange(last - reward_frames + 1, last + 1), start)
         if end:
             start = last + 1
     return index, start
@@ -1109,7 +1108,7 @@ def evaluate(args: Args):
         obs = envs.reset({i: eval_seed(i, 0) for i in range(n)})
         if agent.actor.sde:  # gSDE: a draw of the noise weights per env, again after every episode end
             agent.actor.resample_noise(n)
-        running = [{"frames": [], "env_rewards": [], "states": []} for _ in range(n)]
+        running = [[] for _ in range(n)]  # each env's episode so far: (frame, env reward, MuJoCo state) per step
         poses = HumanoidPoses() if env_family(run_args.env_id) == "Humanoid" else None
         rows, kept = [], []  # kept: each episode's qpos, qvel, CLIP rewards, for states.npz
         bar = cleanup.enter_context(tqdm(total=args.eval_episodes, unit="episode"))
@@ -1118,31 +1117,29 @@ def evaluate(args: Args):
             obs, env_rewards, terminated, truncated, success, states = envs.step(actions)
             ended = terminated | truncated
             for i in range(n):
-                running[i]["frames"].append(host_copy(envs.frames[0, i]))
-                running[i]["env_rewards"].append(float(env_rewards[i]))
-                running[i]["states"].append(states[i])
+                running[i].append((host_copy(envs.frames[0, i]), float(env_rewards[i]), states[i]))
                 if ended[i] and len(rows) < args.eval_episodes:
                     k = len(rows)
-                    frames = np.stack(running[i]["frames"])  # (T, H, W, 3)
+                    # frames (T, H, W, 3), env rewards (T,), states (T, nq + nv): the MuJoCo state of each frame
+                    frames, episode_rewards, episode_states = map(np.stack, zip(*running[i]))
                     scores = reward_model.score_episode(frames).cpu().numpy() if reward_model else np.full((len(frames), 1), np.nan)
                     clip = scores[:, 0]  # (T,) CLIP rewards; then (--log-prompt) each logged prompt's and the votes
                     logged = {"log_rewards": scores[:, 1:-1], "goal_votes": scores[:, -1]} if run_args.log_prompt else {}
-                    state = np.stack(running[i]["states"])  # (T, nq + nv): the MuJoCo state of each frame
                     if poses:  # saved, so that the episode can be labelled again by any labeller
-                        logged.update(qpos=state[:, :poses.model.nq], qvel=state[:, poses.model.nq:])
+                        logged.update(qpos=episode_states[:, :poses.model.nq], qvel=episode_states[:, poses.model.nq:])
                         kept.append((logged["qpos"], logged["qvel"], clip))
                     with writing(eval_episode_file(out_dir, k)):
                         np.savez_compressed(eval_episode_file(out_dir, k), frames=frames, clip_rewards=clip, **logged)
                     shares = poses.shares(logged["qpos"]) if poses else {}
-                    shown = clip if reward_model else np.array(running[i]["env_rewards"])
+                    shown = clip if reward_model else episode_rewards
                     write_video(eval_episode_file(out_dir, k, "videos"), frames, shown,
                                 "CLIP reward" if reward_model else "env reward")
-                    rows.append({"episode": k, "clip_return": float(np.sum(clip)), "env_return": sum(running[i]["env_rewards"]),
+                    rows.append({"episode": k, "clip_return": float(np.sum(clip)), "env_return": float(sum(episode_rewards)),
                                  "success": "" if np.isnan(success[i]) else int(success[i]), "length": len(frames),
                                  **prompt_scores(run_args.log_prompt, scores.sum(0), len(frames)), **shares})
                     bar.update(1)
                 if ended[i]:
-                    running[i] = {"frames": [], "env_rewards": [], "states": []}
+                    running[i] = []
             if ended.any():
                 episodes[ended] += 1
                 obs[ended] = envs.reset({i: eval_seed(i, int(episodes[i])) for i in np.flatnonzero(ended)})
@@ -1159,7 +1156,7 @@ def evaluate(args: Args):
                                                            zip(("qpos", "qvel", "clip_rewards"), zip(*kept))})
     elif poses:
         print("note: no states.npz (episodes of different lengths); each episode's states are in frames/")
-    labels = out_dir / LABELS_CSV  # the paper's protocol: the share of each episode's steps that show the goal
+    labels = out_dir / LABELS_CSV  # the paper's protocol: the percent of each episode's steps that show the goal
     with writing(labels):
         labels.write_text("episode,goal_share\n" + "".join(f"{r['episode']},\n" for r in rows))
     print(f"wrote {out_dir / 'eval.csv'}; label the episodes in {labels} (goal_share: 0, 25, 50, 75 or 100)")
@@ -1194,7 +1191,7 @@ def main(args: Args):
 # ======================================================================================
 
 
-LABELS_CSV = "labels.csv"  # an evaluation's episodes, for people to label (goal_share); plot.py reads it
+LABELS_CSV = "labels.csv"  # an evaluation's episodes for people to label, goal_share in percent; plot.py reads it
 
 
 def eval_episode_file(eval_dir, k: int, kind: str = "frames") -> Path:
@@ -1391,7 +1388,7 @@ class StretchScorer(contextlib.AbstractContextManager):
     last K - 1 frames' features of its running episode carry over to the next stretch (and into checkpoints)."""
     def __init__(self, reward_model: CLIPReward, frames: np.ndarray, batch_size: int, device: torch.device):
         self.reward_model, self.frames, self.batch_size = reward_model, frames, batch_size  # frames: (slots, n, H, W, 3)
-        self.window, self.carry = reward_model.window, [None] * frames.shape[1]  # carry: per env, its last frames' features
+        self.reward_frames, self.carry = reward_model.reward_frames, [None] * frames.shape[1]  # carry: per env
         self.thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="clip")
         self.stream = torch.cuda.Stream(device) if device.type == "cuda" else None
         self.pending, self.submitted = [], 0  # futures of the batches, in step order; steps submitted so far
@@ -1406,7 +1403,7 @@ class StretchScorer(contextlib.AbstractContextManager):
     def _per_frame(self, batch) -> torch.Tensor:
         """A batch's scores (K = 1), or its frames' features for the windows (K > 1)."""
         with torch.cuda.stream(self.stream):  # None (a CPU): no stream
-            out = self.reward_model.score_frames(batch).cpu() if self.window == 1 else self.reward_model.frame_features(batch)
+            out = self.reward_model.score_frames(batch).cpu() if self.reward_frames == 1 else self.reward_model.frame_features(batch)
         if self.stream is not None:  # K > 1: the features are read on the loop's stream
             self.stream.synchronize()
         return out
@@ -1416,7 +1413,7 @@ class StretchScorer(contextlib.AbstractContextManager):
         are done; `ended` (steps, n): where episodes ended, which the windows of K > 1 frames never cross."""
         steps, n = self.submitted, self.frames.shape[1]
         results, self.pending, self.submitted = [f.result() for f in self.pending], [], 0
-        if self.window == 1:
+        if self.reward_frames == 1:
             return torch.cat(results).view(steps, n, -1).numpy()
         features = torch.cat(results).view(steps, n, *results[0].shape[1:])
         scores = []
@@ -1697,7 +1694,6 @@ class Tracker(contextlib.AbstractContextManager):
                                     id=state["id"], resume="allow", config=asdict(args), dir=str(run_dir), save_code=True)
             self.wandb.define_metric("global_step")
             self.wandb.define_metric("*", step_metric="global_step")
-            self.wandb_id = state["id"]
             self.flush()
 
     def log(self, step: int, values: dict):
@@ -1725,7 +1721,7 @@ class Tracker(contextlib.AbstractContextManager):
         """W&B: the last step sent, so that a run resumed after a crash does not send it again."""
         if self.wandb is not None:
             with writing(self.wandb_state):
-                atomic_write(self.wandb_state, json.dumps({"id": self.wandb_id, "last_step": self.last_sent}).encode())
+                atomic_write(self.wandb_state, json.dumps({"id": self.wandb.id, "last_step": self.last_sent}).encode())
 
     def flush(self):
         if self.writer is not None:
@@ -1866,7 +1862,7 @@ class Checkpoints:
             "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate(),
                     "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None},
             "buffer": self.buffer.state_dict() if with_buffer else None,
-            "labeller": self.scorer.state_dict() if self.scorer is not None else None})  # the scorer's windows
+            "scorer": self.scorer.state_dict() if self.scorer is not None else None})  # the StretchScorer's windows
         return self.folder / name
 
     def stop_if_diverged(self):
@@ -1895,8 +1891,8 @@ class Checkpoints:
             return
         self.episodes.load_state_dict(ckpt["episodes"])
         self.learner.load_state_dict(ckpt["learner"])
-        if self.scorer is not None:
-            self.scorer.load_state_dict(ckpt["labeller"])  # the frames of K > 1 windows under way
+        if self.scorer is not None:  # the frames of K > 1 windows under way; format 6 files may name them "labeller"
+            self.scorer.load_state_dict(ckpt["scorer"] if "scorer" in ckpt else ckpt["labeller"])
         self.video.state = "armed" if self.progress.video_pending else "idle"  # the video that was due at the stop
         self.video.env0_fresh = self.episodes.length[0] == 0
 
@@ -2161,7 +2157,7 @@ def check_resources(args: Args, device: torch.device, slots: int, render_envs: i
     """Refuses a run whose buffers cannot fit, before anything is allocated or written: the shared frame buffer
     (slots x render_envs x H x W x 3 bytes, in /dev/shm or, if it does not fit there, a file in the temp folder),
     MuJoCo's offscreen buffers (about 56 bytes per pixel per rendering env, measured with CPU rendering) and the
-    replay buffer (on --device). With --renderer warp the frames are on --device and the shared buffer holds states."""
+    replay buffer (on --device). With --renderer warp the frames are on --device and the shared buffer holds qpos."""
     if render_envs and args.look == "paper" and env_family(args.env_id) in LOOK_FAMILIES:
         authors_images(args.look_dir)  # the paper look's image files: downloaded by the first run, or refused here
     probe = gym.make(args.env_id)
@@ -2225,9 +2221,9 @@ class EnvGroup:
     """Envs `first, first + 1, ...` of a pool, stepped one after another by one process. After each step an
     env renders the state it reached straight into its slot of the `shared` buffer (the last step of an
     episode included: the authors' code stored the next episode's first frame there), or, for --renderer
-    warp (`states`), writes the MuJoCo state it reached (qpos) there for the batch renderer."""
-    def __init__(self, envs: list, first: int, shared: Optional[np.ndarray], states: bool = False):
-        self.envs, self.first, self.shared, self.states = envs, first, shared, states
+    warp (`write_qpos`), writes the qpos it reached there for the batch renderer."""
+    def __init__(self, envs: list, first: int, shared: Optional[np.ndarray], write_qpos: bool = False):
+        self.envs, self.first, self.shared, self.write_qpos = envs, first, shared, write_qpos
         self.set_rendering([True] * len(envs))
 
     def set_rendering(self, flags):
@@ -2242,7 +2238,7 @@ class EnvGroup:
         for k, (env, action) in enumerate(zip(self.envs, actions)):
             obs, reward, terminated, truncated, info = env.step(action)
             if self.rendering[k]:  # (a frame: one copy, which also undoes MuJoCo's flipped view)
-                self.shared[slot, self.first + k] = env.unwrapped.data.qpos if self.states else render(env)
+                self.shared[slot, self.first + k] = env.unwrapped.data.qpos if self.write_qpos else render(env)
             data = getattr(env.unwrapped, "data", None)
             rows.append((obs, reward, terminated, truncated, float(info["success"]) if "success" in info else math.nan,
                          np.concatenate([data.qpos, data.qvel]) if data is not None else np.zeros(0)))
@@ -2269,17 +2265,17 @@ class EnvGroup:
             env.close()
 
 
-def env_worker(conn, env_kwargs: dict, first: int, count: int, buffer, shape, states: bool):
+def env_worker(conn, env_kwargs: dict, first: int, count: int, buffer, shape, write_qpos: bool):
     """A worker process: builds envs first .. first + count - 1, then runs the pool's commands until "close". It
     exits quietly when the trainer is gone (its end of the pipe closes)."""
     # Ctrl-C and SIGTERM are handled by the trainer, which finishes its stretch and saves: workers ignore
     # them so they are still there to finish it. The trainer stops them (and kills them if it must).
     for s in (signal.SIGINT, signal.SIGTERM):
         signal.signal(s, signal.SIG_IGN)
-    shared = None if buffer is None else np.frombuffer(buffer, np.float64 if states else np.uint8).reshape(shape)
+    shared = None if buffer is None else np.frombuffer(buffer, np.float64 if write_qpos else np.uint8).reshape(shape)
     group = None
     try:
-        group = EnvGroup([make_env(**env_kwargs) for _ in range(count)], first, shared, states)
+        group = EnvGroup([make_env(**env_kwargs) for _ in range(count)], first, shared, write_qpos)
         conn.send(("ok", group.spaces()))
         while (message := conn.recv())[0] != "close":
             command, data = message
@@ -2297,11 +2293,11 @@ def env_worker(conn, env_kwargs: dict, first: int, count: int, buffer, shape, st
 
 class EnvPool(contextlib.AbstractContextManager):
     """`num_envs` envs, built by make_env(**env_kwargs), stepped by `num_workers` processes (0: all in this
-    process), each a contiguous share.
+    process), each a contiguous block of them.
 
     Frames never go through a pipe: the envs render into `frames`, a (slots, render_envs, H, W, 3) uint8
     buffer in memory shared with the workers, env i of step t into `frames[t, i]`, and the trainer reads
-    views of it. With a `renderer` (WarpRenderer), the workers write the states they reached into the shared
+    views of it. With a `renderer` (WarpRenderer), the workers write the qpos they reached into the shared
     buffer instead, and step() draws them into `frames`, then a tensor on the renderer's device. Only the first
     `render_envs` envs render. Autoreset is off: the trainer resets finished envs itself, so every step is a
     real transition.
@@ -2320,13 +2316,13 @@ class EnvPool(contextlib.AbstractContextManager):
             self.frames = self.shared if renderer is None else \
                 torch.zeros((slots, render_envs, *frame_shape), dtype=torch.uint8, device=renderer.device)
         bounds = np.linspace(0, num_envs, max(1, min(num_workers, num_envs)) + 1).round().astype(int)
-        self.shares = list(zip(bounds[:-1].tolist(), bounds[1:].tolist()))
+        self.blocks = list(zip(bounds[:-1].tolist(), bounds[1:].tolist()))  # (first, end) of each worker's envs
         self.local, self.conns, self.processes = None, [], []
         if num_workers == 0:
             self.local = EnvGroup([make_env(**env_kwargs) for _ in range(num_envs)], 0, self.shared, renderer is not None)
             spaces = self.local.spaces()
         else:
-            for a, b in self.shares:
+            for a, b in self.blocks:
                 parent, child = ctx.Pipe()
                 shape = None if self.shared is None else self.shared.shape
                 process = ctx.Process(target=env_worker, args=(child, env_kwargs, a, b - a, buffer, shape, renderer is not None),
@@ -2356,7 +2352,7 @@ class EnvPool(contextlib.AbstractContextManager):
         return replies
 
     def _worker(self, k: int) -> str:
-        a, b = self.shares[k]
+        a, b = self.blocks[k]
         return f"env worker {k + 1} of {len(self.conns)} (envs {a}-{b - 1} of {self.num_envs})"
 
     def _gone(self, k: int) -> RunFailed:
@@ -2372,10 +2368,10 @@ class EnvPool(contextlib.AbstractContextManager):
             how = f"exited with status {process.exitcode}"
         return RunFailed(f"{self._worker(k)} {how}")
 
-    def _call(self, command: str, per_share: list) -> list:
+    def _call(self, command: str, per_block: list) -> list:
         if self.local is not None:
-            return [getattr(self.local, command)(*per_share[0])]
-        for k, (conn, data) in enumerate(zip(self.conns, per_share)):
+            return [getattr(self.local, command)(*per_block[0])]
+        for k, (conn, data) in enumerate(zip(self.conns, per_block)):
             try:
                 conn.send((command, data))
             except OSError:  # BrokenPipeError: the worker is gone
@@ -2383,9 +2379,9 @@ class EnvPool(contextlib.AbstractContextManager):
         return self._gather()
 
     def step(self, actions: np.ndarray, slot: int = 0):
-        """(obs, rewards, terminated, truncated, success, states), each (num_envs, ...). The envs that render write
-        their frames into frames[slot]."""
-        results = self._call("step", [(actions[a:b], slot) for a, b in self.shares])
+        """(obs, rewards, terminated, truncated, success, states), each (num_envs, ...) as EnvGroup.step's. The envs
+        that render write their frames into frames[slot]."""
+        results = self._call("step", [(actions[a:b], slot) for a, b in self.blocks])
         if self.renderer is not None and self.rendering:
             self.renderer.render(self.shared[slot], out=self.frames[slot])
         return [np.concatenate(parts) for parts in zip(*results)]
@@ -2393,13 +2389,13 @@ class EnvPool(contextlib.AbstractContextManager):
     def reset(self, seeds: dict, actions: Optional[dict] = None) -> np.ndarray:
         """Resets env i with seed seeds[i], for each i in `seeds`, and replays actions[i] if given (EnvGroup.reset);
         returns their observations in index order."""
-        share = lambda d, a, b: {i: v for i, v in (d or {}).items() if a <= i < b}  # noqa: E731
-        parts = self._call("reset", [(share(seeds, a, b), share(actions, a, b)) for a, b in self.shares])
+        in_block = lambda d, a, b: {i: v for i, v in (d or {}).items() if a <= i < b}  # noqa: E731
+        parts = self._call("reset", [(in_block(seeds, a, b), in_block(actions, a, b)) for a, b in self.blocks])
         return np.stack([obs for part in parts for obs in part])
 
     def set_rendering(self, flags):
         self.rendering = self.frames is not None and any(flags[:self.frames.shape[1]])
-        self._call("set_rendering", [(list(flags[a:b]),) for a, b in self.shares])
+        self._call("set_rendering", [(list(flags[a:b]),) for a, b in self.blocks])
 
     def close(self, wait: float = 10.0):
         """Stops the workers: each finishes its command and exits; one still running after `wait` s is killed."""
@@ -2424,7 +2420,7 @@ class EnvPool(contextlib.AbstractContextManager):
 
 
 class WarpRenderer:
-    """--renderer warp: MuJoCo's batch renderer (MuJoCo Warp) draws the states the workers reached, all envs in
+    """--renderer warp: MuJoCo's batch renderer (MuJoCo Warp) draws the qpos the workers reached, all envs in
     one batch, on the run's device (Warp's CPU device on a CPU); on a GPU the frames stay there, for CLIP.
     It renders a model of its own from the same XML (so the same qpos): Warp renders only the model's cameras,
     so the paper camera is written in as a fixed camera (the stock camera is the XML's "track"), and the

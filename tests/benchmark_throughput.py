@@ -412,7 +412,7 @@ def main(b: Bench):
             vlmrm_sac.train(args) if profiler is None else profiler.runcall(vlmrm_sac.train, args)
         sps = b.stretches * per_stretch / phases["wall"]  # the stretches after the warm-up one
         model = vlmrm_sac.CLIPReward(clip_path, ["a humanoid robot kneeling"], device=device, batch_size=b.reward_batch_size,
-                              precision=b.reward_precision, window=b.reward_frames)
+                              precision=b.reward_precision, reward_frames=b.reward_frames)
         images = clip_images_per_s(model, min(per_stretch, 2048), b.render_size)
         agent = vlmrm_sac.SAC(348, vlmrm_sac.gym.spaces.Box(-0.4, 0.4, (17,), np.float32), args, device)
         ours = updates_per_s(agent, args, 348, 17, b.update_iters)

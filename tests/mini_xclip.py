@@ -216,7 +216,7 @@ def train(model, pixels, caption_ids, poses, tokens, args: Args, video: bool):
 def direction_accuracy(path: str, clips_uint8, speeds, args: Args) -> dict:
     """Through the reward as a run computes it: the share of held-out spinning clips on which the right direction's
     sentence outscores the other (each clip's last window, which ends with its last frame)."""
-    reward = vs.CLIPReward(path, [CLOCKWISE], log_prompts=[COUNTERCLOCKWISE], window=args.frames if "xclip" in path else 1)
+    reward = vs.CLIPReward(path, [CLOCKWISE], log_prompts=[COUNTERCLOCKWISE], reward_frames=args.frames if "xclip" in path else 1)
     right = []
     for clip, speed in zip(clips_uint8, speeds):
         if abs(speed) < args.spin:

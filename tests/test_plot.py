@@ -185,7 +185,7 @@ def test_success_histogram_from_labels(tmp_path):
     (tmp_path / "a.csv").write_text("episode,goal_share\n0,100\n1,75\n2,0\n3,50\n")
     (tmp_path / "b.csv").write_text("episode,goal_share\n0,0\n1,25\n")
     run_plot("success", "--labels", f"kneeling={tmp_path / 'a.csv'}", f"lotus={tmp_path / 'b.csv'}", "--out-dir", tmp_path)
-    rows = assert_figure(tmp_path, "success", {"name", "goal_share", "fraction", "success_rate"})
+    rows = assert_figure(tmp_path, "success", {"name", "goal_percent", "fraction", "success_rate"})
     rates = {r["name"]: float(r["success_rate"]) for r in rows}
     assert rates == {"kneeling": 0.75, "lotus": 0.0}
 
@@ -197,7 +197,7 @@ def test_fig5_bars_of_half_an_episode_and_more_are_exactly_the_successes():
     assert [plot.quarter(q / 100) for q in plot.QUARTERS] == list(plot.QUARTERS)
     shares = [k / 100 for k in range(101)] + [49 / 100, 50 / 100, 37 / 74, 36 / 74]  # 100-step and 74-step episodes
     fig, rows = plot.fig5({"x": (shares, "")}, "share")
-    fractions = {r["goal_share"]: r["fraction"] for r in rows}
+    fractions = {r["goal_percent"]: r["fraction"] for r in rows}
     assert fractions[50] + fractions[75] + fractions[100] == pytest.approx(rows[0]["success_rate"]) == 53 / 105
     assert sum(fractions.values()) == pytest.approx(1.0)
 

@@ -317,7 +317,7 @@ def test_k_frame_labels_across_stretches_equal_each_episodes_own_windows(tiny_cl
     the labels of each frame's window taken from its whole episode: the mean of its K image embeddings, the
     episode's first frame repeated where the episode is younger than K, never a frame of the episode before."""
     k, n, steps = 3, 2, 5
-    model = vs.CLIPReward(tiny_clip, ["a robot"], log_prompts=["a cart"], window=k, batch_size=4)
+    model = vs.CLIPReward(tiny_clip, ["a robot"], log_prompts=["a cart"], reward_frames=k, batch_size=4)
     rng = np.random.default_rng(0)
     video = rng.integers(0, 256, (2 * steps, n, 32, 32, 3), dtype=np.uint8)  # every frame differs
     ended = np.zeros((2 * steps, n), bool)
@@ -388,7 +388,7 @@ def test_a_video_model_scores_the_clip_as_its_own_forward_does(tiny_xclip):
     from transformers import AutoTokenizer, XCLIPModel
 
     frames = np.random.default_rng(2).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
-    model = vs.CLIPReward(tiny_xclip, ["a pendulum spinning clockwise"], log_prompts=["a pendulum at rest"], window=4)
+    model = vs.CLIPReward(tiny_xclip, ["a pendulum spinning clockwise"], log_prompts=["a pendulum at rest"], reward_frames=4)
     scores = model.score_episode(frames)  # (4, 3): each frame's window of 4, padded with the first frame
     xclip = XCLIPModel.from_pretrained(tiny_xclip).eval()
     tokens = AutoTokenizer.from_pretrained(tiny_xclip)(["a pendulum spinning clockwise", "a pendulum at rest"],
@@ -410,16 +410,16 @@ def test_a_video_model_whose_tokenizer_would_cut_sentences_is_refused(tiny_xclip
     in one line. With the end token last, as in CLIP's vocabulary, the two sentences embed differently."""
     from tiny_models import build_tiny_xclip
 
-    model = vs.CLIPReward(tiny_xclip, ["a pole on the cart"], log_prompts=["a pole on the car"], window=4)
+    model = vs.CLIPReward(tiny_xclip, ["a pole on the cart"], log_prompts=["a pole on the car"], reward_frames=4)
     assert (model.goal_text - model.log_text).abs().max() > 1e-3
     eos_first = build_tiny_xclip(tmp_path / "eos_first", eos_last=False)
     with pytest.raises(vs.UserError, match="gives 'the</w>' a higher id than its end token.*'a pole on the cart' would end"):
-        vs.CLIPReward(eos_first, ["a pole on the cart"], window=4)
+        vs.CLIPReward(eos_first, ["a pole on the cart"], reward_frames=4)
 
 
 def test_a_video_model_takes_only_its_clip_length_and_other_models_are_refused(tiny_xclip, tmp_path):
     with pytest.raises(vs.UserError, match="scores clips of 4 frames, not 3: use --reward-frames 4"):
-        vs.CLIPReward(tiny_xclip, ["a robot"], window=3)
+        vs.CLIPReward(tiny_xclip, ["a robot"], reward_frames=3)
     from transformers import CLIPTextConfig, CLIPTextModel
 
     CLIPTextModel(CLIPTextConfig(hidden_size=32, intermediate_size=64, num_attention_heads=2, num_hidden_layers=1)).save_pretrained(tmp_path)
@@ -466,4 +466,4 @@ def test_softmax_rule_refuses_what_it_cannot_classify(baseline, alpha, message):
 
 def test_softmax_rule_refuses_a_video_model_in_one_line(tiny_xclip):
     with pytest.raises(vs.UserError, match="needs an image-text model with a logit scale"):
-        vs.CLIPReward(tiny_xclip, ["a pendulum"], ["a pole"], window=4, rule="softmax")
+        vs.CLIPReward(tiny_xclip, ["a pendulum"], ["a pole"], reward_frames=4, rule="softmax")
