@@ -24,11 +24,12 @@ ROOT = Path(__file__).resolve().parents[1]
 GOAL, BASELINE = vs.PAPER_PROMPTS["CartPole"]
 CARTPOLE_CLIP = ["--clip-model", ROOT / "results" / "mini_clip" / "cartpole_tiny", "--prompt", GOAL,
                  "--baseline-prompt", BASELINE, "--alpha", 0.5]
-# Discrete SAC settings that balance CartPole within 12.8k steps, on either reward
+# Discrete SAC settings that balance CartPole within 12.8k steps, on either reward. The envs step in this process
+# (the same steps as in workers, whose pool test_envs.py checks): workers cost their start and a pipe round trip a step
 CARTPOLE_SETTINGS = ["--num-envs", 8, "--total-timesteps", 12800, "--learning-starts", 2000, "--train-frequency", 25,
                      "--gradient-steps", 50, "--batch-size", 128, "--gamma", 0.99, "--policy-lr", 1e-3, "--q-lr", 1e-3,
                      "--buffer-size", 100000, "--reward-batch-size", 200, "--video-interval", 0, "--log-interval", 4000,
-                     "--checkpoint-interval", 100000, "--seed", 1]
+                     "--checkpoint-interval", 100000, "--seed", 1, "--num-workers", 0]
 
 
 # Runs the script with an audit hook that writes, at exit, every import of wandb and every network connection or
@@ -650,12 +651,14 @@ def test_replay_buffer_wraps_around_and_round_trips():
 
 @pytest.mark.slow
 def test_sac_learns_pendulum(tmp_path):
-    """SAC on the ground-truth reward: the last 10 episodes' mean return far above random play's (about -1,200)."""
+    """SAC on the ground-truth reward: the last 10 episodes' mean return far above random play's (about -1,200).
+    A stretch is one step here, so the env steps in this process and the losses go to no TensorBoard: their costs
+    per stretch would count 10,000 times."""
     run_script("--env-id", "Pendulum-v1", "--reward", "env", "--no-log-clip-reward", "--video-interval", 0,
                "--num-envs", 1, "--total-timesteps", 10000, "--learning-starts", 4000, "--train-frequency", 1,
                "--gradient-steps", 1, "--batch-size", 256, "--gamma", 0.99, "--policy-lr", 3e-4, "--q-lr", 1e-3,
-               "--buffer-size", 100000, "--hidden-size", 64, "--log-interval", 5000,
-               "--checkpoint-interval", 100000, "--seed", 1, "--run-dir", tmp_path, timeout=1200)
+               "--buffer-size", 100000, "--hidden-size", 64, "--log-interval", 5000, "--checkpoint-interval", 100000,
+               "--num-workers", 0, "--no-tensorboard", "--seed", 1, "--run-dir", tmp_path, timeout=1200)
     returns = [float(r["env_return"]) for r in read_metrics(only_run(tmp_path)) if r["kind"] == "episode"]
     assert len(returns) == 50
     assert np.mean(returns[-10:]) > -300, returns[-10:]
