@@ -75,6 +75,8 @@ def read_metrics(run: Path) -> list[dict]:
 
 QUICK = ["--num-envs", 2, "--learning-starts", 200, "--train-frequency", 50, "--gradient-steps", 20,
          "--batch-size", 32, "--buffer-size", 5000, "--log-interval", 200, "--reward-batch-size", 64]
+# Runs whose checks are not about the env pool step their envs in this process (--num-workers 0): starting the
+# workers takes seconds of a short run. The pool is tested in test_envs.py, and as a user runs it by the runs below
 
 
 # The paper's look is tested frame by frame in test_envs.py. The humanoid here is drawn by MuJoCo Warp: EGL at
@@ -210,7 +212,7 @@ def test_clip_labels_do_not_depend_on_how_the_stretch_is_batched(tmp_path, tiny_
 
 def test_every_stretch_past_learning_starts_makes_its_gradient_steps_and_logs_finite_losses(tmp_path):
     run_script("--env-id", "CartPole-v1", "--reward", "env", "--no-log-clip-reward", "--video-interval", 0,
-               "--total-timesteps", 1000, "--checkpoint-interval", 400, "--run-dir", tmp_path, *QUICK)
+               "--total-timesteps", 1000, "--checkpoint-interval", 400, "--num-workers", 0, "--run-dir", tmp_path, *QUICK)
     run = only_run(tmp_path)
     train = [r for r in read_metrics(run) if r["kind"] == "train"]
     assert [r["global_step"] for r in train] == ["200", "400", "600", "800", "1000"]
@@ -224,7 +226,8 @@ def test_every_stretch_past_learning_starts_makes_its_gradient_steps_and_logs_fi
 def test_gsde_runs_and_logs_finite_losses(tmp_path):
     """--use-sde on MountainCar: the policy draws noise weights per env for each stretch and per gradient step."""
     run_script("--env-id", "MountainCarContinuous-v0", "--reward", "env", "--no-log-clip-reward", "--video-interval", 0,
-               "--use-sde", "--total-timesteps", 600, "--episode-length", 50, "--run-dir", tmp_path, *QUICK)
+               "--use-sde", "--total-timesteps", 600, "--episode-length", 50, "--num-workers", 0, "--run-dir", tmp_path,
+               *QUICK)
     train = [r for r in read_metrics(only_run(tmp_path)) if r["kind"] == "train"]
     assert all(math.isfinite(float(r["qf_loss"])) and math.isfinite(float(r["actor_loss"])) for r in train[1:])
 
@@ -235,7 +238,7 @@ def test_best_checkpoint_follows_the_authors_rule(tmp_path):
     wandb_env = {"WANDB_MODE": "offline", "WANDB_SILENT": "true"}
     run_script("--env-id", "MountainCarContinuous-v0", "--reward", "env", "--no-log-clip-reward", "--video-interval", 0,
                "--episode-length", 25, "--total-timesteps", 1600, "--checkpoint-interval", 200, "--best-window", 6,
-               "--track", "--run-dir", tmp_path, *QUICK, env=wandb_env)
+               "--num-workers", 0, "--track", "--run-dir", tmp_path, *QUICK, env=wandb_env)
     run = only_run(tmp_path)
     episodes = [r for r in read_metrics(run) if r["kind"] == "episode"]
     windows = {}
@@ -276,13 +279,14 @@ def test_evaluation_writes_episodes_frames_videos_and_labels(tmp_path, tiny_clip
     moved; --log-prompt given to an evaluation scores its frames (eval.csv, the npz files)."""
     shutil.copytree(tiny_clip, tmp_path / "model")
     run_script("--env-id", "CartPole-v1", "--clip-model", "model", "--prompt", "a pole", "--total-timesteps", 200,
-               "--episode-length", 20, "--video-interval", 0, "--run-dir", tmp_path / "runs", *QUICK, cwd=tmp_path)
+               "--episode-length", 20, "--video-interval", 0, "--num-workers", 0, "--run-dir", tmp_path / "runs", *QUICK,
+               cwd=tmp_path)
     run = only_run(tmp_path / "runs")
     assert json.loads((run / "args.json").read_text())["clip_model"] == str(tmp_path / "model")
     (tmp_path / "model").rename(tmp_path / "moved")
     proc = run_script("--eval-checkpoint", run / "checkpoints" / "latest.pt", "--eval-episodes", 3, check=False)
     assert proc.returncode == 1 and "no local directory" in proc.stderr and not list(run.glob("eval_*"))
-    proc = run_script("--eval-checkpoint", run / "checkpoints" / "latest.pt", "--eval-episodes", 3,
+    proc = run_script("--eval-checkpoint", run / "checkpoints" / "latest.pt", "--eval-episodes", 3, "--num-workers", 0,
                       "--clip-model", tmp_path / "moved", *[f for p in LOGGED for f in ("--log-prompt", p)])
     assert f"replaced by --clip-model {tmp_path / 'moved'}" in proc.stdout
     (out,) = run.glob("eval_*")
@@ -308,7 +312,7 @@ def test_evaluation_writes_episodes_frames_videos_and_labels(tmp_path, tiny_clip
     # Labels a person filled in are never paired with the episodes of a later evaluation: that one gets a new folder
     (out / "labels.csv").write_text("episode,goal_share\n0,100\n1,0\n2,50\n")
     run_script("--eval-checkpoint", run / "checkpoints" / "latest.pt", "--eval-episodes", 2, "--deterministic",
-               "--clip-model", tmp_path / "moved")
+               "--num-workers", 0, "--clip-model", tmp_path / "moved")
     assert (out / "labels.csv").read_text() == "episode,goal_share\n0,100\n1,0\n2,50\n"
     assert len(list((out / "frames").glob("*.npz"))) == 3
     again = out.with_name(out.name + "_2")
@@ -796,6 +800,6 @@ def test_a_video_rewarded_run_of_k_frame_windows_resumed_equals_a_straight_one(t
     assert_same_run(read_metrics(only_run(tmp_path / "straight")), rows)
     returns = [float(r["clip_return"]) for r in rows if r["kind"] == "episode"]
     assert len(returns) == 2 * (600 // 151) and all(math.isfinite(r) for r in returns)
-    run_script("--eval-checkpoint", run / "checkpoints" / "latest.pt", "--eval-episodes", 1)
+    run_script("--eval-checkpoint", run / "checkpoints" / "latest.pt", "--eval-episodes", 1, "--num-workers", 0)
     (episode,) = (run / "eval_000001200" / "frames").glob("*.npz")
     assert len(np.load(episode)["clip_rewards"]) == 151
