@@ -24,11 +24,12 @@ ROOT = Path(__file__).resolve().parents[1]
 GOAL, BASELINE = vs.PAPER_PROMPTS["CartPole"]
 CARTPOLE_CLIP = ["--clip-model", ROOT / "results" / "mini_clip" / "cartpole_tiny", "--prompt", GOAL,
                  "--baseline-prompt", BASELINE, "--alpha", 0.5]
-# Discrete SAC settings that balance CartPole within 12.8k steps, on either reward
+# Discrete SAC settings that balance CartPole within 12.8k steps, on either reward. The envs step in this process
+# (the same steps as in workers, whose pool test_envs.py checks): workers cost their start and a pipe round trip a step
 CARTPOLE_SETTINGS = ["--num-envs", 8, "--total-timesteps", 12800, "--learning-starts", 2000, "--train-frequency", 25,
                      "--gradient-steps", 50, "--batch-size", 128, "--gamma", 0.99, "--policy-lr", 1e-3, "--q-lr", 1e-3,
                      "--buffer-size", 100000, "--reward-batch-size", 200, "--video-interval", 0, "--log-interval", 4000,
-                     "--checkpoint-interval", 100000, "--seed", 1]
+                     "--checkpoint-interval", 100000, "--seed", 1, "--num-workers", 0]
 
 
 # Runs the script with an audit hook that writes, at exit, every import of wandb and every network connection or
@@ -74,6 +75,8 @@ def read_metrics(run: Path) -> list[dict]:
 
 QUICK = ["--num-envs", 2, "--learning-starts", 200, "--train-frequency", 50, "--gradient-steps", 20,
          "--batch-size", 32, "--buffer-size", 5000, "--log-interval", 200, "--reward-batch-size", 64]
+# Runs whose checks are not about the env pool step their envs in this process (--num-workers 0): starting the
+# workers takes seconds of a short run. The pool is tested in test_envs.py, and as a user runs it by the runs below
 
 
 # The paper's look is tested frame by frame in test_envs.py. The humanoid here is drawn by MuJoCo Warp: EGL at
@@ -161,25 +164,27 @@ def test_logged_returns_are_clips_scores_of_the_frames_and_gymnasiums_own_env_su
             assert float(row["env_return"]) == pytest.approx(total, abs=1e-4)
 
 
-def assert_same_as_recorded(rows: list[dict], golden: Path):
+def assert_same_as_recorded(rows: list[dict], golden: Path, until: int | None = None):
     """The same command gives the same run: every metrics row (episodes: CLIP and ground-truth returns, so the
     frames CLIP saw; train rows: every loss) equals the one recorded in tests/data by this test's command. Floats to
     1e-4 relative: a change of behaviour moves them by far more, another CPU's rounding by far less, except where a
     chaotic body magnifies it: the humanoid's falls, from step to step. So a run may match any recording of the
-    command, `golden` or one beside it recorded on another kind of CPU (`<golden's name>.<cpu>.csv`)."""
+    command, `golden` or one beside it recorded on another kind of CPU (`<golden's name>.<cpu>.csv`). `until`: the run
+    is the recorded command cut short at this step (a smaller --total-timesteps changes no step before it), and is
+    compared with the recording's rows up to it."""
     recordings = [golden, *sorted(golden.parent.glob(f"{golden.stem}.*.csv"))]
     failures = []
     for recording in recordings:
         try:
-            return compare_rows(rows, recording)
+            return compare_rows(rows, recording, until)
         except AssertionError as e:
             failures.append(f"{recording.name}: {str(e).splitlines()[0][:300]}")
     raise AssertionError("the run matches no recording of its command:\n" + "\n".join(failures))
 
 
-def compare_rows(rows: list[dict], golden: Path):
+def compare_rows(rows: list[dict], golden: Path, until: int | None = None):
     with open(golden, newline="") as f:
-        expected = list(csv.DictReader(f))
+        expected = [r for r in csv.DictReader(f) if until is None or int(r["global_step"]) <= until]
     assert len(rows) == len(expected)
     for row, want in zip(rows, expected):
         for column, value in want.items():
@@ -207,7 +212,7 @@ def test_clip_labels_do_not_depend_on_how_the_stretch_is_batched(tmp_path, tiny_
 
 def test_every_stretch_past_learning_starts_makes_its_gradient_steps_and_logs_finite_losses(tmp_path):
     run_script("--env-id", "CartPole-v1", "--reward", "env", "--no-log-clip-reward", "--video-interval", 0,
-               "--total-timesteps", 1000, "--checkpoint-interval", 400, "--run-dir", tmp_path, *QUICK)
+               "--total-timesteps", 1000, "--checkpoint-interval", 400, "--num-workers", 0, "--run-dir", tmp_path, *QUICK)
     run = only_run(tmp_path)
     train = [r for r in read_metrics(run) if r["kind"] == "train"]
     assert [r["global_step"] for r in train] == ["200", "400", "600", "800", "1000"]
@@ -221,7 +226,8 @@ def test_every_stretch_past_learning_starts_makes_its_gradient_steps_and_logs_fi
 def test_gsde_runs_and_logs_finite_losses(tmp_path):
     """--use-sde on MountainCar: the policy draws noise weights per env for each stretch and per gradient step."""
     run_script("--env-id", "MountainCarContinuous-v0", "--reward", "env", "--no-log-clip-reward", "--video-interval", 0,
-               "--use-sde", "--total-timesteps", 600, "--episode-length", 50, "--run-dir", tmp_path, *QUICK)
+               "--use-sde", "--total-timesteps", 600, "--episode-length", 50, "--num-workers", 0, "--run-dir", tmp_path,
+               *QUICK)
     train = [r for r in read_metrics(only_run(tmp_path)) if r["kind"] == "train"]
     assert all(math.isfinite(float(r["qf_loss"])) and math.isfinite(float(r["actor_loss"])) for r in train[1:])
 
@@ -232,7 +238,7 @@ def test_best_checkpoint_follows_the_authors_rule(tmp_path):
     wandb_env = {"WANDB_MODE": "offline", "WANDB_SILENT": "true"}
     run_script("--env-id", "MountainCarContinuous-v0", "--reward", "env", "--no-log-clip-reward", "--video-interval", 0,
                "--episode-length", 25, "--total-timesteps", 1600, "--checkpoint-interval", 200, "--best-window", 6,
-               "--track", "--run-dir", tmp_path, *QUICK, env=wandb_env)
+               "--num-workers", 0, "--track", "--run-dir", tmp_path, *QUICK, env=wandb_env)
     run = only_run(tmp_path)
     episodes = [r for r in read_metrics(run) if r["kind"] == "episode"]
     windows = {}
@@ -273,13 +279,14 @@ def test_evaluation_writes_episodes_frames_videos_and_labels(tmp_path, tiny_clip
     moved; --log-prompt given to an evaluation scores its frames (eval.csv, the npz files)."""
     shutil.copytree(tiny_clip, tmp_path / "model")
     run_script("--env-id", "CartPole-v1", "--clip-model", "model", "--prompt", "a pole", "--total-timesteps", 200,
-               "--episode-length", 20, "--video-interval", 0, "--run-dir", tmp_path / "runs", *QUICK, cwd=tmp_path)
+               "--episode-length", 20, "--video-interval", 0, "--num-workers", 0, "--run-dir", tmp_path / "runs", *QUICK,
+               cwd=tmp_path)
     run = only_run(tmp_path / "runs")
     assert json.loads((run / "args.json").read_text())["clip_model"] == str(tmp_path / "model")
     (tmp_path / "model").rename(tmp_path / "moved")
     proc = run_script("--eval-checkpoint", run / "checkpoints" / "latest.pt", "--eval-episodes", 3, check=False)
     assert proc.returncode == 1 and "no local directory" in proc.stderr and not list(run.glob("eval_*"))
-    proc = run_script("--eval-checkpoint", run / "checkpoints" / "latest.pt", "--eval-episodes", 3,
+    proc = run_script("--eval-checkpoint", run / "checkpoints" / "latest.pt", "--eval-episodes", 3, "--num-workers", 0,
                       "--clip-model", tmp_path / "moved", *[f for p in LOGGED for f in ("--log-prompt", p)])
     assert f"replaced by --clip-model {tmp_path / 'moved'}" in proc.stdout
     (out,) = run.glob("eval_*")
@@ -305,7 +312,7 @@ def test_evaluation_writes_episodes_frames_videos_and_labels(tmp_path, tiny_clip
     # Labels a person filled in are never paired with the episodes of a later evaluation: that one gets a new folder
     (out / "labels.csv").write_text("episode,goal_share\n0,100\n1,0\n2,50\n")
     run_script("--eval-checkpoint", run / "checkpoints" / "latest.pt", "--eval-episodes", 2, "--deterministic",
-               "--clip-model", tmp_path / "moved")
+               "--num-workers", 0, "--clip-model", tmp_path / "moved")
     assert (out / "labels.csv").read_text() == "episode,goal_share\n0,100\n1,0\n2,50\n"
     assert len(list((out / "frames").glob("*.npz"))) == 3
     again = out.with_name(out.name + "_2")
@@ -349,7 +356,7 @@ def assert_same_run(a: list, b: list):
 RESUME = ["--env-id", "MountainCarContinuous-v0", "--reward", "env", "--no-log-clip-reward", "--video-interval", 0,
           "--episode-length", 151, "--num-envs", 2, "--train-frequency", 20, "--gradient-steps", 10,
           "--learning-starts", 200, "--batch-size", 32, "--buffer-size", 100000, "--log-interval", 400,
-          "--checkpoint-interval", 100000, "--total-timesteps", 6000, "--save-buffer", "--num-workers", 0,
+          "--checkpoint-interval", 100000, "--total-timesteps", 2400, "--save-buffer", "--num-workers", 0,
           "--seed", 3]
 
 
@@ -358,14 +365,14 @@ def test_sigterm_then_resume_equals_a_straight_run(tmp_path):
     so the stop falls mid-episode: the resumed run replays the episode's actions and equals the straight run. The
     stopped run is tracked (W&B offline): its event files and its W&B run hold metrics.csv's values, each step once,
     and the resumed run continues the same W&B run. Both runs draw the actions, rewards and updates recorded in
-    tests/data by this command's straight run."""
+    tests/data by this command's straight run (recorded to a larger total: its first 2,400 steps)."""
     straight, stopped = tmp_path / "straight", tmp_path / "stopped"
     run_script(*RESUME, "--run-dir", straight)
     wandb_env = {"WANDB_MODE": "offline", "WANDB_SILENT": "true"}
-    run, stopped_at = stop_and_resume([*RESUME, "--track", "--run-dir", stopped], 1200, 6000, env=wandb_env)
+    run, stopped_at = stop_and_resume([*RESUME, "--track", "--run-dir", stopped], 1200, 2400, env=wandb_env)
     a, b = read_metrics(only_run(straight)), read_metrics(run)
     assert_same_run(a, b)
-    assert_same_as_recorded(b, ROOT / "tests" / "data" / "golden_metrics_resume.csv")
+    assert_same_as_recorded(b, ROOT / "tests" / "data" / "golden_metrics_resume.csv", until=2400)
 
     live_view.assert_events_match(run, b)
     first, second = live_view.read_wandb(run)
@@ -378,7 +385,7 @@ def test_sigterm_then_resume_equals_a_straight_run(tmp_path):
     assert live_steps and len(live_steps) == len(set(live_steps))
     final_a = torch.load(only_run(straight) / "checkpoints" / "latest.pt", weights_only=True)
     final_b = torch.load(run / "checkpoints" / "latest.pt", weights_only=True)
-    assert final_a["state"]["global_step"] == final_b["state"]["global_step"] == 6000
+    assert final_a["state"]["global_step"] == final_b["state"]["global_step"] == 2400
     for k, v in final_a["agent"].items():
         assert torch.equal(v, final_b["agent"][k]), k
 
@@ -648,12 +655,14 @@ def test_replay_buffer_wraps_around_and_round_trips():
 
 @pytest.mark.slow
 def test_sac_learns_pendulum(tmp_path):
-    """SAC on the ground-truth reward: the last 10 episodes' mean return far above random play's (about -1,200)."""
+    """SAC on the ground-truth reward: the last 10 episodes' mean return far above random play's (about -1,200).
+    A stretch is one step here, so the env steps in this process and the losses go to no TensorBoard: their costs
+    per stretch would count 10,000 times."""
     run_script("--env-id", "Pendulum-v1", "--reward", "env", "--no-log-clip-reward", "--video-interval", 0,
                "--num-envs", 1, "--total-timesteps", 10000, "--learning-starts", 4000, "--train-frequency", 1,
                "--gradient-steps", 1, "--batch-size", 256, "--gamma", 0.99, "--policy-lr", 3e-4, "--q-lr", 1e-3,
-               "--buffer-size", 100000, "--hidden-size", 64, "--log-interval", 5000,
-               "--checkpoint-interval", 100000, "--seed", 1, "--run-dir", tmp_path, timeout=1200)
+               "--buffer-size", 100000, "--hidden-size", 64, "--log-interval", 5000, "--checkpoint-interval", 100000,
+               "--num-workers", 0, "--no-tensorboard", "--seed", 1, "--run-dir", tmp_path, timeout=1200)
     returns = [float(r["env_return"]) for r in read_metrics(only_run(tmp_path)) if r["kind"] == "episode"]
     assert len(returns) == 50
     assert np.mean(returns[-10:]) > -300, returns[-10:]
@@ -740,7 +749,7 @@ def test_a_resumed_runs_event_files_hide_what_was_logged_after_its_checkpoint(tm
     assert scalars["charts/episodic_return"] == [(s, float(s)) for s in range(1, 6)] + [(s, 100.0 + s) for s in range(6, 9)]
 
 
-# Humanoid under both renderers: fixed 50-step episodes, so a stop at a stretch of 25 falls mid-episode
+# Humanoid under both renderers: episodes of 60 vector steps, so a stop at a stretch of 25 falls mid-episode
 WARP = ["--env-id", "Humanoid-v5", "--look", "generated", "--render-size", 64, "--episode-length", 60, "--num-envs", 2,
         "--total-timesteps", 1200, "--learning-starts", 200, "--train-frequency", 25, "--gradient-steps", 10,
         "--batch-size", 32, "--buffer-size", 5000, "--log-interval", 200, "--video-interval", 0, "--save-buffer",
@@ -749,19 +758,23 @@ WARP = ["--env-id", "Humanoid-v5", "--look", "generated", "--render-size", 64, "
 
 def test_a_warp_rendered_run_steps_as_the_egl_run_and_only_its_frames_differ(tmp_path, tiny_clip):
     """--renderer warp changes who draws the frames, not the envs: trained on the env's reward with the CLIP reward
-    logged, the run has EGL's observations, returns and losses; only the logged CLIP returns differ, and by little."""
+    logged, the run has EGL's observations, returns and losses; only the logged CLIP returns differ, and by little.
+    400 steps are enough (EGL draws paper-quality frames slowly on a CPU): past --learning-starts 200 the policy acts
+    and trains for 4 stretches, over 10 episodes of 40 steps."""
+    flags = list(WARP)
+    flags[flags.index("--episode-length") + 1], flags[flags.index("--total-timesteps") + 1] = 40, 400
     runs = {}
     for renderer in ("egl", "warp"):
-        run_script(*WARP, "--reward", "env", "--clip-model", tiny_clip, "--renderer", renderer, "--run-dir", tmp_path / renderer)
+        run_script(*flags, "--reward", "env", "--clip-model", tiny_clip, "--renderer", renderer, "--run-dir", tmp_path / renderer)
         runs[renderer] = only_run(tmp_path / renderer)
     a, b = read_metrics(runs["egl"]), read_metrics(runs["warp"])
     assert [r["env_return"] for r in a] == [r["env_return"] for r in b] and [r["qf_loss"] for r in a] == [r["qf_loss"] for r in b]
     buffers = [torch.load(run / "checkpoints" / "latest.pt", weights_only=True)["buffer"]["data"] for run in runs.values()]
     assert all(torch.equal(buffers[0][k], buffers[1][k]) for k in ("obs", "next_obs", "actions", "rewards", "dones"))
     clip_a, clip_b = (np.array([float(r["clip_return"]) for r in rows if r["kind"] == "episode"]) for rows in (a, b))
-    assert len(clip_a) == 1200 // 60 and not np.array_equal(clip_a, clip_b)
+    assert len(clip_a) == 400 // 40 and not np.array_equal(clip_a, clip_b)
     # the renderers agree on which episodes look more like the goal; Warp's 64-pixel frames (aliased, one sample per
-    # pixel) move this random CLIP's every reward by about the same amount: measured +0.57 per 60-step episode
+    # pixel) move this random CLIP's every reward by about the same amount: measured +0.36 per 40-step episode
     assert np.corrcoef(clip_a, clip_b)[0, 1] > 0.9 and np.abs(clip_b - clip_a).mean() < 0.3 * np.abs(clip_a).mean()
 
 
@@ -780,13 +793,13 @@ def test_a_video_rewarded_run_of_k_frame_windows_resumed_equals_a_straight_one(t
     flags = ["--env-id", "CartPole-v1", "--clip-model", tiny_xclip, "--reward-frames", 4, "--episode-length", 151,
              "--num-envs", 2, "--train-frequency", 20, "--gradient-steps", 10, "--learning-starts", 200,
              "--batch-size", 32, "--buffer-size", 100000, "--log-interval", 400, "--checkpoint-interval", 100000,
-             "--total-timesteps", 2400, "--save-buffer", "--num-workers", 0, "--video-interval", 0, "--seed", 3]
+             "--total-timesteps", 1200, "--save-buffer", "--num-workers", 0, "--video-interval", 0, "--seed", 3]
     run_script(*flags, "--run-dir", tmp_path / "straight")
-    run, _ = stop_and_resume([*flags, "--run-dir", tmp_path / "stopped"], 1000, 2400)
+    run, _ = stop_and_resume([*flags, "--run-dir", tmp_path / "stopped"], 400, 1200)
     rows = read_metrics(run)
     assert_same_run(read_metrics(only_run(tmp_path / "straight")), rows)
     returns = [float(r["clip_return"]) for r in rows if r["kind"] == "episode"]
-    assert len(returns) == 2 * (1200 // 151) and all(math.isfinite(r) for r in returns)
-    run_script("--eval-checkpoint", run / "checkpoints" / "latest.pt", "--eval-episodes", 1)
-    (episode,) = (run / "eval_000002400" / "frames").glob("*.npz")
+    assert len(returns) == 2 * (600 // 151) and all(math.isfinite(r) for r in returns)
+    run_script("--eval-checkpoint", run / "checkpoints" / "latest.pt", "--eval-episodes", 1, "--num-workers", 0)
+    (episode,) = (run / "eval_000001200" / "frames").glob("*.npz")
     assert len(np.load(episode)["clip_rewards"]) == 151
