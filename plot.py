@@ -1327,14 +1327,14 @@ HUMANOID_COLUMNS = {  # header -> its numbers from one run's evaluation (eval.cs
 }
 
 
-def humanoid_evaluations(results: Path, prompt: str, model: str, step: Optional[int] = None) -> dict:
+def humanoid_evaluations(results: Path, prompt: str, model: str, step: Optional[int] = None, rule: str = "projection") -> dict:
     """{seed: its last eval.csv, or that of its checkpoint at `step` if it has one} of the committed humanoid runs
-    (results/runs/humanoid_poses/) of `prompt` rewarded by the CLIP in results/mini_clip/`model`, found by each
-    run's args.json."""
+    (results/runs/humanoid_poses/) of `prompt` rewarded by the CLIP in results/mini_clip/`model` under --reward-rule
+    `rule`, found by each run's args.json (runs from before the flag used the projection)."""
     evaluations = {}
     for args in sorted((results / "runs" / "humanoid_poses").glob("*/args.json")):
         a = json.loads(args.read_text())
-        if a["prompt"] == [prompt] and Path(a["clip_model"]).name == model:
+        if a["prompt"] == [prompt] and Path(a["clip_model"]).name == model and a.get("reward_rule", "projection") == rule:
             files = sorted(args.parent.glob("eval_*/eval.csv" if step is None else f"eval_{step:09d}/eval.csv"))
             if not files and step is None:
                 raise SystemExit(f"error: no evaluation of {prompt!r} ({model}) seed {a['seed']} in {args.parent}")
@@ -1375,16 +1375,17 @@ def check_humanoid_row(results: Path, header: list, cells: list, where: str, lin
     the checkpoint its "checkpoint" column names (as 896,000). Returns the evaluation it reports."""
     given = dict(zip(header, cells))
     model, step = given.get("reward model", "humanoid_small").strip("`"), given.get("checkpoint", "").replace(",", "")
+    rule = given.get("rule", "projection").strip("`")
     if step and not step.isdigit():
         return tally.errors.append(f"{where}: checkpoint '{given['checkpoint']}' is not a step (as 896,000)")
     step = int(step) if step else None
-    evaluation = humanoid_evaluations(results, cells[0].strip('"'), model, step).get(int(cells[1]))
+    evaluation = humanoid_evaluations(results, cells[0].strip('"'), model, step, rule).get(int(cells[1]))
     if evaluation is None:
         return tally.errors.append(f"{where}: no evaluation of seed {cells[1]} with {model}{f' at step {step:,}' if step else ''} "
                                    "in results/runs/humanoid_poses")
     rows = read_csv(evaluation)
     for k, (column, cell) in enumerate(zip(header, cells)):
-        if column in ("prompt", "seed", "reward model", "checkpoint"):  # they found the evaluation
+        if column in ("prompt", "seed", "reward model", "rule", "checkpoint"):  # they found the evaluation
             tally.cells[(line, k)] += len(printed_numbers(cell))
         elif column not in HUMANOID_COLUMNS:
             tally.errors.append(f"{where}: no rule for column '{column}'")
