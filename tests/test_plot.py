@@ -290,6 +290,9 @@ def verify_errors(tmp_path, readme=None, benchmarks=None, removed=None) -> list[
      "no row reports Humanoid-v5__kneeling_visited__2__1796597619/eval_001921600"),
     ("| ground truth | 1 / 2 / 3 / 4 / 5 / 6 | 39 (from 33k)", "| ground truth | 1 / 2 / 3 / 4 / 5 | 39 (from 33k)", "seeds: found 1, 2, 3, 4, 5"),
     ("| 3 | 39.4 -> 177.3 |", "| 4 | 39.4 -> 177.3 |", "no row reports logged: 3"),
+    # a humanoid run is found by its reward rule too: the cosine and the softmax runs share model and prompt
+    ("| 1 | `humanoid_small` | softmax | 1,536,000 |", "| 1 | `humanoid_small` | projection | 1,536,000 |",
+     "no evaluation of seed 1 with humanoid_small at step 1,536,000"),
     # the yardstick's tables: a cell, a rule's row, a model's row
     ("| `humanoid_small_visited_128` | 1,327,873 | 128 |", "| `humanoid_small_visited_128` | 1,327,873 | 64 |",
      "input (px): found 64, expected 128"),
