@@ -364,6 +364,16 @@ class RewardHist(LabelledStates):
         self.save(fig, "reward_hist", rows)
 
 
+def run_rule(a: dict) -> str:
+    """A run's --reward-rule from its args.json (runs from before the flag used the projection)."""
+    return a.get("reward_rule", "projection")
+
+
+def run_goal(a: dict) -> Optional[str]:
+    """The pose a run's prompt asks for, from its args.json, by the rule its evaluation labels success with."""
+    return vlmrm_sac.goal_pose(vlmrm_sac.Args(env_id=a["env_id"], prompt=tuple(a["prompt"])))
+
+
 def read_runs(patterns) -> dict:
     """{"env experiment (reward r)": [episode rows of each seed's metrics.csv]} of the run directories matching
     `patterns`."""
@@ -568,7 +578,7 @@ class Poses(Figure):
 
 def reward_setup(a: dict) -> tuple[str, str]:
     """(reward model, rule) of a run's args.json, named as tests/reward_yardstick.py names its rows."""
-    model, rule = Path(a["clip_model"]).name, a.get("reward_rule", "projection")
+    model, rule = Path(a["clip_model"]).name, run_rule(a)
     if rule != "projection":
         return model, rule
     near_miss = a["alpha"] > 0 and a["baseline_prompt"] == ["a humanoid robot on one knee"]
@@ -782,7 +792,7 @@ class PolicySheets:
                                                              device="cpu"), nworld=len(states))
             frames = torch.zeros((len(states), self.size, self.size, 3), dtype=torch.uint8)
             renderer.render(states, frames)
-            goal = vlmrm_sac.goal_pose(vlmrm_sac.Args(env_id=run["env_id"], prompt=tuple(run["prompt"])))
+            goal = run_goal(run)
             fig, axes = plt.subplots(len(rows), len(cols), figsize=(1.3 * len(cols), 1.45 * len(rows)), squeeze=False)
             for ax, frame, q, (e, t) in zip(axes.flat, frames.numpy(), states, [(e, t) for e in rows for t in cols]):
                 shown = [p for p, on in labeller(q.astype(np.float64)).items() if on]
@@ -815,7 +825,7 @@ class Relabel:
             if len(rows) != len(qpos):
                 raise SystemExit(f"error: {eval_dir}: {len(rows)} rows of eval.csv, {len(qpos)} episodes of states.npz")
             run = json.loads((eval_dir.parent / "args.json").read_text())
-            goal = vlmrm_sac.goal_pose(vlmrm_sac.Args(env_id=run["env_id"], prompt=tuple(run["prompt"])))
+            goal = run_goal(run)
             for row, episode in zip(rows, qpos):
                 row.update(poses.shares(episode.astype(np.float64)))
                 if goal:
@@ -1330,11 +1340,11 @@ HUMANOID_COLUMNS = {  # header -> its numbers from one run's evaluation (eval.cs
 def humanoid_evaluations(results: Path, prompt: str, model: str, step: Optional[int] = None, rule: str = "projection") -> dict:
     """{seed: its last eval.csv, or that of its checkpoint at `step` if it has one} of the committed humanoid runs
     (results/runs/humanoid_poses/) of `prompt` rewarded by the CLIP in results/mini_clip/`model` under --reward-rule
-    `rule`, found by each run's args.json (runs from before the flag used the projection)."""
+    `rule`, found by each run's args.json."""
     evaluations = {}
     for args in sorted((results / "runs" / "humanoid_poses").glob("*/args.json")):
         a = json.loads(args.read_text())
-        if a["prompt"] == [prompt] and Path(a["clip_model"]).name == model and a.get("reward_rule", "projection") == rule:
+        if a["prompt"] == [prompt] and Path(a["clip_model"]).name == model and run_rule(a) == rule:
             files = sorted(args.parent.glob("eval_*/eval.csv" if step is None else f"eval_{step:09d}/eval.csv"))
             if not files and step is None:
                 raise SystemExit(f"error: no evaluation of {prompt!r} ({model}) seed {a['seed']} in {args.parent}")
